@@ -76,7 +76,7 @@ def _slug(value: Any) -> str:
 def _kommunenummer(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(
-            f"kommunenummer must be quoted text like \"1871\", got {type(value).__name__} "
+            f'kommunenummer must be quoted text like "1871", got {type(value).__name__} '
             "(YAML would drop a leading zero)"
         )
     if not re.fullmatch(r"\d{4}", value):
@@ -235,7 +235,9 @@ def _unwrap(tp: Any) -> Any:
     return None
 
 
-def _pydantic_problems(exc: ValidationError, filename: str, lines: dict[KeyPath, int]) -> list[Problem]:
+def _pydantic_problems(
+    exc: ValidationError, filename: str, lines: dict[KeyPath, int]
+) -> list[Problem]:
     problems = []
     for err in exc.errors():
         loc = tuple(err["loc"])
@@ -248,7 +250,11 @@ def _pydantic_problems(exc: ValidationError, filename: str, lines: dict[KeyPath,
             known = sorted(parent.model_fields) if parent else []
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             msg = f"unknown key {loc[-1]!r}"
-            fix = f"did you mean {close[0]!r}?" if close else f"remove it; allowed: {', '.join(known)}"
+            fix = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"remove it; allowed: {', '.join(known)}"
+            )
         elif err["type"] == "missing":
             fix = f"add {loc[-1]!r}"
         elif err["type"] in ("model_type", "dict_type"):
@@ -287,54 +293,95 @@ def check(loaded: LoadedRegion) -> list[Problem]:
         values = [getattr(m, field) for m in r.municipalities]
         for value, idx in _duplicates(values).items():
             for i in idx[1:]:
-                add(loaded.problem(("municipalities", i, field), f"{label} {value!r} is used by "
-                    f"municipalities[{idx[0]}] too", f"give each municipality its own {label}"))
+                add(
+                    loaded.problem(
+                        ("municipalities", i, field),
+                        f"{label} {value!r} is used by municipalities[{idx[0]}] too",
+                        f"give each municipality its own {label}",
+                    )
+                )
 
     for i, m in enumerate(r.municipalities):
         names = [s.name for s in m.sites]
         for name, idx in _duplicates(names).items():
             for j in idx[1:]:
-                add(loaded.problem(("municipalities", i, "sites", j, "name"),
-                    f"site name {name!r} appears twice in {m.slug}", "rename one of the sites"))
+                add(
+                    loaded.problem(
+                        ("municipalities", i, "sites", j, "name"),
+                        f"site name {name!r} appears twice in {m.slug}",
+                        "rename one of the sites",
+                    )
+                )
 
     if r.region.location == r.region.location_pair:
-        add(loaded.problem(("region", "location_pair"), "location_pair equals location",
-            "use the paired region (norwayeast ↔ norwaywest)"))
+        add(
+            loaded.problem(
+                ("region", "location_pair"),
+                "location_pair equals location",
+                "use the paired region (norwayeast ↔ norwaywest)",
+            )
+        )
 
     hub = r.region.hub
     subnets = [(name, getattr(hub.subnets, name)) for name in HubSubnets.model_fields]
     for name, net in subnets:
         if not net.subnet_of(hub.address_space):
-            add(loaded.problem(("region", "hub", "subnets", name),
-                f"{net} is outside the hub address space {hub.address_space}",
-                "choose a subnet inside region.hub.address_space"))
+            add(
+                loaded.problem(
+                    ("region", "hub", "subnets", name),
+                    f"{net} is outside the hub address space {hub.address_space}",
+                    "choose a subnet inside region.hub.address_space",
+                )
+            )
     for a in range(len(subnets)):
         for b in range(a + 1, len(subnets)):
             (na, pa), (nb, pb) = subnets[a], subnets[b]
             if pa.overlaps(pb):
-                add(loaded.problem(("region", "hub", "subnets", nb),
-                    f"hub subnet {nb} {pb} overlaps hub subnet {na} {pa}",
-                    "give every hub subnet its own range"))
+                add(
+                    loaded.problem(
+                        ("region", "hub", "subnets", nb),
+                        f"hub subnet {nb} {pb} overlaps hub subnet {na} {pa}",
+                        "give every hub subnet its own range",
+                    )
+                )
     if hub.subnets.gateway.prefixlen > 27:
-        add(loaded.problem(("region", "hub", "subnets", "gateway"),
-            f"GatewaySubnet {hub.subnets.gateway} is smaller than /27",
-            "use a /27 or larger: a zone-redundant VPN gateway needs the room"))
+        add(
+            loaded.problem(
+                ("region", "hub", "subnets", "gateway"),
+                f"GatewaySubnet {hub.subnets.gateway} is smaller than /27",
+                "use a /27 or larger: a zone-redundant VPN gateway needs the room",
+            )
+        )
 
     named = list(_named_networks(r))
     for a in range(len(named)):
         for b in range(a + 1, len(named)):
             (ka, la, pa), (kb, lb, pb) = named[a], named[b]
             if pa.overlaps(pb):
-                add(loaded.problem(kb, f"{lb} {pb} overlaps {la} {pa} ({format_path(ka)})",
-                    "every network in the region needs its own address range; change one"))
+                add(
+                    loaded.problem(
+                        kb,
+                        f"{lb} {pb} overlaps {la} {pa} ({format_path(ka)})",
+                        "every network in the region needs its own address range; change one",
+                    )
+                )
 
     if r.cost_key.method == "weighted" and r.cost_key.equal_share is None:
-        add(loaded.problem(("cost_key", "equal_share"), "method 'weighted' needs equal_share",
-            "add equal_share: the fraction split evenly, e.g. 0.30"))
+        add(
+            loaded.problem(
+                ("cost_key", "equal_share"),
+                "method 'weighted' needs equal_share",
+                "add equal_share: the fraction split evenly, e.g. 0.30",
+            )
+        )
     if r.cost_key.method != "weighted" and r.cost_key.equal_share is not None:
-        add(loaded.problem(("cost_key", "equal_share"),
-            f"equal_share only applies to method 'weighted', not {r.cost_key.method!r}",
-            "remove equal_share or set method: weighted"))
+        add(
+            loaded.problem(
+                ("cost_key", "equal_share"),
+                f"equal_share only applies to method 'weighted', not {r.cost_key.method!r}",
+                "remove equal_share or set method: weighted",
+            )
+        )
     return problems
 
 
@@ -342,8 +389,16 @@ def parse(data: Any, lines: dict[KeyPath, int], path: Path) -> LoadedRegion:
     """Validate already-loaded YAML data; raise RegionError with every problem found."""
     filename = str(path)
     if not isinstance(data, dict):
-        raise RegionError([Problem(filename, "(top level)", "expected a mapping with region, "
-                                   "cost_key and municipalities", "see the shipped region.yaml")])
+        raise RegionError(
+            [
+                Problem(
+                    filename,
+                    "(top level)",
+                    "expected a mapping with region, cost_key and municipalities",
+                    "see the shipped region.yaml",
+                )
+            ]
+        )
     try:
         model = Region.model_validate(data)
     except ValidationError as exc:

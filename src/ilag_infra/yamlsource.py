@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +38,15 @@ def _walk(node: Any, path: KeyPath, lines: dict[KeyPath, int]) -> Any:
     if isinstance(node, CommentedMap):
         plain: dict[Any, Any] = {}
         for key, value in node.items():
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError):
                 lines[(*path, str(key))] = node.lc.key(key)[0] + 1
-            except (KeyError, TypeError, AttributeError):
-                pass
             plain[key] = _walk(value, (*path, str(key)), lines)
         return plain
     if isinstance(node, CommentedSeq):
         items = []
         for index, value in enumerate(node):
-            try:
+            with contextlib.suppress(KeyError, TypeError, AttributeError, IndexError):
                 lines[(*path, index)] = node.lc.item(index)[0] + 1
-            except (KeyError, TypeError, AttributeError, IndexError):
-                pass
             items.append(_walk(value, (*path, index), lines))
         return items
     return node
