@@ -35,6 +35,8 @@ err_console = Console(stderr=True)
 # dependencies (the Azure SDK, ansible-runner) inside the command, so `ilag --help` stays fast.
 COMMAND_MODULES: list[str] = [
     "ilag_infra.commands_region",
+    "ilag_infra.commands_apply",
+    "ilag_infra.commands_ssh",
 ]
 
 

@@ -1,0 +1,80 @@
+"""Where a run goes: the local lab (the default) or the municipalities' real servers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from . import outputs
+from .errors import InputError, Problem
+
+EnvName = Literal["lab", "prod"]
+DEFAULT_LAB_DIR = "/var/lib/ilag-lab"
+# Hosts the lab booted are in this group of the lab's overlay inventory; a lab run is limited
+# to it, so inventory servers without a lab twin are not tried.
+LAB_GROUP = "ilag_lab"
+
+
+def lab_dir() -> Path:
+    return Path(os.environ.get("ILAG_LAB_DIR", DEFAULT_LAB_DIR))
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything a run needs to know about where it goes."""
+
+    env: EnvName
+    repo_root: Path
+    outputs_file: Path | None = None
+    stack_suffix: str | None = None
+
+    def inventory_sources(self, slug: str) -> list[Path]:
+        """Inventories in precedence order (later wins)."""
+        base = [
+            self.repo_root / "inventories" / "region.yml",
+            self.repo_root / "inventories" / slug / "hosts.yml",
+        ]
+        if self.env == "lab":
+            base.append(lab_dir() / "inventory" / f"{slug}.yml")
+        return base
+
+    def known_hosts(self, slug: str) -> Path:
+        """The pinned host keys of a municipality: nothing else is trusted."""
+        if self.env == "lab":
+            return lab_dir() / "known_hosts" / slug
+        return self.repo_root / "inventories" / slug / "known_hosts"
+
+    @property
+    def limit_group(self) -> str | None:
+        return LAB_GROUP if self.env == "lab" else None
+
+    def check_ready(self, slug: str) -> None:
+        """Refuse early, with the fix, when the inventory or pinned keys are missing."""
+        problems = []
+        for src in self.inventory_sources(slug):
+            if not src.exists():
+                fix = (
+                    "run `ilag lab up`"
+                    if self.env == "lab" and lab_dir() in src.parents
+                    else "create it (see docs/interfaces.md)"
+                )
+                problems.append(Problem(str(src), "(file)", f"inventory for {slug} not found", fix))
+        kh = self.known_hosts(slug)
+        if not kh.exists():
+            fix = (
+                "run `ilag lab up`"
+                if self.env == "lab"
+                else f"pin the host keys with `ilag bootstrap HOST --municipality {slug}`"
+            )
+            problems.append(Problem(str(kh), "(file)", f"no pinned host keys for {slug}", fix))
+        if problems:
+            raise InputError(problems)
+
+    def stack_outputs(self) -> outputs.StackOutputs:
+        if self.outputs_file is not None:
+            return outputs.from_file(self.outputs_file)
+        if self.env == "lab":
+            return outputs.from_file(lab_dir() / "outputs.json")
+        return outputs.from_pulumi(self.stack_suffix, cwd=self.repo_root)
