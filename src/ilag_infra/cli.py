@@ -37,6 +37,7 @@ COMMAND_MODULES: list[str] = [
     "ilag_infra.commands_region",
     "ilag_infra.commands_apply",
     "ilag_infra.commands_ssh",
+    "ilag_infra.lab.cli",
 ]
 
 

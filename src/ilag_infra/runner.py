@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -258,9 +259,11 @@ def ansible_env(target: Target, slug: str, cp_dir: Path, strategy: str | None) -
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(cp_dir),
         "ANSIBLE_PIPELINING": "True",
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        # ansible-playbook comes from this interpreter's environment even when it is not on PATH.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     if strategy == "mitogen":
-        import ansible_mitogen  # type: ignore[import-untyped]
+        import ansible_mitogen
 
         plugin_dir = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
         env["ANSIBLE_STRATEGY_PLUGINS"] = str(plugin_dir)
@@ -279,6 +282,13 @@ def scrub_artifacts(artifact_dir: Path) -> None:
         if isinstance(env, dict):
             data["env"] = {k: v for k, v in env.items() if k.startswith(_KEPT_ENV_PREFIXES)}
             command_file.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _stdout_tail(runner: Any) -> list[str]:
+    try:
+        return str(runner.stdout.read()).splitlines()[-5:]
+    except (OSError, AttributeError, ValueError):
+        return []
 
 
 def _limit(target: Target, user_limit: str | None) -> str | None:
@@ -327,6 +337,10 @@ def run_playbook(
     artifact_dir = private / "artifacts"
     scrub_artifacts(artifact_dir)
     stats = sink.stats or (runner.stats or {})
+    if not stats and not sink.messages:
+        # No play ran at all (bad playbook, missing binary): keep ansible's own last words.
+        tail = [ln for ln in _stdout_tail(runner) if ln.strip()]
+        sink.messages[""] = tail[-1] if tail else f"ansible-playbook exited {runner.rc}"
     return MunicipalityResult(
         slug=req.slug,
         status=str(runner.status),
