@@ -37,7 +37,9 @@ COMMAND_MODULES: list[str] = [
     "ilag_infra.commands_region",
     "ilag_infra.commands_apply",
     "ilag_infra.commands_ssh",
+    "ilag_infra.commands_backup",
     "ilag_infra.lab.cli",
+    "ilag_infra.azure.cli",
 ]
 
 
