@@ -134,8 +134,9 @@ class Names:
     def dns_resolver_endpoint(self, direction: str) -> str:
         return f"{direction}-{self.environment}"
 
-    def dns_link(self, zone: str, vnet: str) -> str:
-        return f"link-{zone.split('.')[0]}-{vnet}"
+    def dns_link(self, vnet: str) -> str:
+        """A zone's link to a VNet; link names are scoped to their zone."""
+        return f"link-{vnet}-{self.environment}"
 
     def key_vault(self) -> str:
         """kv-<region>-<env>-<hash>: 3-24 chars; soft delete reserves a name for 90 days."""

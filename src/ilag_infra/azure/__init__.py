@@ -1,0 +1,1 @@
+"""The Azure side: Pulumi stacks (network, identity, backup), their policies and the offline plan."""

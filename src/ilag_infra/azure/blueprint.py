@@ -1,0 +1,182 @@
+"""The one place where region.yaml becomes the inputs of the Azure building blocks.
+
+Components never read region.yaml themselves: they take the plain dataclasses built here,
+so a sixth municipality in region.yaml changes the stacks without any code change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from .. import naming
+from ..region import LoadedRegion, Region
+
+RESOLVER_DELEGATION = "Microsoft.Network/dnsResolvers"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every component needs to name, place and tag its resources."""
+
+    region: Region
+    names: naming.Names
+    environment: str
+    location: str
+    cost_key: str
+
+    def tags(self, service: str, owner: str = naming.SHARED) -> dict[str, str]:
+        return naming.tags(owner, service, self.environment, self.cost_key)
+
+
+def context(loaded: LoadedRegion, environment: str) -> Context:
+    r = loaded.model
+    key = r.cost_key
+    cost_key = key.method if key.equal_share is None else f"{key.method}-{key.equal_share:.2f}"
+    names = naming.Names(r.region.name, environment, r.region.location)
+    return Context(r, names, environment, r.region.location, cost_key)
+
+
+@dataclass(frozen=True)
+class NsgRule:
+    name: str
+    priority: int
+    access: str  # Allow | Deny
+    protocol: str  # Tcp | Udp | *
+    sources: tuple[str, ...]
+    ports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SubnetSpec:
+    key: str  # the region.yaml name: gateway, shared_services, ...
+    name: str  # the Azure name
+    prefix: str
+    nsg_rules: tuple[NsgRule, ...] | None  # None: no NSG (only the GatewaySubnet)
+    delegation: str | None = None
+    private_endpoints: bool = False
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    slug: str
+    site: str
+    endpoint: str
+    endpoint_is_ip: bool
+    prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SpokeSpec:
+    slug: str
+    prefix: str
+    workload_prefix: str
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def site_networks(r: Region) -> list[str]:
+    return [str(p) for m in r.municipalities for p in m.networks]
+
+
+def management_sources(r: Region) -> list[str]:
+    regional = [str(p) for p in r.region.management_networks]
+    local = [str(p) for m in r.municipalities for p in m.management_networks]
+    return regional + local
+
+
+def hub_subnets(r: Region) -> list[SubnetSpec]:
+    """The hub's subnets with their NSG rules; the platform's traffic rules live here."""
+    s = r.region.hub.subnets
+    sites = tuple(site_networks(r))
+    hub = (str(r.region.hub.address_space),)
+    mgmt = tuple(management_sources(r))
+    deny_internet = NsgRule("deny-internet-in", 4000, "Deny", "*", ("Internet",), ("*",))
+    return [
+        # Azure manages the GatewaySubnet itself; an NSG there can break the gateway.
+        SubnetSpec("gateway", "GatewaySubnet", str(s.gateway), None),
+        SubnetSpec(
+            "shared_services",
+            "snet-shared-services",
+            str(s.shared_services),
+            (
+                NsgRule("allow-ssh-management", 100, "Allow", "Tcp", mgmt, ("22",)),
+                NsgRule("deny-ssh-other", 200, "Deny", "Tcp", ("*",), ("22",)),
+                deny_internet,
+            ),
+        ),
+        SubnetSpec(
+            "private_endpoints",
+            "snet-private-endpoints",
+            str(s.private_endpoints),
+            (
+                NsgRule("allow-https-sites-hub", 100, "Allow", "Tcp", sites + hub, ("443",)),
+                deny_internet,
+            ),
+            private_endpoints=True,
+        ),
+        SubnetSpec(
+            "dns_inbound",
+            "snet-dns-inbound",
+            str(s.dns_inbound),
+            (
+                NsgRule("allow-dns-tcp", 100, "Allow", "Tcp", sites + hub, ("53",)),
+                NsgRule("allow-dns-udp", 110, "Allow", "Udp", sites + hub, ("53",)),
+                deny_internet,
+            ),
+            delegation=RESOLVER_DELEGATION,
+        ),
+        SubnetSpec(
+            "dns_outbound",
+            "snet-dns-outbound",
+            str(s.dns_outbound),
+            (deny_internet,),
+            delegation=RESOLVER_DELEGATION,
+        ),
+    ]
+
+
+def sites(r: Region) -> list[SiteSpec]:
+    """One entry per municipality site: a local network gateway and a connection each."""
+    return [
+        SiteSpec(
+            m.slug,
+            site.name,
+            site.vpn_endpoint,
+            _is_ip(site.vpn_endpoint),
+            tuple(str(n.prefix) for n in site.networks),
+        )
+        for m in r.municipalities
+        for site in m.sites
+    ]
+
+
+def spokes(r: Region) -> list[SpokeSpec]:
+    out = []
+    for m in r.municipalities:
+        if m.spoke_prefix is None:
+            continue
+        # The first /24 (or the whole prefix if smaller) holds workloads; the rest is room.
+        first = next(m.spoke_prefix.subnets(new_prefix=max(24, m.spoke_prefix.prefixlen)))
+        out.append(SpokeSpec(m.slug, str(m.spoke_prefix), str(first)))
+    return out
+
+
+def hub_prefixes(r: Region) -> list[str]:
+    """Every Azure-side prefix the sites route into the tunnel: the hub and the spokes."""
+    spoke = [str(m.spoke_prefix) for m in r.municipalities if m.spoke_prefix is not None]
+    return [str(r.region.hub.address_space), *spoke]
+
+
+def containers(r: Region) -> dict[str, str]:
+    return {m.slug: naming.container_name(m.slug) for m in r.municipalities}
+
+
+def site_names(r: Region) -> dict[str, list[str]]:
+    return {m.slug: [s.name for s in m.sites] for m in r.municipalities}

@@ -1,0 +1,199 @@
+"""Policy rules, written once as plain functions of (resource type, input properties).
+
+The pulumi-policy pack in policy/ and the offline plan both call `check`, so a rule proven
+in a unit test is the rule that guards `pulumi preview --policy-pack policy`. Properties use
+Pulumi's wire names (camelCase), which is what both callers see. Nothing here imports Pulumi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .. import naming
+
+MANDATORY = "mandatory"
+REQUIRED_TAGS = ("municipality", "service", "environment", "managed-by", "cost-center")
+MIN_SOFT_DELETE_DAYS = 30
+KEY_VAULT_SOFT_DELETE_DAYS = 90
+
+# Azure resources that cannot carry tags (child or extension resources). Any other
+# azure-native type must be tagged, so a new type fails closed until it is listed here.
+UNTAGGABLE = frozenset(
+    {
+        "azure-native:network:Subnet",
+        "azure-native:network:VirtualNetworkPeering",
+        "azure-native:network:PrivateDnsZoneGroup",
+        "azure-native:storage:BlobContainer",
+        "azure-native:storage:BlobServiceProperties",
+        "azure-native:storage:ManagementPolicy",
+        "azure-native:authorization:RoleAssignment",
+        "azure-native:authorization:ManagementLockByScope",
+        "azure-native:authorization:ManagementLockAtResourceGroupLevel",
+        "azure-native:managedidentity:FederatedIdentityCredential",
+        "azure-native:privatedns:PrivateRecordSet",
+        "azure-native:recoveryservices:ProtectionPolicy",
+    }
+)
+# Private DNS zones and their links are global by nature; Azure accepts nothing else.
+GLOBAL_TYPES = frozenset(
+    {
+        "azure-native:privatedns:PrivateZone",
+        "azure-native:privatedns:VirtualNetworkLink",
+    }
+)
+
+Props = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    description: str
+    check: Callable[[str, Props], list[str]]
+    enforcement: str = MANDATORY
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    message: str
+    enforcement: str = MANDATORY
+
+
+def _azure(type_: str) -> bool:
+    return type_.startswith("azure-native:") and not type_.startswith("pulumi:providers:")
+
+
+def _get(props: Props, *path: str) -> Any:
+    value: Any = props
+    for part in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def mandatory_tags(type_: str, props: Props) -> list[str]:
+    if not _azure(type_) or type_ in UNTAGGABLE:
+        return []
+    tags = props.get("tags")
+    if not isinstance(tags, Mapping):
+        return [f"has no tags; required: {', '.join(REQUIRED_TAGS)}"]
+    missing = [t for t in REQUIRED_TAGS if not tags.get(t)]
+    return [f"missing tag(s) {', '.join(missing)}"] if missing else []
+
+
+def allowed_locations(type_: str, props: Props) -> list[str]:
+    if not _azure(type_):
+        return []
+    location = props.get("location")
+    if location is None:
+        return []  # inherits its parent's location, which is itself checked
+    loc = str(location).replace(" ", "").lower()
+    if type_ in GLOBAL_TYPES:
+        return [] if loc == "global" else [f"location {location!r}: this type must be global"]
+    if loc not in naming.ALLOWED_LOCATIONS:
+        return [
+            f"location {location!r} is outside Norway; allowed: "
+            f"{', '.join(naming.ALLOWED_LOCATIONS)}"
+        ]
+    return []
+
+
+def secure_storage(type_: str, props: Props) -> list[str]:
+    if type_ != "azure-native:storage:StorageAccount":
+        return []
+    out = []
+    if props.get("enableHttpsTrafficOnly") is not True:
+        out.append("enableHttpsTrafficOnly must be true")
+    if props.get("minimumTlsVersion") not in ("TLS1_2", "TLS1_3"):
+        out.append(
+            f"minimumTlsVersion must be TLS1_2 or newer, not {props.get('minimumTlsVersion')!r}"
+        )
+    if props.get("allowBlobPublicAccess") is not False:
+        out.append("allowBlobPublicAccess must be false (no anonymous reads)")
+    return out
+
+
+def key_vault_purge_protection(type_: str, props: Props) -> list[str]:
+    if type_ != "azure-native:keyvault:Vault":
+        return []
+    out = []
+    if _get(props, "properties", "enablePurgeProtection") is not True:
+        out.append("enablePurgeProtection must be true")
+    if _get(props, "properties", "enableSoftDelete") is False:
+        out.append("enableSoftDelete must not be false")
+    days = _get(props, "properties", "softDeleteRetentionInDays")
+    if days is None or float(days) < KEY_VAULT_SOFT_DELETE_DAYS:
+        out.append(f"softDeleteRetentionInDays must be {KEY_VAULT_SOFT_DELETE_DAYS}, not {days}")
+    if _get(props, "properties", "enableRbacAuthorization") is not True:
+        out.append("enableRbacAuthorization must be true (no access policies)")
+    return out
+
+
+def no_public_ip(type_: str, props: Props) -> list[str]:
+    if type_ == "azure-native:network:PublicIPAddress":
+        name = str(props.get("publicIpAddressName") or "")
+        if not name.startswith(naming.VPN_GATEWAY_PUBLIC_IP_PREFIX):
+            return [
+                f"public IP {name or '(unnamed)'!r} is not the VPN gateway's "
+                f"(names start with {naming.VPN_GATEWAY_PUBLIC_IP_PREFIX!r})"
+            ]
+        return []
+    if type_ == "azure-native:network:NetworkInterface":
+        for cfg in props.get("ipConfigurations") or []:
+            if isinstance(cfg, Mapping) and cfg.get("publicIPAddress"):
+                return ["network interfaces must not have a public IP"]
+    return []
+
+
+def backup_versioning(type_: str, props: Props) -> list[str]:
+    if type_ != "azure-native:storage:BlobServiceProperties":
+        return []
+    out = []
+    if props.get("isVersioningEnabled") is not True:
+        out.append("blob versioning must be on")
+    for key in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
+        policy = props.get(key)
+        enabled = isinstance(policy, Mapping) and policy.get("enabled") is True
+        days = policy.get("days") if isinstance(policy, Mapping) else None
+        if not enabled or days is None or float(days) < MIN_SOFT_DELETE_DAYS:
+            out.append(f"{key} must be enabled with at least {MIN_SOFT_DELETE_DAYS} days")
+    return out
+
+
+POLICIES: tuple[Policy, ...] = (
+    Policy(
+        "mandatory-tags",
+        "Every taggable Azure resource carries the owner and cost tags.",
+        mandatory_tags,
+    ),
+    Policy("allowed-locations", "Resources stay in norwayeast or norwaywest.", allowed_locations),
+    Policy(
+        "secure-storage",
+        "Storage accounts: HTTPS only, TLS 1.2+, no anonymous blob access.",
+        secure_storage,
+    ),
+    Policy(
+        "key-vault-purge-protection",
+        "Key Vaults: purge protection, 90-day soft delete, RBAC authorization.",
+        key_vault_purge_protection,
+    ),
+    Policy("no-public-ip", "No public IP address except the VPN gateway's.", no_public_ip),
+    Policy(
+        "backup-versioning-soft-delete",
+        "Blob services: versioning and 30+ day blob and container soft delete.",
+        backup_versioning,
+    ),
+)
+
+
+def check(type_: str, props: Props) -> list[Violation]:
+    """Every violation of every policy by one resource."""
+    return [
+        Violation(p.name, message, p.enforcement)
+        for p in POLICIES
+        for message in p.check(type_, props)
+    ]

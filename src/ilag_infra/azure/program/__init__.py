@@ -1,0 +1,72 @@
+"""The Pulumi program of the ilag project: the stack name selects network, identity or backup.
+
+`pulumi up -s network` runs `__main__.py` next to this file (Pulumi.yaml `main:`); the offline
+plan runs `run()` under mocks. Both go through the same code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+
+from ... import region as region_mod
+from ...errors import IlagError
+from .. import blueprint, settings
+
+
+def project_root() -> Path:
+    """The directory holding Pulumi.yaml: region.yaml and stacks/ are relative to it."""
+    root = pulumi.runtime.get_root_directory()
+    if root:
+        return Path(root)
+    # The engine starts the program in its `main` directory; walk up to the project.
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "Pulumi.yaml").is_file():
+            return candidate
+    return here
+
+
+def declare(stack: str, root: Path) -> dict[str, object]:
+    """Validate config and region.yaml, declare the stack's resources, return its outputs."""
+    common = settings.read_common(stack, root)
+    loaded = region_mod.load(common.region_file)
+    ctx = blueprint.context(loaded, common.environment)
+    r = loaded.model
+    if common.kind == "network":
+        from .. import network
+
+        net = settings.read_network(
+            stack, root, blueprint.site_names(r), r.region.hub.subnets.dns_inbound
+        )
+        return network.declare(
+            ctx,
+            net,
+            blueprint.hub_subnets(r),
+            blueprint.sites(r),
+            blueprint.spokes(r),
+            blueprint.hub_prefixes(r),
+        )
+    if common.kind == "identity":
+        from .. import identity
+
+        return identity.declare(ctx, settings.read_identity(stack, root))
+    from .. import backup
+
+    return backup.declare(ctx, settings.read_backup(stack, root), blueprint.containers(r))
+
+
+def run(stack: str | None = None, root: Path | None = None) -> None:
+    """Declare the current stack and export its outputs; errors stay IlagError."""
+    outputs = declare(stack or pulumi.get_stack(), root or project_root())
+    for name, value in outputs.items():
+        pulumi.export(name, value)
+
+
+def main() -> None:
+    """Entry point under the Pulumi engine: input errors become a clean RunError message."""
+    try:
+        run()
+    except IlagError as exc:
+        raise pulumi.RunError(str(exc)) from None

@@ -1,0 +1,48 @@
+"""Built-in Azure role definition ids and deterministic role assignment names."""
+
+from __future__ import annotations
+
+import uuid
+
+import pulumi
+
+# Built-in role GUIDs are the same in every tenant, so no lookup (and no credential) is needed
+# to reference them.
+BUILTIN_ROLES: dict[str, str] = {
+    "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+    "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+    "Role Based Access Control Administrator": "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+    "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "Key Vault Reader": "21090545-7ca7-4776-b22c-e363652d74d2",
+    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+    "Key Vault Crypto Officer": "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
+    "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    "Backup Contributor": "5e467623-bb1f-42f4-a55d-6e525e11384b",
+    "Backup Operator": "00c29273-979b-4161-815c-10b084fb9324",
+}
+
+# A fixed namespace so the same (scope, role, principal) always yields the same assignment name:
+# re-running a stack never creates a duplicate, and a plan diff stays stable.
+_ASSIGNMENT_NS = uuid.UUID("5b0f6a52-3c1e-4f55-9a7e-1f2d0c6a1d71")
+
+
+def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
+    """The full role definition id of a built-in role in this subscription."""
+    guid = BUILTIN_ROLES[role]
+    return pulumi.Output.concat(
+        "/subscriptions/",
+        subscription_id,
+        "/providers/Microsoft.Authorization/roleDefinitions/",
+        guid,
+    )
+
+
+def assignment_name(scope_key: str, role: str, principal_key: str) -> str:
+    """A deterministic GUID for a role assignment (Azure requires a GUID as its name)."""
+    return str(uuid.uuid5(_ASSIGNMENT_NS, f"{scope_key}|{BUILTIN_ROLES[role]}|{principal_key}"))

@@ -1,0 +1,518 @@
+"""Stack configuration: every key the stacks read, documented once, parsed into typed settings.
+
+The key table below is the reference that the stack files in stacks/ and docs/operators.md
+describe; a test checks that each key is documented in both. Config is validated before
+any resource is declared, and every problem names the stack file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from ..errors import InputError, Problem
+from .roles import BUILTIN_ROLES
+
+NAMESPACE = "ilag"
+STACK_KINDS = ("network", "identity", "backup")
+AZ_GATEWAY_SKUS = ("VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_SSH_PUBKEY = re.compile(
+    r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com) "
+    r"[A-Za-z0-9+/=]+( .*)?$"
+)
+
+
+class StackConfigError(InputError):
+    """A stack's configuration is missing a key or has a bad value."""
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    """One config key: which stacks read it and what an operator needs to know to set it."""
+
+    name: str
+    stacks: tuple[str, ...]
+    help: str
+    secret: bool = False
+    required: bool = False
+    default: str | None = None
+
+    @property
+    def full(self) -> str:
+        return f"{NAMESPACE}:{self.name}"
+
+
+ALL = STACK_KINDS
+KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey(
+        "regionFile",
+        ALL,
+        "path of region.yaml, relative to the project root",
+        default="region.yaml",
+    ),
+    ConfigKey(
+        "environment",
+        ALL,
+        "environment in names and tags (lowercase, ≤12 chars)",
+        default="the stack name's suffix (network-test → test), else prod",
+    ),
+    ConfigKey(
+        "vpnSharedKeys",
+        ("network",),
+        "IPsec pre-shared key per municipality slug (or a mapping site → key for "
+        "per-site keys); set each with `pulumi config set --secret --path "
+        "'ilag:vpnSharedKeys.<slug>'`",
+        secret=True,
+        required=True,
+    ),
+    ConfigKey(
+        "vpnGatewaySku",
+        ("network",),
+        f"zone-redundant VPN gateway SKU ({', '.join(AZ_GATEWAY_SKUS)})",
+        default="VpnGw2AZ",
+    ),
+    ConfigKey(
+        "resolverInboundIp",
+        ("network",),
+        "static address of the DNS resolver's inbound endpoint inside the dns_inbound "
+        "subnet; on-site DNS servers forward the internal zone here",
+        default="the subnet's first usable address (.4)",
+    ),
+    ConfigKey(
+        "networkStack",
+        ("identity", "backup"),
+        "StackReference name of the network stack",
+        default="organization/ilag/network[-<env suffix>]",
+    ),
+    ConfigKey(
+        "identityStack",
+        ("backup",),
+        "StackReference name of the identity stack",
+        default="organization/ilag/identity[-<env suffix>]",
+    ),
+    ConfigKey(
+        "keyVaultAllowedIps",
+        ("identity",),
+        "public IPs/CIDRs (operators' and CI's egress) allowed through the Key Vault "
+        "firewall; everything else reaches it only through its private endpoint",
+        default="[] (private endpoint only)",
+    ),
+    ConfigKey(
+        "operatorsGroupObjectId",
+        ("identity",),
+        "object id of the Entra ID group of the regional operators",
+        required=True,
+    ),
+    ConfigKey(
+        "operatorRoles",
+        ("identity",),
+        "built-in roles the operators' group gets on every platform resource group",
+        default='["Contributor"]',
+    ),
+    ConfigKey(
+        "githubOidcSubject",
+        ("identity",),
+        "subject of the CI's GitHub OIDC token that may act as the deploy identity, e.g. "
+        "repo:<org>/<repo>:environment:prod",
+        required=True,
+    ),
+    ConfigKey(
+        "sshUserCaPublicKey",
+        ("identity",),
+        "OpenSSH public key line of the SSH user CA (its private key stays offline)",
+        required=True,
+    ),
+    ConfigKey(
+        "sasExpiry",
+        ("backup",),
+        "expiry of the per-municipality container SAS, UTC, e.g. 2027-01-31T00:00:00Z; "
+        "re-run `pulumi up` with a later date to issue new ones",
+        required=True,
+    ),
+    ConfigKey(
+        "coolAfterDays",
+        ("backup",),
+        "days after last modification before backup blobs move to the Cool tier",
+        default="30",
+    ),
+    ConfigKey(
+        "deleteRetentionDays",
+        ("backup",),
+        "soft-delete retention for blobs and containers, at least 30 days",
+        default="30",
+    ),
+    ConfigKey(
+        "storageAllowedIps",
+        ("backup",),
+        "public IPs/CIDRs allowed through the storage firewall besides the private "
+        "endpoint (sites reach blob storage over the VPN)",
+        default="[]",
+    ),
+    ConfigKey(
+        "vmBackupTimeUtc", ("backup",), "daily Azure VM backup time, HH:MM UTC", default="01:00"
+    ),
+    ConfigKey(
+        "vmRetention",
+        ("backup",),
+        "GFS retention of VM backups: {daily: days, weekly: weeks, monthly: months, yearly: years}",
+        default="{daily: 14, weekly: 8, monthly: 12, yearly: 7}",
+    ),
+)
+
+
+def keys_for(kind: str) -> list[ConfigKey]:
+    return [k for k in KEYS if kind in k.stacks]
+
+
+def stack_kind(stack: str) -> tuple[str, str | None]:
+    """('network', 'prod') for network-prod; the kind selects the program."""
+    kind, _, suffix = stack.partition("-")
+    if kind not in STACK_KINDS:
+        raise StackConfigError(
+            [
+                Problem(
+                    "Pulumi.yaml",
+                    "stack name",
+                    f"stack {stack!r} does not start with a known stack kind",
+                    f"name the stack {' | '.join(STACK_KINDS)}, optionally with -<env>, e.g. network-prod",
+                )
+            ]
+        )
+    return kind, suffix or None
+
+
+@dataclass(frozen=True)
+class CommonSettings:
+    stack: str
+    kind: str
+    environment: str
+    region_file: Path
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    common: CommonSettings
+    # (slug, site) → pre-shared key; values are secret Outputs, never plain strings.
+    shared_keys: dict[tuple[str, str], pulumi.Output[str]]
+    gateway_sku: str
+    resolver_inbound_ip: str
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    common: CommonSettings
+    network_stack: str
+    key_vault_allowed_ips: list[str]
+    operators_group_object_id: str
+    operator_roles: list[str]
+    github_oidc_subject: str
+    ssh_user_ca_public_key: str
+
+
+@dataclass(frozen=True)
+class VmRetention:
+    daily: int = 14
+    weekly: int = 8
+    monthly: int = 12
+    yearly: int = 7
+
+
+@dataclass(frozen=True)
+class BackupSettings:
+    common: CommonSettings
+    network_stack: str
+    identity_stack: str
+    sas_expiry: str
+    cool_after_days: int
+    delete_retention_days: int
+    storage_allowed_ips: list[str]
+    vm_backup_time_utc: str
+    vm_retention: VmRetention = field(default_factory=VmRetention)
+
+
+class _Reader:
+    """Reads ilag:* config and collects every problem before failing once."""
+
+    def __init__(self, stack: str) -> None:
+        self.stack = stack
+        self.cfg = pulumi.Config(NAMESPACE)
+        self.problems: list[Problem] = []
+        self.file = f"stacks/Pulumi.{stack}.yaml"
+
+    def bad(self, key: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(self.file, f"{NAMESPACE}:{key}", message, fix))
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.cfg.get(key)
+        if value is None or value == "":
+            if default is None:
+                self.bad(
+                    key,
+                    "is not set",
+                    f"pulumi config set {NAMESPACE}:{key} <value> -s {self.stack}",
+                )
+                return ""
+            return default
+        return value
+
+    def obj(self, key: str, default: Any) -> Any:
+        try:
+            value = self.cfg.get_object(key)
+        except (json.JSONDecodeError, ValueError):
+            self.bad(
+                key,
+                "is not valid JSON/YAML structure",
+                "set it with --path or as a YAML list/mapping in the stack file",
+            )
+            return default
+        return default if value is None else value
+
+    def integer(self, key: str, default: int, minimum: int) -> int:
+        raw = self.cfg.get(key)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.bad(key, f"{raw!r} is not a whole number", "write a number of days")
+            return default
+        if value < minimum:
+            self.bad(key, f"{value} is below the minimum {minimum}", f"use {minimum} or more")
+        return value
+
+    def ip_list(self, key: str) -> list[str]:
+        value = self.obj(key, [])
+        if not isinstance(value, list):
+            self.bad(key, "must be a list of IPs or CIDRs", "write a YAML list")
+            return []
+        out = []
+        for item in value:
+            try:
+                out.append(str(ipaddress.ip_network(str(item), strict=True)))
+            except ValueError:
+                self.bad(
+                    key,
+                    f"{item!r} is not an IPv4 address or CIDR",
+                    "write e.g. 198.51.100.7 or 198.51.100.0/28",
+                )
+        return out
+
+    def uuid(self, key: str) -> str:
+        value = self.text(key)
+        if value and not _UUID.match(value):
+            self.bad(
+                key,
+                f"{value!r} is not an object id (UUID)",
+                "copy the group's Object ID from Entra ID",
+            )
+        return value.lower()
+
+    def secret_obj(self, key: str) -> Any:
+        """A secret object's plain value, refused unless it is stored encrypted."""
+        full = f"{NAMESPACE}:{key}"
+        value = self.obj(key, None)
+        if value is None:
+            self.bad(
+                key,
+                "is not set",
+                f"pulumi config set --secret --path '{full}.<slug>' <key> -s {self.stack}",
+            )
+            return None
+        if not pulumi.runtime.is_config_secret(full):
+            self.bad(
+                key,
+                "is stored in plain text in the stack file",
+                f"remove it and set it again with `pulumi config set --secret --path "
+                f"'{full}.<slug>' …`",
+            )
+            return None
+        return value
+
+    def done(self) -> None:
+        if self.problems:
+            raise StackConfigError(self.problems)
+
+
+def _common(r: _Reader, kind: str, suffix: str | None, root: Path) -> CommonSettings:
+    environment = r.text("environment", suffix or "prod")
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,11}", environment):
+        r.bad(
+            "environment",
+            f"{environment!r} is not 1-12 lowercase letters/digits",
+            "use e.g. prod or test",
+        )
+    region_file = Path(r.text("regionFile", "region.yaml"))
+    if not region_file.is_absolute():
+        region_file = root / region_file
+    return CommonSettings(r.stack, kind, environment, region_file)
+
+
+def _upstream(r: _Reader, key: str, kind: str, suffix: str | None) -> str:
+    default = f"organization/{pulumi.get_project()}/{kind}" + (f"-{suffix}" if suffix else "")
+    return r.text(key, default)
+
+
+def read_common(stack: str, root: Path) -> CommonSettings:
+    kind, suffix = stack_kind(stack)
+    r = _Reader(stack)
+    common = _common(r, kind, suffix, root)
+    r.done()
+    return common
+
+
+def read_network(
+    stack: str, root: Path, sites: dict[str, list[str]], inbound_subnet: ipaddress.IPv4Network
+) -> NetworkSettings:
+    """Network settings; `sites` is slug → site names from region.yaml."""
+    kind, suffix = stack_kind(stack)
+    r = _Reader(stack)
+    common = _common(r, kind, suffix, root)
+    sku = r.text("vpnGatewaySku", "VpnGw2AZ")
+    if sku not in AZ_GATEWAY_SKUS:
+        r.bad(
+            "vpnGatewaySku",
+            f"{sku!r} is not a zone-redundant (AZ) VPN gateway SKU",
+            f"use one of {', '.join(AZ_GATEWAY_SKUS)}",
+        )
+    default_ip = str(inbound_subnet.network_address + 4)  # Azure keeps .0-.3 for itself
+    inbound_ip = r.text("resolverInboundIp", default_ip)
+    try:
+        if ipaddress.IPv4Address(inbound_ip) not in inbound_subnet:
+            r.bad(
+                "resolverInboundIp",
+                f"{inbound_ip} is outside the dns_inbound subnet {inbound_subnet}",
+                f"use an address in {inbound_subnet}, e.g. {default_ip}",
+            )
+    except ValueError:
+        r.bad(
+            "resolverInboundIp", f"{inbound_ip!r} is not an IPv4 address", f"use e.g. {default_ip}"
+        )
+    keys: dict[tuple[str, str], pulumi.Output[str]] = {}
+    raw = r.secret_obj("vpnSharedKeys")
+    if raw is not None and not isinstance(raw, dict):
+        r.bad("vpnSharedKeys", "must be a mapping slug → key", "set it with --path")
+    elif isinstance(raw, dict):
+        for slug in sorted(set(raw) - set(sites)):
+            r.bad(
+                f"vpnSharedKeys.{slug}",
+                "names no municipality in region.yaml",
+                f"remove it; known slugs: {', '.join(sites)}",
+            )
+        for slug, site_names in sites.items():
+            entry = raw.get(slug)
+            for site in site_names:
+                value = entry.get(site) if isinstance(entry, dict) else entry
+                # Azure takes 1-128 printable ASCII characters; generate them, never type them.
+                if not isinstance(value, str) or not 0 < len(value) <= 128 or not value.isascii():
+                    r.bad(
+                        f"vpnSharedKeys.{slug}",
+                        f"no pre-shared key (1-128 ASCII characters) for site {slug}/{site}",
+                        f"pulumi config set --secret --path 'ilag:vpnSharedKeys.{slug}' "
+                        f'"$(openssl rand -base64 32)" -s {stack}',
+                    )
+                    continue
+                keys[(slug, site)] = pulumi.Output.secret(value)
+    r.done()
+    return NetworkSettings(common, keys, sku, inbound_ip)
+
+
+def read_identity(stack: str, root: Path) -> IdentitySettings:
+    kind, suffix = stack_kind(stack)
+    r = _Reader(stack)
+    common = _common(r, kind, suffix, root)
+    roles = r.obj("operatorRoles", ["Contributor"])
+    if not isinstance(roles, list) or not all(isinstance(x, str) for x in roles):
+        r.bad("operatorRoles", "must be a list of built-in role names", "write a YAML list")
+        roles = []
+    for role in roles:
+        if role not in BUILTIN_ROLES:
+            r.bad(
+                "operatorRoles",
+                f"unknown role {role!r}",
+                f"use one of {', '.join(sorted(BUILTIN_ROLES))}",
+            )
+    subject = r.text("githubOidcSubject")
+    if subject and not subject.startswith("repo:"):
+        r.bad(
+            "githubOidcSubject",
+            f"{subject!r} is not a GitHub OIDC subject",
+            "use repo:<org>/<repo>:environment:<name> or repo:<org>/<repo>:ref:refs/heads/main",
+        )
+    ca = r.text("sshUserCaPublicKey").strip()
+    if ca and not _SSH_PUBKEY.match(ca):
+        r.bad(
+            "sshUserCaPublicKey",
+            "is not an OpenSSH public key line",
+            "paste the contents of the CA's .pub file (never the private key)",
+        )
+    settings = IdentitySettings(
+        common=common,
+        network_stack=_upstream(r, "networkStack", "network", suffix),
+        key_vault_allowed_ips=r.ip_list("keyVaultAllowedIps"),
+        operators_group_object_id=r.uuid("operatorsGroupObjectId"),
+        operator_roles=list(roles),
+        github_oidc_subject=subject,
+        ssh_user_ca_public_key=ca,
+    )
+    r.done()
+    return settings
+
+
+def read_backup(stack: str, root: Path) -> BackupSettings:
+    kind, suffix = stack_kind(stack)
+    r = _Reader(stack)
+    common = _common(r, kind, suffix, root)
+    expiry = r.text("sasExpiry")
+    if expiry:
+        try:
+            parsed = dt.datetime.strptime(expiry, "%Y-%m-%dT%H:%M:%SZ")
+            expiry = parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            r.bad(
+                "sasExpiry",
+                f"{expiry!r} is not a UTC time like 2027-01-31T00:00:00Z",
+                "write it as YYYY-MM-DDTHH:MM:SSZ",
+            )
+    time_utc = r.text("vmBackupTimeUtc", "01:00")
+    if not re.fullmatch(r"([01]\d|2[0-3]):(00|30)", time_utc):
+        r.bad(
+            "vmBackupTimeUtc",
+            f"{time_utc!r} is not HH:00 or HH:30",
+            "Azure VM backup starts on the hour or half hour, e.g. 01:00",
+        )
+    raw_ret = r.obj("vmRetention", {})
+    retention = VmRetention()
+    if not isinstance(raw_ret, dict) or set(raw_ret) - {"daily", "weekly", "monthly", "yearly"}:
+        r.bad(
+            "vmRetention",
+            "must be a mapping with daily, weekly, monthly, yearly",
+            "e.g. {daily: 14, weekly: 8, monthly: 12, yearly: 7}",
+        )
+    else:
+        try:
+            retention = VmRetention(**{k: int(v) for k, v in raw_ret.items()})
+        except (TypeError, ValueError):
+            r.bad("vmRetention", "counts must be whole numbers", "write numbers")
+        if retention.daily < 7:
+            r.bad("vmRetention", "daily retention below 7 days", "keep at least 7 daily points")
+    settings = BackupSettings(
+        common=common,
+        network_stack=_upstream(r, "networkStack", "network", suffix),
+        identity_stack=_upstream(r, "identityStack", "identity", suffix),
+        sas_expiry=expiry,
+        cool_after_days=r.integer("coolAfterDays", 30, 1),
+        delete_retention_days=r.integer("deleteRetentionDays", 30, 30),
+        storage_allowed_ips=r.ip_list("storageAllowedIps"),
+        vm_backup_time_utc=time_utc,
+        vm_retention=retention,
+    )
+    r.done()
+    return settings
