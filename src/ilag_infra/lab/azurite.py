@@ -1,0 +1,123 @@
+"""Azurite, the Azure Blob emulator, on the lab service address; containers and SAS URLs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .errors import LabError
+from .hosts import spawn_detached
+from .proc import all_pids, cmdline, pid_alive
+from .sas import DEV_KEY, AccountKey, account_sas, container_sas, sas_time
+
+BLOB_PORT = 10000
+# restic writes, reads, lists and deletes its own lock files, so `d` is needed (see DESIGN.md).
+SITE_PERMISSIONS = "racwdl"
+SAS_LIFETIME = timedelta(days=30)
+START_TIMEOUT = 30.0
+
+
+def azurite_binary(repo_root: Path) -> Path:
+    binary = repo_root / "node_modules" / ".bin" / "azurite-blob"
+    if not binary.exists():
+        raise LabError(f"{binary} is missing; run `make setup` in {repo_root} (installs Azurite)")
+    return binary
+
+
+def blob_endpoint(service_ip: str, account: str = DEV_KEY.account) -> str:
+    # Azurite takes the account from the path when addressed by IP (path-style URLs).
+    return f"http://{service_ip}:{BLOB_PORT}/{account}"
+
+
+def start(repo_root: Path, service_ip: str, location: Path, log: Path) -> int:
+    """Start azurite-blob bound to the lab service address only; return its pid once it listens."""
+    location.mkdir(parents=True, exist_ok=True, mode=0o700)
+    argv = [
+        str(azurite_binary(repo_root)),
+        "--skipApiVersionCheck",
+        "--blobHost",
+        service_ip,
+        "--blobPort",
+        str(BLOB_PORT),
+        "--location",
+        str(location),
+        "--silent",
+    ]
+    pid = spawn_detached(argv, log)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            raise LabError(f"Azurite exited at start; see {log}")
+        try:
+            socket.create_connection((service_ip, BLOB_PORT), timeout=0.5).close()
+            return pid
+        except OSError:
+            time.sleep(0.2)
+    raise LabError(
+        f"Azurite did not listen on {service_ip}:{BLOB_PORT} in {START_TIMEOUT} s; see {log}"
+    )
+
+
+def pids_for(location: Path) -> list[int]:
+    """Azurite processes using this data location, recorded or not."""
+    found = []
+    for pid in all_pids():
+        argv = cmdline(pid)
+        if "--location" in argv and any("azurite" in a for a in argv[:2]):
+            i = argv.index("--location")
+            if i + 1 < len(argv) and Path(argv[i + 1]) == location and pid_alive(pid):
+                found.append(pid)
+    return found
+
+
+def stop(location: Path, timeout: float = 10.0) -> None:
+    pids = pids_for(location)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for pid in pids:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+            if not any(pid_alive(p) for p in pids):
+                return
+            time.sleep(0.1)
+
+
+def create_container(endpoint: str, container: str, key: AccountKey = DEV_KEY) -> None:
+    """Create a container (idempotent), authorised by a short-lived account SAS."""
+    expiry = sas_time(datetime.now(UTC) + timedelta(minutes=10))
+    token = account_sas(key, "c", "b", "c", expiry)
+    request = urllib.request.Request(
+        f"{endpoint}/{container}?restype=container&{token}",
+        method="PUT",
+        headers={"x-ms-version": "2020-12-06", "Content-Length": "0"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code == 409:  # ContainerAlreadyExists
+            return
+        raise LabError(
+            f"creating blob container {container}: HTTP {exc.code} {exc.reason}"
+        ) from None
+    except OSError as exc:
+        raise LabError(f"creating blob container {container}: {exc}") from None
+
+
+def container_sas_url(
+    endpoint: str, container: str, now: datetime | None = None, key: AccountKey = DEV_KEY
+) -> str:
+    """A SAS URL scoped to one container, with the site permissions and a 30-day expiry."""
+    expiry = sas_time((now or datetime.now(UTC)) + SAS_LIFETIME)
+    return f"{endpoint}/{container}?{container_sas(key, container, SITE_PERMISSIONS, expiry)}"
