@@ -38,6 +38,7 @@ COMMAND_MODULES: list[str] = [
     "ilag_infra.commands_apply",
     "ilag_infra.commands_ssh",
     "ilag_infra.commands_backup",
+    "ilag_infra.commands_demo",
     "ilag_infra.lab.cli",
     "ilag_infra.azure.cli",
 ]
