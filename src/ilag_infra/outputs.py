@@ -164,7 +164,8 @@ def run_vars(region: Region, slug: str, outputs: StackOutputs) -> RunVars:
         "ilag_region": {
             "dns_domain": r.dns_domain,
             "ntp_servers": list(r.ntp_servers),
-            "management_networks": mgmt + [str(n) for n in muni.management_networks],
+            # region-wide operator networks; the municipality's own are listed separately
+            "management_networks": mgmt,
             "municipality_networks": [str(n) for n in muni.networks],
             "municipality_management_networks": [str(n) for n in muni.management_networks],
         },
