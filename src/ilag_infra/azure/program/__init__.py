@@ -49,12 +49,12 @@ def declare(stack: str, root: Path) -> dict[str, object]:
             blueprint.hub_prefixes(r),
         )
     if common.kind == "identity":
-        from .. import identity
+        from ..identity import declare as declare_identity
 
-        return identity.declare(ctx, settings.read_identity(stack, root))
-    from .. import backup
+        return declare_identity(ctx, settings.read_identity(stack, root))
+    from ..backup import declare as declare_backup
 
-    return backup.declare(ctx, settings.read_backup(stack, root), blueprint.containers(r))
+    return declare_backup(ctx, settings.read_backup(stack, root), blueprint.containers(r))
 
 
 def run(stack: str | None = None, root: Path | None = None) -> None:

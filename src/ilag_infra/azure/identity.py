@@ -1,0 +1,282 @@
+"""The identity stack: Key Vault, the CI deploy identity, role assignments, the SSH user CA key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, keyvault, managedidentity, network, resources
+
+from .. import naming
+from .blueprint import Context
+from .roles import assignment_name, role_definition_id
+from .settings import IdentitySettings
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+GITHUB_AUDIENCE = "api://AzureADTokenExchange"
+KEY_VAULT_SOFT_DELETE_DAYS = 90
+
+
+def _child(parent: pulumi.Resource, **extra: object) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, **extra)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class PrivateEndpointArgs:
+    ctx: Context
+    resource_group_name: pulumi.Input[str]
+    name: str
+    target_id: pulumi.Input[str]
+    group_id: str  # "vault", "blob", …
+    subnet_id: pulumi.Input[str]
+    dns_zone_id: pulumi.Input[str]
+    service: str
+
+
+class PrivateEndpoint(pulumi.ComponentResource):
+    """A private endpoint in the hub with its A record registered in the Private Link zone."""
+
+    def __init__(
+        self, name: str, args: PrivateEndpointArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("ilag:network:PrivateEndpoint", name, None, opts)
+        endpoint = network.PrivateEndpoint(
+            args.name,
+            private_endpoint_name=args.name,
+            resource_group_name=args.resource_group_name,
+            location=args.ctx.location,
+            subnet=network.SubnetArgs(id=args.subnet_id),
+            private_link_service_connections=[
+                network.PrivateLinkServiceConnectionArgs(
+                    name=args.name,
+                    private_link_service_id=args.target_id,
+                    group_ids=[args.group_id],
+                )
+            ],
+            tags=args.ctx.tags(args.service),
+            opts=_child(self),
+        )
+        # The zone group keeps the A record in step with the endpoint's address.
+        network.PrivateDnsZoneGroup(
+            f"{args.name}-dns",
+            private_dns_zone_group_name="default",
+            private_endpoint_name=endpoint.name,
+            resource_group_name=args.resource_group_name,
+            private_dns_zone_configs=[
+                network.PrivateDnsZoneConfigArgs(
+                    name=args.group_id, private_dns_zone_id=args.dns_zone_id
+                )
+            ],
+            opts=_child(self),
+        )
+        self.register_outputs({"id": endpoint.id})
+
+
+@dataclass(frozen=True)
+class KeyVaultArgs:
+    ctx: Context
+    resource_group_name: pulumi.Input[str]
+    tenant_id: pulumi.Input[str]
+    allowed_ips: list[str]
+    private_endpoint_subnet_id: pulumi.Input[str]
+    vault_dns_zone_id: pulumi.Input[str]
+
+
+class KeyVault(pulumi.ComponentResource):
+    """The platform Key Vault: RBAC only, purge protection, reachable through the hub."""
+
+    vault: keyvault.Vault
+
+    def __init__(self, name: str, args: KeyVaultArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ilag:identity:KeyVault", name, None, opts)
+        ctx = args.ctx
+        vault_name = ctx.names.key_vault()
+        self.vault = keyvault.Vault(
+            vault_name,
+            vault_name=vault_name,
+            resource_group_name=args.resource_group_name,
+            location=ctx.location,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=args.tenant_id,
+                sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=KEY_VAULT_SOFT_DELETE_DAYS,
+                # Purge protection cannot be turned off again: deleted keys stay recoverable.
+                enable_purge_protection=True,
+                public_network_access="Enabled",
+                # Deny by default; operators' and CI's egress IPs need the data plane from
+                # outside the VPN, everything else comes through the private endpoint.
+                network_acls=keyvault.NetworkRuleSetArgs(
+                    default_action="Deny",
+                    bypass="AzureServices",
+                    ip_rules=[keyvault.IPRuleArgs(value=ip) for ip in args.allowed_ips],
+                ),
+            ),
+            tags=ctx.tags("identity"),
+            opts=_child(self, protect=True),
+        )
+        PrivateEndpoint(
+            "kv-endpoint",
+            PrivateEndpointArgs(
+                ctx,
+                args.resource_group_name,
+                ctx.names.private_endpoint(vault_name),
+                self.vault.id,
+                "vault",
+                args.private_endpoint_subnet_id,
+                args.vault_dns_zone_id,
+                "identity",
+            ),
+            opts=_child(self),
+        )
+        self.register_outputs({"uri": self.vault.properties.vault_uri})
+
+
+@dataclass(frozen=True)
+class DeployIdentityArgs:
+    ctx: Context
+    resource_group_name: pulumi.Input[str]
+    github_subject: str
+
+
+class DeployIdentity(pulumi.ComponentResource):
+    """The CI's managed identity; GitHub Actions signs in to it by OIDC, with no stored secret."""
+
+    identity: managedidentity.UserAssignedIdentity
+
+    def __init__(
+        self, name: str, args: DeployIdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("ilag:identity:DeployIdentity", name, None, opts)
+        ctx = args.ctx
+        identity_name = ctx.names.identity("deploy")
+        self.identity = managedidentity.UserAssignedIdentity(
+            identity_name,
+            resource_name_=identity_name,
+            resource_group_name=args.resource_group_name,
+            location=ctx.location,
+            tags=ctx.tags("identity"),
+            opts=_child(self),
+        )
+        managedidentity.FederatedIdentityCredential(
+            f"{identity_name}-github",
+            federated_identity_credential_resource_name="github-actions",
+            resource_name_=self.identity.name,
+            resource_group_name=args.resource_group_name,
+            issuer=GITHUB_ISSUER,
+            subject=args.github_subject,
+            audiences=[GITHUB_AUDIENCE],
+            opts=_child(self),
+        )
+        self.register_outputs({"client_id": self.identity.client_id})
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role for one principal on one scope; keys make the assignment name deterministic."""
+
+    scope_key: str
+    scope: pulumi.Input[str]
+    role: str
+    principal_key: str
+    principal_id: pulumi.Input[str]
+    principal_type: str  # Group | ServicePrincipal
+
+
+@dataclass(frozen=True)
+class AccessArgs:
+    subscription_id: pulumi.Input[str]
+    grants: list[Grant]
+
+
+class Access(pulumi.ComponentResource):
+    """Role assignments, named by uuid5 so a re-run never duplicates one."""
+
+    def __init__(
+        self,
+        name: str,
+        args: AccessArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        type_token: str = "ilag:identity:Access",
+    ):
+        super().__init__(type_token, name, None, opts)
+        for g in args.grants:
+            guid = assignment_name(g.scope_key, g.role, g.principal_key)
+            authorization.RoleAssignment(
+                f"{g.principal_key}-{g.role.lower().replace(' ', '-')}-{g.scope_key}",
+                role_assignment_name=guid,
+                scope=g.scope,
+                role_definition_id=role_definition_id(args.subscription_id, g.role),
+                principal_id=g.principal_id,
+                principal_type=g.principal_type,
+                opts=_child(self),
+            )
+        self.register_outputs({})
+
+
+def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
+    """Declare the identity stack's resources and return its outputs."""
+    names = ctx.names
+    net = pulumi.StackReference(settings.network_stack)
+    client = authorization.get_client_config_output()
+    rg = resources.ResourceGroup(
+        names.resource_group("identity"),
+        resource_group_name=names.resource_group("identity"),
+        location=ctx.location,
+        tags=ctx.tags("identity"),
+    )
+    zone_ids = net.require_output("private_dns_zone_ids")
+    kv = KeyVault(
+        "kv",
+        KeyVaultArgs(
+            ctx,
+            rg.name,
+            client.tenant_id,
+            settings.key_vault_allowed_ips,
+            net.require_output("private_endpoint_subnet_id"),
+            zone_ids.apply(lambda z: str(z[naming.PRIVATELINK_VAULT_ZONE])),
+        ),
+    )
+    deploy = DeployIdentity(
+        "deploy", DeployIdentityArgs(ctx, rg.name, settings.github_oidc_subject)
+    )
+    operators = settings.operators_group_object_id
+    platform_rgs: list[tuple[str, pulumi.Input[str]]] = [
+        ("rg-network", net.require_output("resource_group_id")),
+        ("rg-identity", rg.id),
+    ]
+    grants: list[Grant] = []
+    for key, scope in platform_rgs:
+        for role in settings.operator_roles:
+            grants.append(Grant(key, scope, role, "operators", operators, "Group"))
+        # CI deploys the stacks: it changes resources and assigns the roles declared here.
+        for role in ("Contributor", "Role Based Access Control Administrator"):
+            grants.append(
+                Grant(key, scope, role, "deploy", deploy.identity.principal_id, "ServicePrincipal")
+            )
+    # Data-plane roles are separate from Contributor under RBAC authorization.
+    grants.append(
+        Grant("kv", kv.vault.id, "Key Vault Administrator", "operators", operators, "Group")
+    )
+    grants.append(
+        Grant(
+            "kv",
+            kv.vault.id,
+            "Key Vault Secrets User",
+            "deploy",
+            deploy.identity.principal_id,
+            "ServicePrincipal",
+        )
+    )
+    Access("access", AccessArgs(client.subscription_id, grants))
+    return {
+        "key_vault_uri": kv.vault.properties.vault_uri,
+        "ssh_user_ca_public_key": settings.ssh_user_ca_public_key,
+        "deploy_identity_client_id": deploy.identity.client_id,
+        # Read by the backup stack through StackReference.
+        "deploy_identity_principal_id": deploy.identity.principal_id,
+        "operators_group_object_id": operators,
+        "key_vault_name": kv.vault.name,
+        "resource_group_name": rg.name,
+    }
