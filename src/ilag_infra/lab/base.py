@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -14,7 +16,7 @@ from pathlib import Path
 from .errors import LabError
 from .overlay import remove_tree
 from .paths import LabPaths
-from .proc import run
+from .proc import all_pids, cmdline, is_under, root_of, run
 
 SUITE = "bookworm"
 # Bump when the post-debootstrap recipe below changes, so cached bases are rebuilt.
@@ -107,6 +109,18 @@ def base_is_current(paths: LabPaths, packages: tuple[str, ...] = PACKAGES) -> bo
     return all(stamp.get(k) == v for k, v in want.items())
 
 
+def _kill_builders(tree: Path) -> None:
+    """Kill a debootstrap (and its chrooted dpkg) left running by a killed build of tree."""
+    for pid in all_pids():
+        if pid == os.getpid():
+            continue
+        mentions = any(str(tree) in arg for arg in cmdline(pid))
+        chrooted = (root := root_of(pid)) is not None and is_under(root, tree)
+        if mentions or chrooted:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 def _finish_root(root: Path) -> None:
     """Make the debootstrapped tree a neutral template: nothing host-specific, nothing shared."""
     # Host keys and machine-id written by package scripts would be identical on every host.
@@ -187,6 +201,7 @@ def ensure_base(
         # Half-built trees from a killed build: never used, always removed.
         for stale in paths.cache.glob("base.tmp-*"):
             progress(f"  removing an unfinished base build {stale.name}")
+            _kill_builders(stale)
             remove_tree(stale)
         mirror = machine_mirror()
         progress(

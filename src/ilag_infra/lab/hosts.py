@@ -173,16 +173,35 @@ def _kill(pids: list[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
-def kill_rooted(top: Path) -> list[int]:
-    """SIGKILL every process rooted in top (orphans of a killed nspawn); return their pids."""
+def _is_pidns_init(pid: int) -> bool:
+    """True for the process that is pid 1 of its own pid namespace (a container's systemd)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    ids = line.split()[1:]
+                    return len(ids) > 1 and ids[-1] == "1"
+    except OSError:
+        pass
+    return False
+
+
+def kill_rooted(top: Path, timeout: float = 10.0) -> list[int]:
+    """Stop every process rooted in top (orphans of a killed nspawn); return their pids.
+
+    An orphaned container's systemd still honours SIGRTMIN+4, so it gets the chance to
+    power off cleanly before whatever is left is killed.
+    """
     stray = rooted_pids(top)
     if stray:
-        _kill(stray, signal.SIGKILL)
-        _wait_gone(stray, 5)
+        _kill([p for p in stray if _is_pidns_init(p)], signal.SIGRTMIN + 4)
+        if not _wait_gone(stray, timeout):
+            _kill(rooted_pids(top), signal.SIGKILL)
+            _wait_gone(stray, 5)
     return stray
 
 
-def stop_nspawn(pid: int, root: Path, timeout: float = STOP_TIMEOUT) -> bool:
+def stop_nspawn(pid: int, host_dir: Path, timeout: float = STOP_TIMEOUT) -> bool:
     """Power a container off cleanly; SIGKILL what is left after timeout. True if it was clean.
 
     SIGRTMIN+4 to the container's init is systemd's "poweroff"; nspawn then exits by itself.
@@ -197,20 +216,21 @@ def stop_nspawn(pid: int, root: Path, timeout: float = STOP_TIMEOUT) -> bool:
         clean = False
         _kill([pid, *descendants(pid)], signal.SIGKILL)
         _wait_gone([pid], 5)
-    if kill_rooted(root):
+    if kill_rooted(host_dir):
         clean = False
     return clean
 
 
 def stop_host(host: HostState, timeout: float = STOP_TIMEOUT) -> bool:
     """Stop one host (if running) and unmount its root. True unless something had to be killed."""
-    root = Path(host.root)
+    # The host dir holds root, upper and work; container processes are found by their upper.
+    host_dir = Path(host.root).parent
     clean = True
     if host.nspawn_pid and is_nspawn_of(host.nspawn_pid, host.root):
-        clean = stop_nspawn(host.nspawn_pid, root, timeout)
-    elif kill_rooted(root):
+        clean = stop_nspawn(host.nspawn_pid, host_dir, timeout)
+    elif kill_rooted(host_dir):
         clean = False
-    unmount_all_under(root)
+    unmount_all_under(Path(host.root))
     return clean
 
 

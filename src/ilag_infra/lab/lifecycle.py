@@ -144,7 +144,7 @@ def _stop_all_hosts(paths: LabPaths, recorded: LabState | None, progress: Progre
         clean = list(pool.map(hosts.stop_host, targets.values()))
     forced = [h.name for h, ok in zip(targets.values(), clean, strict=True) if not ok]
     if forced:
-        progress(f"  forced (SIGKILL) after no clean poweroff: {', '.join(forced)}")
+        progress(f"  not a clean poweroff (orphaned or killed): {', '.join(forced)}")
 
 
 def _teardown(paths: LabPaths, progress: Progress) -> None:
@@ -154,7 +154,7 @@ def _teardown(paths: LabPaths, progress: Progress) -> None:
     # Orphans whose nspawn was killed outright: anything still rooted in a host dir.
     stray = hosts.kill_rooted(paths.hosts)
     if stray:
-        progress(f"killed {len(stray)} orphaned container process(es)")
+        progress(f"stopped {len(stray)} orphaned container process(es)")
     if azurite.pids_for(paths.azurite):
         progress("stopping Azurite")
         azurite.stop(paths.azurite)
@@ -239,10 +239,11 @@ def up(
             if report.healthy:
                 progress("the lab is already up and healthy; nothing to do")
                 return recorded
+        # Checked before the previous lab is removed: bad input changes nothing.
+        net.check_free(netplan.prefix)
         if recorded or leftovers(paths):
             progress("removing the previous lab first")
             _teardown(paths, progress)
-        net.check_free(netplan.prefix)
 
         base_root, _ = base.ensure_base(paths, progress)
         operator_public = keys.ensure_operator_key(paths)

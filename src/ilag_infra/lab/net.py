@@ -128,11 +128,17 @@ def plan(prefix_text: str, slugs: list[str], hosts_per_municipality: int) -> Net
     return NetPlan(prefix, subnets[-1].network_address + 1, nets)
 
 
+def _is_labs_own(route: dict[str, Any]) -> bool:
+    """A route an earlier lab made: it is removed before the new lab is built."""
+    proto = str(route.get("protocol", ""))
+    return proto == str(ROUTE_PROTO) or str(route.get("dev", "")).startswith(INTERFACE_PREFIX)
+
+
 def _networks_in_routes(routes: list[dict[str, Any]]) -> list[tuple[ipaddress.IPv4Network, str]]:
     found = []
     for route in routes:
         dst = route.get("dst", "")
-        if dst in ("", "default"):
+        if dst in ("", "default") or _is_labs_own(route):
             continue
         try:
             net = ipaddress.IPv4Network(dst, strict=False)
@@ -147,6 +153,8 @@ def _networks_in_routes(routes: list[dict[str, Any]]) -> list[tuple[ipaddress.IP
 def _networks_in_addrs(links: list[dict[str, Any]]) -> list[tuple[ipaddress.IPv4Network, str]]:
     found = []
     for link in links:
+        if str(link.get("ifname", "")).startswith(INTERFACE_PREFIX):
+            continue
         for info in link.get("addr_info", []):
             if info.get("family") != "inet":
                 continue
@@ -158,7 +166,10 @@ def _networks_in_addrs(links: list[dict[str, Any]]) -> list[tuple[ipaddress.IPv4
 def overlaps(
     prefix: ipaddress.IPv4Network, routes: list[dict[str, Any]], links: list[dict[str, Any]]
 ) -> list[str]:
-    """What on this machine already uses part of the prefix (`ip -j route` / `ip -j addr` data)."""
+    """What on this machine already uses part of the prefix (`ip -j route` / `ip -j addr` data).
+
+    The lab's own interfaces and routes are left out: `up` replaces an earlier lab anyway.
+    """
     hits = []
     for net, label in _networks_in_routes(routes) + _networks_in_addrs(links):
         if net.overlaps(prefix):
@@ -183,8 +194,7 @@ def check_free(prefix: ipaddress.IPv4Network) -> None:
                     _OPTION,
                     f"lab prefix {prefix} overlaps what this machine already uses: "
                     + "; ".join(hits),
-                    f"pass {_OPTION} with a free private range (e.g. 10.251.0.0/16), or run "
-                    "`ilag lab down` if these are leftovers of an earlier lab",
+                    f"pass {_OPTION} with a free private range (e.g. 10.251.0.0/16)",
                 )
             ]
         )

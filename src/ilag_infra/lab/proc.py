@@ -105,6 +105,14 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
+def root_of(pid: int) -> Path | None:
+    """A process's root as a path here: a chroot's directory (containers show just "/")."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/root"))
+    except OSError:
+        return None
+
+
 def overlay_upper_of_root(pid: int) -> Path | None:
     """The overlay upper dir of the filesystem a process sees as `/`, or None.
 
@@ -114,11 +122,15 @@ def overlay_upper_of_root(pid: int) -> Path | None:
     """
     try:
         with open(f"/proc/{pid}/mountinfo") as f:
-            lines = f.read().splitlines()
+            return parse_root_upper(f.read())
     except OSError:
         return None
+
+
+def parse_root_upper(mountinfo: str) -> Path | None:
+    """The overlay upper dir mounted on "/" in a mountinfo text, or None."""
     upper = None
-    for line in lines:
+    for line in mountinfo.splitlines():
         head, sep, tail = line.partition(" - ")
         fields = head.split()
         if not sep or len(fields) < 5 or fields[4] != "/":
