@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 APT_PACKAGES := python3 python3-venv python3-dev gcc git make openssh-client \
 	debootstrap systemd-container iproute2 nftables restic rclone
 STAMP_APT := $(VENV)/.apt-stamp
+# Tools run from the virtualenv (ansible-lint looks for ansible-playbook on PATH).
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 STAMP_PY := $(VENV)/.py-stamp
 
 .PHONY: setup demo test lint unit lab-test lab-down bench clean
