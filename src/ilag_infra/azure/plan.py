@@ -62,6 +62,14 @@ class PlanResource:
 
 
 @dataclass(frozen=True)
+class PlanInvoke:
+    """A provider function the program called, e.g. the SAS listing, with masked arguments."""
+
+    token: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class PolicyResult:
     policy: str
     urn: str
@@ -77,6 +85,7 @@ class PlanResult:
 
     stack: str
     resources: list[PlanResource] = field(default_factory=list)
+    invokes: list[PlanInvoke] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: list[str] = field(default_factory=list)
     violations: list[PolicyResult] = field(default_factory=list)
@@ -253,6 +262,7 @@ class _Mocks(pmocks.Mocks):
 
     def __init__(self, upstream: Mapping[str, Mapping[str, Any]]) -> None:
         self.upstream = upstream
+        self.invokes: list[PlanInvoke] = []
 
     def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         inputs = dict(args.inputs)
@@ -286,6 +296,7 @@ class _Mocks(pmocks.Mocks):
         return rid, state
 
     def call(self, args: pmocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.invokes.append(PlanInvoke(args.token, _plain_args(args.args)))
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": _stable_uuid("client"),
@@ -301,6 +312,17 @@ class _Mocks(pmocks.Mocks):
             )
             return {"serviceSasToken": token}, []
         return {}, []
+
+
+def _plain_args(value: Any) -> Any:
+    """Deserialised invoke arguments → plain data; secrets are Outputs there, so mask those."""
+    if isinstance(value, dict):
+        return {k: _plain_args(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_plain_args(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return SECRET
 
 
 def _plain(value: Any) -> Any:
@@ -381,19 +403,18 @@ def _execute(
     config: dict[str, str],
     secret_keys: set[str],
     upstream: Mapping[str, Mapping[str, Any]],
-) -> tuple[list[PlanResource], dict[str, Any], list[str]]:
+) -> tuple[list[PlanResource], list[PlanInvoke], dict[str, Any], list[str]]:
     from .program import run as run_program
 
-    recorder = _Recorder(_Mocks(upstream))
-    pulumi.runtime.set_mocks(
-        recorder.mocks, project=PROJECT, stack=stack, preview=False, monitor=recorder
-    )
+    mocks = _Mocks(upstream)
+    recorder = _Recorder(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=recorder)
     pulumi.runtime.set_all_config(config, sorted(secret_keys))
     _sync_await(run_pulumi_func(lambda: run_program(stack, root)))
     stack_resource = get_root_resource()
     exported: Mapping[str, Any] = getattr(stack_resource, "outputs", {}) or {}
     outputs, secret = _sync_await(_resolve_outputs(exported))
-    return recorder.recorded, outputs, secret
+    return recorder.recorded, mocks.invokes, outputs, secret
 
 
 def _evaluate(resources: list[PlanResource]) -> list[PolicyResult]:
@@ -464,7 +485,9 @@ def run(
 
     ctx = contextvars.Context()
     try:
-        resources, outputs, secret = ctx.run(_execute, stack, root, cfg, secret_keys, feeds)
+        resources, invokes, outputs, secret = ctx.run(
+            _execute, stack, root, cfg, secret_keys, feeds
+        )
     except IlagError:
         raise
     except pulumi.RunError as exc:
@@ -476,6 +499,7 @@ def run(
     result = PlanResult(
         stack=stack,
         resources=sorted(resources, key=lambda r: r.urn),
+        invokes=sorted(invokes, key=lambda i: json.dumps(asdict(i), sort_keys=True)),
         outputs=outputs,
         secret_outputs=secret,
         violations=_evaluate(resources),
