@@ -144,6 +144,6 @@ def register(app: typer.Typer) -> None:
         else:
             for result in results:
                 for line in render(result):
-                    console.print(line, highlight=False)
+                    console.print(line, highlight=False, soft_wrap=True)
         if not all(r.ok for r in results):
             raise typer.Exit(1)

@@ -18,7 +18,8 @@ from .. import blueprint, settings
 def project_root() -> Path:
     """The directory holding Pulumi.yaml: region.yaml and stacks/ are relative to it."""
     root = pulumi.runtime.get_root_directory()
-    if root:
+    # Trust the engine's answer only if it really is the project (mocks return a stand-in).
+    if isinstance(root, str) and (Path(root) / "Pulumi.yaml").is_file():
         return Path(root)
     # The engine starts the program in its `main` directory; walk up to the project.
     here = Path.cwd().resolve()
