@@ -16,7 +16,7 @@ from pathlib import Path
 from .errors import LabError
 from .overlay import remove_tree
 from .paths import LabPaths
-from .proc import all_pids, cmdline, is_under, root_of, run
+from .proc import all_pids, cmdline, is_under, pid_alive, root_of, run
 
 SUITE = "bookworm"
 # Bump when the post-debootstrap recipe below changes, so cached bases are rebuilt.
@@ -49,6 +49,7 @@ SOURCES_DEB822 = Path("/etc/apt/sources.list.d/debian.sources")
 SOURCES_LIST = Path("/etc/apt/sources.list")
 
 Progress = Callable[[str], None]
+_PER_PACKAGE = re.compile(r"^(Retrieving|Validating|Extracting|Unpacking|Configuring) \S+( \S+)?$")
 
 
 def mirror_from_deb822(text: str, suite: str = SUITE) -> str | None:
@@ -109,16 +110,32 @@ def base_is_current(paths: LabPaths, packages: tuple[str, ...] = PACKAGES) -> bo
     return all(stamp.get(k) == v for k, v in want.items())
 
 
-def _kill_builders(tree: Path) -> None:
-    """Kill a debootstrap (and its chrooted dpkg) left running by a killed build of tree."""
+def _builders(tree: Path) -> list[int]:
+    found = []
     for pid in all_pids():
-        if pid == os.getpid():
+        if pid == os.getpid() or not pid_alive(pid):
             continue
         mentions = any(str(tree) in arg for arg in cmdline(pid))
         chrooted = (root := root_of(pid)) is not None and is_under(root, tree)
         if mentions or chrooted:
+            found.append(pid)
+    return found
+
+
+def _kill_builders(tree: Path) -> None:
+    """Kill a debootstrap (and its chrooted dpkg) left running by a killed build of tree.
+
+    Repeated, because a live debootstrap forks new children while it is being killed.
+    """
+    for _ in range(50):
+        pids = _builders(tree)
+        if not pids:
+            return
+        for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+    raise LabError(f"processes building {tree} do not die: {_builders(tree)}")
 
 
 def _finish_root(root: Path) -> None:
@@ -154,8 +171,7 @@ def _debootstrap(target: Path, mirror: str, packages: tuple[str, ...], progress:
         mirror,
     ]
     start = time.monotonic()
-    phase = ""
-    count = 0
+    steps = 0
     log_tail: list[str] = []
     try:
         proc = subprocess.Popen(
@@ -173,14 +189,16 @@ def _debootstrap(target: Path, mirror: str, packages: tuple[str, ...], progress:
         log_tail = [*log_tail[-19:], line]
         if not line.startswith("I: "):
             continue
-        # Report each phase once, then every 50 packages, so a slow mirror still shows life.
-        word = line[3:].split(" ", 1)[0]
-        count += 1
-        if word != phase or count % 50 == 0:
-            if word != phase:
-                count = 0
-            phase = word
-            progress(f"  base [{time.monotonic() - start:5.0f} s] {line[3:]}")
+        message = line[3:]
+        elapsed = f"  base [{time.monotonic() - start:4.0f} s]"
+        # Milestones are shown as they come; the hundreds of per-package lines only as a
+        # count, so a slow mirror still shows life without flooding the log.
+        if _PER_PACKAGE.match(message.rstrip(".")):
+            steps += 1
+            if steps % 100 == 0:
+                progress(f"{elapsed} {steps} package steps done")
+        else:
+            progress(f"{elapsed} {message}")
     if proc.wait() != 0:
         tail = "\n    ".join(log_tail[-8:])
         raise LabError(
