@@ -41,6 +41,7 @@ COMMAND_MODULES: list[str] = [
     "ilag_infra.commands_demo",
     "ilag_infra.lab.cli",
     "ilag_infra.azure.cli",
+    "ilag_infra.commands_diff",
 ]
 
 

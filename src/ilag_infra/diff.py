@@ -1,0 +1,248 @@
+"""`ilag diff`: what a change does to Azure and to which municipalities' servers.
+
+Each revision's stacks are planned offline in a child process that imports that revision's
+own code (base from a temporary worktree, head from the working tree or a second worktree);
+the two plans are compared by URN. The Ansible side comes from the changed paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import diffansible, diffgit, diffplan, diffworker
+from .errors import IlagError
+
+STACKS = diffworker.DEFAULT_STACKS
+WORKER_TIMEOUT = 600.0
+# Anything that looks like a SAS signature or an encrypted config value never leaves.
+_SIG = re.compile(r"(sig=)[^&\"'\s<>|]+", re.I)
+
+
+class DiffError(IlagError):
+    """The plan of a revision could not be computed at all."""
+
+
+@dataclass
+class CheckHost:
+    host: str
+    status: str
+    changed_tasks: list[str] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    """Ansible check mode against the hosts that could be reached."""
+
+    env: str
+    ran: bool = False
+    municipalities: dict[str, list[CheckHost]] = field(default_factory=dict)
+    unreachable: dict[str, str] = field(default_factory=dict)  # slug → why
+    message: str = ""
+
+
+@dataclass
+class DiffReport:
+    base: str
+    head: str
+    base_sha: str | None
+    head_sha: str | None
+    mode: str = "diff"  # diff | preview
+    stacks: list[diffplan.StackDiff] = field(default_factory=list)
+    ansible: diffansible.AnsibleDiff | None = None
+    check: CheckResult | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def azure_changes(self) -> bool:
+        return any(s.has_changes for s in self.stacks)
+
+    @property
+    def has_changes(self) -> bool:
+        return self.azure_changes or bool(self.ansible and self.ansible.has_changes)
+
+    @property
+    def failed(self) -> bool:
+        return any(s.failed for s in self.stacks)
+
+    @property
+    def mandatory_violations(self) -> int:
+        return sum(s.mandatory_violations for s in self.stacks)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["has_changes"] = self.has_changes
+        data["failed"] = self.failed
+        for stack, raw in zip(self.stacks, data["stacks"], strict=True):
+            raw["counts"] = stack.counts
+        return data
+
+
+# --- planning a revision ----------------------------------------------------------------------
+
+
+def _worker_command(tree: Path, outfile: Path) -> list[str]:
+    """`-m ilag_infra.diffworker` if the revision ships a compatible one, else this worker's
+    source inline, importing that revision's plan module."""
+    shipped = tree / "src" / "ilag_infra" / "diffworker.py"
+    if shipped.is_file() and f"PROTOCOL = {diffworker.PROTOCOL}\n" in shipped.read_text(
+        encoding="utf-8"
+    ):
+        return [sys.executable, "-m", "ilag_infra.diffworker", str(tree), str(outfile)]
+    source = Path(diffworker.__file__).read_text(encoding="utf-8")
+    return [sys.executable, "-c", source, str(tree), str(outfile)]
+
+
+def plan_revision(tree: Path, label: str) -> dict[str, Any]:
+    """Every stack of the revision checked out at tree, planned in a child process."""
+    if not (tree / "src" / "ilag_infra").is_dir():
+        return {"protocol": diffworker.PROTOCOL, "program": False, "stacks": []}
+    with tempfile.TemporaryDirectory(prefix="ilag-diff-plan-") as tmp:
+        outfile = Path(tmp) / "plan.json"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+        env["PYTHONPATH"] = str(tree / "src")
+        env["ILAG_ROOT"] = str(tree)
+        env.pop("ILAG_REGION", None)
+        try:
+            proc = subprocess.run(
+                _worker_command(tree, outfile),
+                cwd=tree,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=WORKER_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise DiffError(f"planning {label} took longer than {WORKER_TIMEOUT:.0f} s") from None
+        if proc.returncode != 0 or not outfile.is_file():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+            raise DiffError(
+                f"planning {label} failed (exit {proc.returncode}): " + " | ".join(tail)
+            )
+        data: dict[str, Any] = json.loads(outfile.read_text(encoding="utf-8"))
+    # Errors name files in the temporary checkout; name them relative to the repo instead.
+    for entry in data.get("stacks", []):
+        for key in ("error", "trace"):
+            if key in entry:
+                entry[key] = str(entry[key]).replace(f"{tree}/", "").replace(str(tree), ".")
+    package = data.get("package")
+    if package and not Path(package).is_relative_to(tree.resolve()):
+        # The child imported an installed copy instead of the revision's code.
+        raise DiffError(f"planning {label} imported {package}, not the revision's own code")
+    return data
+
+
+def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> list[diffplan.StackDiff]:
+    base_by = {s["stack"]: s for s in base.get("stacks", [])}
+    head_by = {s["stack"]: s for s in head.get("stacks", [])}
+    names = list(dict.fromkeys([*head_by, *base_by, *STACKS]))
+    out = []
+    for name in names:
+        if name not in head_by and name not in base_by and not head.get("program", True):
+            continue
+        stack = diffplan.diff_stack(name, base_by.get(name), head_by.get(name))
+        if not base.get("program", True):
+            stack.base_missing = True
+        out.append(stack)
+    return out
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+def _secure_values(tree: Path) -> set[str]:
+    """Encrypted stack config values: ciphertext is not plaintext, but it stays out too."""
+    found: set[str] = set()
+    for path in sorted((tree / "stacks").glob("Pulumi.*.yaml")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found |= {m for m in re.findall(r"secure:\s*[\"']?([A-Za-z0-9+/=:_.-]{8,})", text)}
+    return found
+
+
+def scrub(data: Any, secrets: set[str]) -> Any:
+    """Mask SAS signatures and known secret strings anywhere in a report's data."""
+    if isinstance(data, dict):
+        return {k: scrub(v, secrets) for k, v in data.items()}
+    if isinstance(data, list):
+        return [scrub(v, secrets) for v in data]
+    if isinstance(data, str):
+        text = _SIG.sub(r"\1[secret]", data)
+        for secret in secrets:
+            if secret and secret in text:
+                text = text.replace(secret, "[secret]")
+        return text
+    return data
+
+
+def _scrub_report(report: DiffReport, secrets: set[str]) -> None:
+    for stack in report.stacks:
+        for change in stack.resources:
+            for prop in change.changes:
+                prop.old, prop.new = scrub(prop.old, secrets), scrub(prop.new, secrets)
+        for prop in stack.outputs:
+            prop.old, prop.new = scrub(prop.old, secrets), scrub(prop.new, secrets)
+        stack.violations = scrub(stack.violations, secrets)
+        if stack.head_error:
+            stack.head_error = scrub(stack.head_error, secrets)
+        if stack.base_error:
+            stack.base_error = scrub(stack.base_error, secrets)
+    if report.check is not None:
+        for hosts in report.check.municipalities.values():
+            for host in hosts:
+                host.diffs = scrub(host.diffs, secrets)
+
+
+# --- the whole diff ---------------------------------------------------------------------------
+
+
+def run_diff(
+    root: Path,
+    base_ref: str,
+    head_ref: str | None = None,
+    *,
+    check_env: str | None = None,
+    parallel: bool = True,
+) -> DiffReport:
+    """Diff base against head (None: the working tree); check_env also runs check mode."""
+    started = time.perf_counter()
+    root = diffgit.toplevel(root)
+    base = diffgit.resolve(root, base_ref, "--base")
+    head = diffgit.resolve(root, head_ref, "--head")
+    report = DiffReport(base.label, head.label, base.sha, head.sha)
+    changed = diffgit.changed_files(root, base, head)
+    with ExitStack() as stack:
+        base_tree = stack.enter_context(diffgit.checkout(root, base))
+        head_tree = stack.enter_context(diffgit.checkout(root, head))
+        workers = 2 if parallel else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            base_job = pool.submit(plan_revision, base_tree, f"base {base.label}")
+            head_job = pool.submit(plan_revision, head_tree, f"head {head.label}")
+            base_plan, head_plan = base_job.result(), head_job.result()
+        report.stacks = diff_plans(base_plan, head_plan)
+        if not base_plan.get("program", True):
+            report.notes.append(
+                f"The base {base.label} has no Azure program: every resource counts as created."
+            )
+        views = diffansible.read_view(base_tree), diffansible.read_view(head_tree)
+        report.ansible = diffansible.diff_ansible(views[0], views[1], changed)
+        secrets = _secure_values(base_tree) | _secure_values(head_tree)
+        if check_env is not None:
+            from . import diffcheck
+
+            report.check = diffcheck.run_check(head_tree, report.ansible, check_env)
+    _scrub_report(report, secrets)
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
