@@ -99,3 +99,19 @@ def test_known_hosts_pins_name_and_address() -> None:
 def test_known_hosts_refuses_a_non_address() -> None:
     with pytest.raises(ValueError):
         inventory.known_hosts_lines([inventory.LabHost("bo-fil01", "bo-fil01", KEY)])
+
+
+def test_every_lab_override_names_a_documented_role_default() -> None:
+    """A renamed role variable must not leave the lab setting a name no role reads."""
+    defaults = list((REPO / "roles").glob("*/defaults/main.yml"))
+    if not defaults:
+        pytest.skip("no roles in this checkout yet")
+    known: set[str] = set()
+    for f in defaults:
+        data = YAML(typ="safe").load(f.read_text()) or {}
+        known.update(data)
+    plan = net.plan(net.DEFAULT_LAB_PREFIX, ["bo"], 1)
+    overrides = inventory.lab_overrides(plan.net("bo"), str(plan.service_ip))
+    roles = {p.parent.parent.name for p in defaults}
+    unknown = [name for name in overrides if name.split("__")[0] in roles and name not in known]
+    assert unknown == []

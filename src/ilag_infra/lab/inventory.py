@@ -43,6 +43,7 @@ def lab_overrides(net: MunicipalityNet, service_ip: str) -> dict[str, Any]:
         "baseline__apt_update_cache": False,
         "network__apt_update_cache": False,
         "identity__apt_update_cache": False,
+        "backup_agent__apt_update_cache": False,
         # Time and names come only from lab addresses (there is no route anywhere else).
         "baseline__ntp_servers": [str(net.gateway)],
         "network__resolvers": [service_ip],

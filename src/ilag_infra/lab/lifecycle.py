@@ -10,12 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import InventoryError, Problem
 from ..region import LoadedRegion
 from . import azurite, base, hosts, inventory, keys, net, outputs, state
 from .errors import LabError
 from .names import inventory_file, lab_host_names, read_inventory_hosts
 from .overlay import mounts_under, remove_tree
-from .paths import LabPaths, lab_paths
+from .paths import OWNER_FILE, STATE_DIR_ENV, LabPaths, lab_paths
 from .proc import cmdline, overlay_upper_of_root
 from .state import BridgeState, HostState, LabState
 
@@ -63,9 +64,15 @@ def _plan(
     for slug, hostnames in names.items():
         for name in hostnames:
             if name in seen:
-                raise LabError(
-                    f"host {name} appears in the inventories of both {seen[name]} and {slug}; "
-                    "give every host its own name"
+                raise InventoryError(
+                    [
+                        Problem(
+                            str(inventory_file(repo_root, slug)),
+                            name,
+                            f"host {name} is also in the inventory of {seen[name]}",
+                            "give every host its own name",
+                        )
+                    ]
                 )
             seen[name] = slug
     return _Wanted(netplan, names, inv)
@@ -94,8 +101,43 @@ def _host_states(paths: LabPaths, wanted: _Wanted) -> list[HostState]:
 # --- teardown and leftovers ------------------------------------------------------------------
 
 
+def _other_owner(paths: LabPaths) -> Path | None:
+    """The state dir of another lab that holds this machine's lab interfaces, if any."""
+    try:
+        owner = Path(OWNER_FILE.read_text().strip())
+    except OSError:
+        return None
+    if owner == paths.state or not (owner / "state.json").exists():
+        return None
+    return owner
+
+
+def _refuse_other_lab(paths: LabPaths) -> None:
+    """Refuse to build next to another lab: bridge names and routes are machine-wide."""
+    other = _other_owner(paths)
+    if other is not None:
+        raise LabError(
+            f"a lab with state dir {other} is up on this machine; only one lab fits "
+            f"(interfaces are machine-wide)\n    fix: {STATE_DIR_ENV}={other} ilag lab down"
+        )
+
+
+def _claim_machine(paths: LabPaths) -> None:
+    OWNER_FILE.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    OWNER_FILE.write_text(f"{paths.state}\n")
+
+
+def _release_machine(paths: LabPaths) -> None:
+    with contextlib.suppress(OSError):
+        if Path(OWNER_FILE.read_text().strip()) == paths.state:
+            OWNER_FILE.unlink()
+
+
 def leftovers(paths: LabPaths) -> list[str]:
-    """Everything of a lab still present on this machine, described for a person."""
+    """Everything of a lab still present on this machine, described for a person.
+
+    Interfaces and routes count only if no other lab (another state dir) owns them.
+    """
     found = []
     for pid in hosts.nspawn_pids_under(paths.state):
         found.append(f"systemd-nspawn process {pid}")
@@ -105,10 +147,11 @@ def leftovers(paths: LabPaths) -> list[str]:
         found.append(f"Azurite process {pid}")
     for mount in mounts_under(paths.state):
         found.append(f"mount {mount}")
-    for ifname in net.lab_interfaces():
-        found.append(f"interface {ifname}")
-    for dst in net.lab_routes():
-        found.append(f"route {dst}")
+    if _other_owner(paths) is None:
+        for ifname in net.lab_interfaces():
+            found.append(f"interface {ifname}")
+        for dst in net.lab_routes():
+            found.append(f"route {dst}")
     return found
 
 
@@ -161,7 +204,9 @@ def _teardown(paths: LabPaths, progress: Progress) -> None:
     for mount in mounts_under(paths.state):
         progress(f"unmounting {mount}")
     remove_tree(paths.hosts)
-    net.destroy()
+    if _other_owner(paths) is None:
+        net.destroy()
+        _release_machine(paths)
     for generated in (paths.azurite, paths.inventory, paths.known_hosts):
         remove_tree(generated)
     for f in (paths.outputs_file, paths.azurite_log, paths.state_file):
@@ -240,10 +285,12 @@ def up(
                 progress("the lab is already up and healthy; nothing to do")
                 return recorded
         # Checked before the previous lab is removed: bad input changes nothing.
+        _refuse_other_lab(paths)
         net.check_free(netplan.prefix)
         if recorded or leftovers(paths):
             progress("removing the previous lab first")
             _teardown(paths, progress)
+        _claim_machine(paths)
 
         base_root, _ = base.ensure_base(paths, progress)
         operator_public = keys.ensure_operator_key(paths)

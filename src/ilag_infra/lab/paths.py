@@ -9,6 +9,9 @@ from pathlib import Path
 DEFAULT_STATE_DIR = Path("/var/lib/ilag-lab")
 DEFAULT_CACHE_DIR = Path("/var/cache/ilag-lab")
 STATE_DIR_ENV = "ILAG_LAB_DIR"
+# Which state dir's lab owns this machine's lab interfaces. Under /run: it goes at reboot,
+# like the interfaces themselves.
+OWNER_FILE = Path("/run/ilag-lab/owner")
 CACHE_DIR_ENV = "ILAG_LAB_CACHE"
 
 
