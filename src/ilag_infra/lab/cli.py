@@ -33,8 +33,15 @@ def register(app: typer.Typer) -> None:
             "Azurite stands in for the backup storage account. Nothing in the lab is routed "
             "or NATed anywhere: lab hosts reach only their own bridge and the lab's service "
             "address.\n\n"
-            f"Needs root. State lives in /var/lib/ilag-lab (env {STATE_DIR_ENV} moves it); "
-            "the base root is cached in /var/cache/ilag-lab."
+            "With the default --lab-prefix, the Nth municipality of region.yaml is "
+            "10.250.N.0/24: this machine is .1, its hosts .11, .12, …, and Azurite listens "
+            "on http://10.250.255.1:10000.\n\n"
+            "Log in to a lab host with the lab's key and pinned host keys, e.g.:\n\n"
+            "  ssh -i /var/lib/ilag-lab/keys/operator_ed25519 "
+            "-o UserKnownHostsFile=/var/lib/ilag-lab/known_hosts/andoy "
+            "-o StrictHostKeyChecking=yes root@10.250.5.11\n\n"
+            f"Needs root. State lives in /var/lib/ilag-lab (env {STATE_DIR_ENV} moves it; one "
+            "lab per machine); the base root is cached in /var/cache/ilag-lab."
         ),
         no_args_is_help=True,
     )
