@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InventoryError, Problem
+from ..naming import container_name
 from ..region import LoadedRegion
 from . import azurite, base, hosts, inventory, keys, net, outputs, state
 from .errors import LabError
@@ -19,15 +20,6 @@ from .overlay import mounts_under, remove_tree
 from .paths import OWNER_FILE, STATE_DIR_ENV, LabPaths, lab_paths
 from .proc import cmdline, overlay_upper_of_root
 from .state import BridgeState, HostState, LabState
-
-try:
-    from ..naming import container_name
-except ImportError:  # pragma: no cover - only while naming.py is absent from a checkout
-
-    def container_name(slug: str) -> str:
-        """The blob container of one municipality's backups (same rule as the backup stack)."""
-        return f"backup-{slug}"
-
 
 Progress = Callable[[str], None]
 SSH_TIMEOUT = 120.0
