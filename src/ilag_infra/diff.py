@@ -24,6 +24,9 @@ from . import diffansible, diffgit, diffplan, diffworker
 from .errors import IlagError
 
 STACKS = diffworker.DEFAULT_STACKS
+# What an offline plan reads. Two revisions that agree on all of these have the same plan, so
+# it is computed once (an Ansible-only change then costs one plan, not two).
+PLAN_INPUTS = ("src", "stacks", "policy", "Pulumi.yaml", "region.yaml")
 WORKER_TIMEOUT = 600.0
 # Anything that looks like a SAS signature or an encrypted config value never leaves.
 _SIG = re.compile(r"(sig=)[^&\"'\s<>|]+", re.I)
@@ -145,6 +148,30 @@ def plan_revision(tree: Path, label: str) -> dict[str, Any]:
     return data
 
 
+def _plans(
+    root: Path,
+    base: tuple[diffgit.Revision, Path],
+    head: tuple[diffgit.Revision, Path],
+    parallel: bool,
+    cache: PlanCache,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [plan_inputs_key(root, rev) for rev, _ in (base, head)]
+    jobs = {}
+    with ThreadPoolExecutor(max_workers=2 if parallel else 1) as pool:
+        for key, (rev, tree) in zip(keys, (base, head), strict=True):
+            if key is not None and (key in cache or key in jobs):
+                continue
+            side = "base" if rev is base[0] else "head"
+            jobs[key or side] = pool.submit(plan_revision, tree, f"{side} {rev.label}")
+        done = {k: job.result() for k, job in jobs.items()}
+    for k, plan in done.items():
+        if k not in ("base", "head"):
+            cache[k] = plan
+    base_plan = cache[keys[0]] if keys[0] is not None else done["base"]
+    head_plan = cache[keys[1]] if keys[1] is not None else done["head"]
+    return base_plan, head_plan
+
+
 def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> list[diffplan.StackDiff]:
     base_by = {s["stack"]: s for s in base.get("stacks", [])}
     head_by = {s["stack"]: s for s in head.get("stacks", [])}
@@ -158,6 +185,27 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> list[diffplan.Stac
             stack.base_missing = True
         out.append(stack)
     return out
+
+
+def plan_inputs_key(root: Path, rev: diffgit.Revision) -> str | None:
+    """The git object ids of everything the plan reads at rev; None if not knowable (a dirty
+    working tree), in which case the plan is always computed."""
+    sha = rev.sha
+    if sha is None:
+        dirty = diffgit.git(
+            root, "status", "--porcelain", "--untracked-files=all", "--", *PLAN_INPUTS
+        ).stdout
+        if dirty.strip():
+            return None
+        sha = diffgit.git(root, "rev-parse", "--verify", "HEAD").stdout.strip()
+    ids = []
+    for path in PLAN_INPUTS:
+        proc = diffgit.git(root, "rev-parse", "--verify", "--quiet", f"{sha}:{path}", check=False)
+        ids.append(proc.stdout.strip() or "-")
+    return " ".join(ids)
+
+
+PlanCache = dict[str, dict[str, Any]]
 
 
 # --- secrets ----------------------------------------------------------------------------------
@@ -215,8 +263,10 @@ def run_diff(
     *,
     check_env: str | None = None,
     parallel: bool = True,
+    cache: PlanCache | None = None,
 ) -> DiffReport:
-    """Diff base against head (None: the working tree); check_env also runs check mode."""
+    """Diff base against head (None: the working tree); check_env also runs check mode.
+    cache maps plan-input keys to plans, so callers diffing many revisions plan each once."""
     started = time.perf_counter()
     root = diffgit.toplevel(root)
     base = diffgit.resolve(root, base_ref, "--base")
@@ -226,11 +276,9 @@ def run_diff(
     with ExitStack() as stack:
         base_tree = stack.enter_context(diffgit.checkout(root, base))
         head_tree = stack.enter_context(diffgit.checkout(root, head))
-        workers = 2 if parallel else 1
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            base_job = pool.submit(plan_revision, base_tree, f"base {base.label}")
-            head_job = pool.submit(plan_revision, head_tree, f"head {head.label}")
-            base_plan, head_plan = base_job.result(), head_job.result()
+        base_plan, head_plan = _plans(
+            root, (base, base_tree), (head, head_tree), parallel, {} if cache is None else cache
+        )
         report.stacks = diff_plans(base_plan, head_plan)
         if not base_plan.get("program", True):
             report.notes.append(

@@ -48,6 +48,11 @@ class ResourceChange:
     old_urn: str | None = None  # a rename: the URN the resource had at base
     reason: str = ""  # why it is replaced, and what to do about it
 
+    @property
+    def needs_alias(self) -> bool:
+        """Only the logical name changed: an alias keeps the Azure resource."""
+        return self.op == REPLACE and self.old_urn is not None
+
 
 @dataclass
 class DerivedChange:
@@ -215,7 +220,8 @@ def diff_resources(
         key = _identity(res["type"], res.get("inputs", {}))
         match = by_identity.pop(key, None) if key is not None and res.get("custom") else None
         if match is None:
-            changes.append(_change(CREATE, res, []))
+            # What is about to exist is worth reading: its inputs, one line per top-level key.
+            changes.append(_change(CREATE, res, diff_values({}, res.get("inputs", {}) or {})))
             continue
         paired.add(match["urn"])
         change = _change(REPLACE, res, diff_values(match.get("inputs", {}), res.get("inputs", {})))

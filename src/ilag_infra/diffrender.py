@@ -39,10 +39,25 @@ def _value(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _scalars(value: Any) -> bool:
+    return isinstance(value, list) and all(not isinstance(v, dict | list) for v in value)
+
+
 def property_lines(changes: list[PropertyChange]) -> list[str]:
-    """Changed properties as diff lines: `- path: old` and `+ path: new`."""
+    """Changed properties as diff lines: `- path: old` and `+ path: new`; for a list of plain
+    values only the items that left or arrived, which is what a reviewer looks for."""
     out = []
     for c in changes:
+        if c.kind == "update" and _scalars(c.old) and _scalars(c.new):
+            gone = [v for v in c.old if v not in c.new]
+            came = [v for v in c.new if v not in c.old]
+            if gone:
+                out.append(f"- {c.path} (removed): {_value(gone)}")
+            if came:
+                out.append(f"+ {c.path} (added): {_value(came)}")
+            if not gone and not came:
+                out.append(f"~ {c.path}: same items, new order: {_value(c.new)}")
+            continue
         if c.kind in ("update", "delete"):
             out.append(f"- {c.path}: {_value(c.old)}")
         if c.kind in ("update", "add"):
@@ -226,6 +241,8 @@ def _context(report: DiffReport, sections: list[Section], trimmed: str) -> dict[
     replaces = [
         (s.stack, c) for s in report.stacks for c in s.resources if c.op == "replace" and c.custom
     ]
+    renames = [(stack, c) for stack, c in replaces if c.needs_alias]
+    recreates = [(stack, c) for stack, c in replaces if not c.needs_alias]
     return {
         "r": report,
         "marker": MARKER,
@@ -233,7 +250,8 @@ def _context(report: DiffReport, sections: list[Section], trimmed: str) -> dict[
         "base": report.base + (f" ({report.base_sha[:12]})" if report.base_sha else ""),
         "head": report.head + (f" ({report.head_sha[:12]})" if report.head_sha else ""),
         "stacks": report.stacks,
-        "replaces": replaces,
+        "renames": renames,
+        "recreates": recreates,
         "municipalities": report.ansible.municipalities if report.ansible else [],
         "ansible": report.ansible,
         "check": report.check,
