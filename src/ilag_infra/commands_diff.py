@@ -67,6 +67,13 @@ def register(app: typer.Typer) -> None:
             typer.Option("--env", "-e", help="Where --check runs: lab (default) or prod."),
         ] = "lab",
         output: OutputOption = None,
+        text_output: Annotated[
+            Path | None,
+            typer.Option(
+                "--text-output",
+                help="Also write the full, untrimmed text report here (e.g. a CI artifact).",
+            ),
+        ] = None,
         serial: Annotated[
             bool, typer.Option("--serial", help="Plan the two revisions one after the other.")
         ] = False,
@@ -105,6 +112,8 @@ def register(app: typer.Typer) -> None:
             f"{counts[3]} to replace; {hosts} host(s) affected"
         )
         _emit(render(report, fmt), output, summary)
+        if text_output is not None:
+            text_output.write_text(render(report, "text"), encoding="utf-8")
         if report.failed or report.mandatory_violations:
             raise typer.Exit(EXIT_FAILED)
 

@@ -12,6 +12,8 @@ from .diff import DiffReport
 from .diffplan import SECRET, PropertyChange, ResourceChange, StackDiff
 
 MARKER = "<!-- ilag-diff -->"
+# A preview comment per stack, each found again by its own marker.
+PREVIEW_MARKER = "<!-- ilag-preview:{stack} -->"
 # GitHub refuses comments above 65,536 characters; keep a margin for the workflow's own text.
 COMMENT_LIMIT = 65_536
 SAFE_LIMIT = COMMENT_LIMIT - 1_536
@@ -245,7 +247,7 @@ def _context(report: DiffReport, sections: list[Section], trimmed: str) -> dict[
     recreates = [(stack, c) for stack, c in replaces if not c.needs_alias]
     return {
         "r": report,
-        "marker": MARKER,
+        "marker": marker(report),
         "title": "ilag preview" if report.mode == "preview" else "ilag diff",
         "base": report.base + (f" ({report.base_sha[:12]})" if report.base_sha else ""),
         "head": report.head + (f" ({report.head_sha[:12]})" if report.head_sha else ""),
@@ -258,6 +260,13 @@ def _context(report: DiffReport, sections: list[Section], trimmed: str) -> dict[
         "sections": sections,
         "trimmed": trimmed,
     }
+
+
+def marker(report: DiffReport) -> str:
+    """The comment's first line, by which CI finds the comment to update."""
+    if report.mode == "preview" and report.stacks:
+        return PREVIEW_MARKER.format(stack=report.stacks[0].stack)
+    return MARKER
 
 
 def render_text(report: DiffReport) -> str:

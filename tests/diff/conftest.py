@@ -132,6 +132,12 @@ def _role_default(repo: FixtureRepo) -> None:
     )
 
 
+def _no_program(repo: FixtureRepo) -> None:
+    # An older revision: no Azure program and no diff worker yet (the inline worker runs).
+    shutil.rmtree(repo.root / "src" / "ilag_infra" / "azure")
+    (repo.root / "src" / "ilag_infra" / "diffworker.py").unlink()
+
+
 def _nothing(repo: FixtureRepo) -> None:
     return None
 
@@ -210,6 +216,7 @@ def fixture_repo(tmp_path_factory: pytest.TempPathFactory) -> FixtureRepo:
     repo.commit("role_default", _role_default)
     repo.commit("nothing", _nothing)
     repo.commit("large", _large)
+    repo.commit("no_program", _no_program)
     secrets_base = repo.commit("secrets_base", _keys(CIPHER_BASE))
     repo.commit("secrets", _keys(CIPHER_HEAD, {"vagan": CIPHER_NEW}))
     repo.cases["secrets_base"] = secrets_base

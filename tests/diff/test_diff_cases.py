@@ -205,3 +205,17 @@ def test_json_is_complete(fixture_repo: FixtureRepo, case: str) -> None:
     data = json.loads(render(fixture_repo.report(case), "json"))
     assert {s["stack"] for s in data["stacks"]} == {"network", "identity", "backup"}
     assert all("counts" in s for s in data["stacks"])
+
+
+def test_base_without_azure_program(fixture_repo: FixtureRepo) -> None:
+    """The base predates the Azure program: its plan is empty and everything is new."""
+    report = diff_mod.run_diff(
+        fixture_repo.root,
+        fixture_repo.cases["no_program"],
+        fixture_repo.base,
+        cache=fixture_repo.cache,
+    )
+    assert not report.failed
+    assert all(s.base_missing and s.count("create") > 0 for s in report.stacks)
+    assert all(s.count(op) == 0 for s in report.stacks for op in ("update", "delete", "replace"))
+    assert any("no Azure program" in n for n in report.notes)
