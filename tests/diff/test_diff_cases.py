@@ -219,3 +219,17 @@ def test_base_without_azure_program(fixture_repo: FixtureRepo) -> None:
     assert all(s.base_missing and s.count("create") > 0 for s in report.stacks)
     assert all(s.count(op) == 0 for s in report.stacks for op in ("update", "delete", "replace"))
     assert any("no Azure program" in n for n in report.notes)
+
+
+def test_worktree_is_removed_on_error(fixture_repo: FixtureRepo) -> None:
+    from ilag_infra import diffgit
+
+    rev = diffgit.resolve(fixture_repo.root, fixture_repo.base, "--base")
+    seen: list[Path] = []
+    with pytest.raises(KeyboardInterrupt), diffgit.checkout(fixture_repo.root, rev) as tree:
+        seen.append(tree)
+        assert (tree / "region.yaml").is_file()
+        raise KeyboardInterrupt
+    assert not seen[0].exists()
+    assert not str(seen[0]).startswith(str(fixture_repo.root))
+    assert git(fixture_repo.root, "worktree", "list", "--porcelain").count("worktree ") == 1
