@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         temporary git worktree), compares them by URN (creates, updates with each changed
         property, deletes, and renames that would replace a resource unless given an alias),
         lists policy results at head, and maps changed roles, variables and inventories to
-        municipalities and hosts. Secrets are shown as [secret].
+        municipalities and hosts. Secret values are always masked.
         Exit 0 when the report was made, 1 if the head plan fails or violates a mandatory
         policy (the report is still written), 2 on bad input such as an unknown ref.
 
