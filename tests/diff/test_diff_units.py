@@ -243,3 +243,46 @@ def test_check_mode_with_nothing_reachable_is_a_finding_not_a_failure(
     result = run_check(REPO, ansible, "lab")
     assert not result.ran and "bo" in result.unreachable
     assert "nothing reachable" in result.message and "ilag lab up" in result.message
+
+
+def test_check_mode_summarises_changed_tasks_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ilag_infra import apply as apply_mod
+    from ilag_infra.runner import HostResult, MunicipalityResult, Progress
+
+    calls: list[tuple[list[str], object]] = []
+
+    def fake_apply(
+        region: object,
+        target: object,
+        slugs: list[str],
+        request: object,
+        progress: object,
+        lock_wait: float = 0.0,
+    ) -> apply_mod.ApplyOutcome:
+        calls.append((slugs, request))
+        assert callable(progress)
+        progress(Progress("bo", "changed", "bo-fil01", "Configure chrony"))
+        progress(Progress("bo", "diff", "bo-fil01", "Configure chrony", "-server a\n+server b"))
+        hosts = {
+            "bo-fil01": HostResult("bo-fil01", ok=5, changed=1),
+            "bo-util01": HostResult("bo-util01", ok=6),
+        }
+        return apply_mod.ApplyOutcome("run", [MunicipalityResult("bo", "successful", 0, hosts)], [])
+
+    monkeypatch.setattr(apply_mod, "apply", fake_apply)
+    ansible = AnsibleDiff(
+        municipalities=[
+            MunicipalityImpact("bo", "Bø", hosts=["bo-fil01", "bo-util01"], reasons=["role x"])
+        ]
+    )
+    result = run_check(REPO, ansible, "prod")
+    ((slugs, request),) = calls
+    assert slugs == ["bo"] and request.check and request.diff  # type: ignore[attr-defined]
+    assert request.limit == "bo-fil01,bo-util01"  # type: ignore[attr-defined]
+    assert result.ran and result.env == "prod"
+    fil = next(h for h in result.municipalities["bo"] if h.host == "bo-fil01")
+    assert fil.changed_tasks == ["Configure chrony"] and "+server b" in fil.diffs[0]
+    report = diff_mod.DiffReport("main", "working tree", "a" * 40, None)
+    report.ansible, report.check = ansible, result
+    md = render(report, "markdown")
+    assert "Check mode (prod):** 2 host(s) checked" in md and "Configure chrony" in md
