@@ -65,6 +65,7 @@ class FixtureRepo:
     cases: dict[str, str] = field(default_factory=dict)  # case → commit
     cache: diff_mod.PlanCache = field(default_factory=dict)
     reports: dict[str, diff_mod.DiffReport] = field(default_factory=dict)
+    changed_default: tuple[str, str, str] = ("", "", "")  # role default: name, old, new
 
     def edit(self, path: str, change: Callable[[str], str]) -> None:
         file = self.root / path
@@ -126,9 +127,15 @@ def _rename(repo: FixtureRepo) -> None:
 
 
 def _role_default(repo: FixtureRepo) -> None:
-    repo.edit(
-        "roles/baseline/defaults/main.yml",
-        _sub(r"baseline__apt_cache_valid_time: 3600", "baseline__apt_cache_valid_time: 7200"),
+    # The first numeric default of the baseline role, whichever it is today, doubled.
+    path = repo.root / "roles/baseline/defaults/main.yml"
+    text = path.read_text(encoding="utf-8")
+    found = re.search(r"^(baseline__\w+): (\d+)$", text, re.M)
+    assert found, "the baseline role has no numeric default to change"
+    name, value = found.group(1), int(found.group(2))
+    repo.changed_default = (name, str(value), str(value * 2))
+    path.write_text(
+        text[: found.start()] + f"{name}: {value * 2}" + text[found.end() :], encoding="utf-8"
     )
 
 

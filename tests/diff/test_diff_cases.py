@@ -100,7 +100,7 @@ def test_role_default_only(fixture_repo: FixtureRepo) -> None:
     (change,) = report.ansible.changes
     assert change.kind == "role-variables"
     (var,) = change.variables
-    assert (var.name, var.old, var.new) == ("baseline__apt_cache_valid_time", "3600", "7200")
+    assert (var.name, var.old, var.new) == fixture_repo.changed_default
     assert {m.slug for m in report.ansible.municipalities} == {
         "hadsel",
         "bo",
@@ -111,7 +111,7 @@ def test_role_default_only(fixture_repo: FixtureRepo) -> None:
     assert "sortland-db01" in change.hosts
     md = render(report, "markdown")
     assert "<details" in md and "Azure stack" not in md  # only the Ansible details
-    assert "baseline__apt_cache_valid_time" in md
+    assert fixture_repo.changed_default[0] in md
 
 
 def test_no_changes(fixture_repo: FixtureRepo) -> None:
