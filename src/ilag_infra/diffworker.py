@@ -36,8 +36,8 @@ def _masked_args(args: Any) -> dict[str, Any]:
 
 
 def _record_invokes(plan: Any) -> list[dict[str, Any]]:
-    """Data-source calls the program makes (e.g. a container's SAS): the plan API does not
-    report them, and a SAS is only visible as a secret output, so wrap the mocks' call."""
+    """Data-source calls (e.g. a container's SAS) of an older revision whose plan API does not
+    report them: a SAS is only visible as a secret output, so wrap the mocks' call."""
     calls: list[dict[str, Any]] = []
     mocks = getattr(plan, "_Mocks", None)
     original = getattr(mocks, "call", None)
@@ -75,7 +75,11 @@ def plan_revision(root: Path) -> dict[str, Any]:
         out["program"] = False
         out["reason"] = f"{type(exc).__name__}: {exc}"
         return out
-    calls = _record_invokes(plan)
+    # Newer plans report their provider calls; only older revisions need the mocks wrapped.
+    reports_invokes = "invokes" in getattr(
+        getattr(plan, "PlanResult", None), "__dataclass_fields__", {}
+    )
+    calls: list[dict[str, Any]] = [] if reports_invokes else _record_invokes(plan)
     feeds: dict[str, Any] = {}
     for stack in getattr(plan, "STACK_ORDER", DEFAULT_STACKS):
         calls.clear()
@@ -88,7 +92,14 @@ def plan_revision(root: Path) -> dict[str, Any]:
         else:
             feeds[stack] = result.outputs
             entry["plan"] = result.to_dict()
-            entry["invokes"] = list(calls)
+            entry["invokes"] = (
+                [
+                    {"token": str(i.token), "args": _masked_args(dict(i.args))}
+                    for i in result.invokes
+                ]
+                if reports_invokes
+                else list(calls)
+            )
         out["stacks"].append(entry)
     return out
 
