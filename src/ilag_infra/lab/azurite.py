@@ -49,6 +49,8 @@ def start(repo_root: Path, service_ip: str, location: Path, log: Path) -> int:
         "--location",
         str(location),
         "--silent",
+        # Otherwise Azurite reaches out to a telemetry service: the lab talks to nothing outside.
+        "--disableTelemetry",
     ]
     pid = spawn_detached(argv, log)
     deadline = time.monotonic() + START_TIMEOUT
