@@ -8,17 +8,17 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import apply as apply_mod
 from . import region
+from .console import make_console
 from .errors import EXIT_FAILED
 from .paths import repo_root
 from .runner import ApplyRequest, MunicipalityResult, Progress
 from .targets import EnvName, Target
 
-console = Console(highlight=False)
+console = make_console()
 
 EnvOption = Annotated[
     str,

@@ -6,15 +6,15 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import apply as apply_mod
 from . import backup, region
 from .commands_apply import EnvOption, make_target
+from .console import make_console
 from .errors import EXIT_FAILED
 
-console = Console(highlight=False)
+console = make_console()
 
 Munis = Annotated[
     list[str] | None, typer.Argument(metavar="[MUNICIPALITY]...", help="Slugs, e.g. andoy.")

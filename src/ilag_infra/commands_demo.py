@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import demo
 from .commands_apply import LivePrinter
+from .console import make_console
 from .errors import EXIT_FAILED
 from .paths import repo_root
 
-console = Console(highlight=False)
+console = make_console()
 
 
 def summary(report: demo.DemoReport) -> Table:

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from . import inventory, region, topology
+from .console import make_console
 
 # Wide enough for the address plan even when output goes to a file or a CI log.
-console = Console(width=170) if not Console().is_terminal else Console()
+console = make_console()
 
 RegionOption = Annotated[
     Path,

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from . import apply as apply_mod
 from . import hostlist, preflight, region, ssh
 from .commands_apply import EnvOption, make_target
+from .console import make_console
 from .errors import EXIT_FAILED
 
-console = Console(highlight=False)
+console = make_console()
 
 
 def register(app: typer.Typer) -> None:
