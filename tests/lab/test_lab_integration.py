@@ -163,11 +163,6 @@ def test_backup_delete_restore_is_byte_identical_in_every_municipality(
         must(lab, h, "rm -rf /tmp/restore")
 
 
-def test_restore_test_playbook_verifies_canary(lab: Lab, converged: tuple) -> None:
-    outcome = lab.apply(playbook="restore-test")
-    assert outcome.ok, outcome.problem_hosts
-
-
 def test_backup_status_is_fresh_and_flags_stale(
     lab: Lab, converged: tuple, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -180,6 +175,12 @@ def test_backup_status_is_fresh_and_flags_stale(
     time.sleep(1.5)
     assert main(["backup", "status", "--all", "--max-age", "0.0001"]) == 1
     assert "stale or failed:" in capsys.readouterr().out
+
+
+def test_restore_test_playbook_verifies_canary(lab: Lab, converged: tuple) -> None:
+    # Runs after `backup run --all` above, so every backup client has a snapshot to restore.
+    outcome = lab.apply(playbook="restore-test")
+    assert outcome.ok, outcome.problem_hosts
 
 
 # 4. One municipality's SAS cannot reach another's container ---------------------------------
@@ -225,7 +226,7 @@ def _cert(tmp: Path, principal: str) -> Path:
     return key
 
 
-def _login(lab: Lab, key: Path, h: object) -> bool:
+def _login(lab: Lab, key: Path, h: object) -> tuple[bool, str]:
     proc = subprocess.run(
         [
             "ssh",
@@ -253,7 +254,17 @@ def _login(lab: Lab, key: Path, h: object) -> bool:
         timeout=30,
         check=False,
     )
-    return proc.returncode == 0 and proc.stdout.strip() == ADMIN
+    ok = proc.returncode == 0 and proc.stdout.strip() == ADMIN
+    if ok:
+        return True, ""
+    # Keep sshd's side of the story for the failure message.
+    _, journal, _ = on_host(
+        lab,
+        h,
+        "journalctl -u ssh --no-pager -n 8 -o cat; ls -l --time-style=full-iso /run/nologin; "
+        "systemctl status --no-pager -n 20 systemd-user-sessions; uptime",
+    )
+    return False, f"client: {proc.stderr[-400:]}\nsshd: {journal}"
 
 
 def test_andoy_tech_opens_only_andoy_and_region_admin_opens_all(
@@ -262,11 +273,14 @@ def test_andoy_tech_opens_only_andoy_and_region_admin_opens_all(
     andoy_tech = _cert(tmp_path, "andoy-tech")
     region_admin = _cert(tmp_path, "region-admin")
     for h in lab.hosts("andoy"):
-        assert _login(lab, andoy_tech, h), f"andoy-tech refused on {h.name}"
+        ok, why = _login(lab, andoy_tech, h)
+        assert ok, f"andoy-tech refused on {h.name}: {why}"
     for h in lab.hosts("sortland"):
-        assert not _login(lab, andoy_tech, h), f"andoy-tech got into {h.name}"
+        ok, _ = _login(lab, andoy_tech, h)
+        assert not ok, f"andoy-tech got into {h.name}"
     for h in lab.hosts():
-        assert _login(lab, region_admin, h), f"region-admin refused on {h.name}"
+        ok, why = _login(lab, region_admin, h)
+        assert ok, f"region-admin refused on {h.name}: {why}"
 
 
 # 9. No secret in artifacts, records or logs -------------------------------------------------------
