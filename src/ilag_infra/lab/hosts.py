@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from . import cgroups
 from .errors import LabError
 from .keys import generate, write_private
 from .overlay import mount_overlay, unmount_all_under
@@ -111,7 +112,7 @@ def spawn_detached(argv: list[str], log: Path) -> int:
 
 
 def boot(host: HostState) -> int:
-    return spawn_detached(nspawn_argv(host), Path(host.log))
+    return spawn_detached(cgroups.wrap(nspawn_argv(host), host.name), Path(host.log))
 
 
 def is_nspawn_of(pid: int, root: str) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import InventoryError, Problem
 from ..naming import container_name
 from ..region import LoadedRegion
-from . import azurite, base, hosts, inventory, keys, net, outputs, state
+from . import azurite, base, cgroups, hosts, inventory, keys, net, outputs, state
 from .errors import LabError
 from .names import inventory_file, lab_host_names, read_inventory_hosts
 from .overlay import mounts_under, remove_tree
@@ -139,6 +139,8 @@ def leftovers(paths: LabPaths) -> list[str]:
         found.append(f"Azurite process {pid}")
     for mount in mounts_under(paths.state):
         found.append(f"mount {mount}")
+    for group in cgroups.leftover_groups():
+        found.append(f"cgroup {group}")
     if _other_owner(paths) is None:
         for ifname in net.lab_interfaces():
             found.append(f"interface {ifname}")
@@ -196,6 +198,8 @@ def _teardown(paths: LabPaths, progress: Progress) -> None:
     for mount in mounts_under(paths.state):
         progress(f"unmounting {mount}")
     remove_tree(paths.hosts)
+    for group in cgroups.remove_all():
+        progress(f"cgroup {group} is still in use")
     if _other_owner(paths) is None:
         net.destroy()
         _release_machine(paths)
