@@ -303,6 +303,48 @@ def test_no_secret_in_artifacts_records_or_logs(lab: Lab, converged: tuple) -> N
         assert not [s for s in secrets if s in journal.encode()], f"secret in {h.name}'s logs"
 
 
+# Check mode and first contact ------------------------------------------------------------------
+
+
+def test_check_mode_on_a_converged_municipality_changes_nothing(lab: Lab, converged: tuple) -> None:
+    outcome = lab.apply(["sortland"], check=True, diff=True)
+    assert outcome.ok, outcome.problem_hosts
+    assert {n: h.changed for r in outcome.results for n, h in r.hosts.items()} == {
+        h.name: 0 for h in lab.hosts("sortland")
+    }
+
+
+def test_bootstrap_pins_only_the_confirmed_fingerprint(
+    lab: Lab, converged: tuple, capsys: pytest.CaptureFixture[str]
+) -> None:
+    h = lab.hosts("andoy")[1]
+    kh = lab.target.known_hosts("andoy")
+    original = kh.read_text()
+    # The fingerprint an operator reads on the server's console: the key the lab generated.
+    proc = subprocess.run(
+        ["ssh-keygen", "-lf", "-"],
+        input=h.host_public_key,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    console_fp = proc.stdout.split()[1]
+    kh.write_text(
+        "".join(ln for ln in original.splitlines(True) if not ln.startswith(h.name + ","))
+    )
+    try:
+        assert main(["bootstrap", h.name, "--fingerprint", "SHA256:not-the-right-one"]) == 1
+        assert "Fingerprints differ: not pinned" in capsys.readouterr().out
+        assert h.name not in kh.read_text()
+        assert main(["bootstrap", h.name, "--fingerprint", console_fp]) == 0
+        assert "pinned" in capsys.readouterr().out
+        assert all(c.ok for c in preflight.preflight(lab.target, ["andoy"]))
+        assert main(["bootstrap", h.name, "--fingerprint", console_fp]) == 0
+        assert "already pinned" in capsys.readouterr().out
+    finally:
+        kh.write_text(original)
+
+
 # 8. Two applies on one municipality never interleave ------------------------------------------
 
 

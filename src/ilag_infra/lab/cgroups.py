@@ -77,4 +77,3 @@ def remove_all() -> list[str]:
 
 def leftover_groups() -> list[str]:
     return [str(root / SUBTREE) for root in hierarchies() if (root / SUBTREE).exists()]
-
