@@ -156,9 +156,11 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option(
                 "--mitogen/--no-mitogen",
-                help="Use the Mitogen strategy (faster; host keys still checked).",
+                help="Use the Mitogen strategy: several times faster on no-op runs (bench/); "
+                "host keys are still checked against the pinned file. --no-mitogen uses "
+                "Ansible's own linear strategy with pipelining.",
             ),
-        ] = False,
+        ] = True,
         verbose: Annotated[
             bool, typer.Option("--verbose", "-v", help="Also show every task and unchanged result.")
         ] = False,
