@@ -137,7 +137,7 @@ def run(
             row.backup_clients += 1
             if s.fresh:
                 row.backups_fresh += 1
-                stamp = s.last_success.strftime("%H:%M:%S") if s.last_success else "?"
+                stamp = s.last_success.strftime("%H:%M UTC") if s.last_success else "?"
                 row.last_backup = f"{stamp} {(s.snapshot_id or '')[:8]}"
             else:
                 say(f"   {s.host.name}: backup {s.state}: {s.error or ''}")
