@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import outputs, runrecord
+from . import hostlist, outputs, runrecord
 from .errors import InputError, Problem
 from .lock import LockedError, municipality_lock
 from .region import Region
@@ -88,6 +88,8 @@ def apply(
     """Apply request.playbook to each municipality (in parallel) and record every run."""
     for slug in slugs:
         target.check_ready(slug)
+        if target.env == "lab":
+            hostlist.resolve(target, slug, request.limit)  # refuses addresses outside the lab
     stack_outputs = target.stack_outputs()
     run_vars = {slug: outputs.run_vars(region, slug, stack_outputs) for slug in slugs}
     run_id = runrecord.new_run_id()

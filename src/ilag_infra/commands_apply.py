@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from . import apply as apply_mod
@@ -69,15 +70,15 @@ class LivePrinter:
         if p.kind == "task":
             if not self.verbose:
                 return
-            line = f"[dim]{p.slug:>9} │ TASK {p.task}[/]"
+            line = f"[dim]{p.slug:>9} │ TASK {escape(p.task)}[/]"
         elif p.kind == "diff":
-            line = f"{p.slug:>9} │ {p.host}: diff of {p.task}\n{p.detail}"
+            line = f"{p.slug:>9} │ {p.host}: diff of {escape(p.task)}\n{escape(p.detail)}"
         elif p.kind in ("ok", "skipped") and not self.verbose:
             return
         else:
             style = self.STYLE.get(p.kind, "")
-            detail = f" — {p.detail}" if p.detail else ""
-            line = f"{p.slug:>9} │ [{style}]{p.kind:<11}[/] {p.host} │ {p.task}{detail}"
+            detail = f" — {escape(p.detail)}" if p.detail else ""
+            line = f"{p.slug:>9} │ [{style}]{p.kind:<11}[/] {p.host} │ {escape(p.task)}{detail}"
         with self.lock:
             console.print(line, markup=True, soft_wrap=True)
 
@@ -99,7 +100,15 @@ def recap(results: list[MunicipalityResult]) -> Table:
         if not r.hosts:
             reason = next(iter(r.messages.values()), r.status)
             t.add_row(
-                r.slug, "-", "", "", "", "", "", f"[red]{r.status}[/]: {reason}", end_section=True
+                r.slug,
+                "-",
+                "",
+                "",
+                "",
+                "",
+                "",
+                f"[red]{r.status}[/]: {escape(reason)}",
+                end_section=True,
             )
             continue
         for i, h in enumerate(sorted(r.hosts.values(), key=lambda x: x.name)):

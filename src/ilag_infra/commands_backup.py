@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from . import apply as apply_mod
@@ -42,7 +43,7 @@ def table(rows: list[backup.BackupStatus], title: str) -> Table:
             s.last_success.isoformat(timespec="seconds") if s.last_success else "never",
             f"{age.total_seconds() / 3600:.1f} h" if age else "-",
             (s.snapshot_id or "-")[:12],
-            "[green]fresh[/]" if s.fresh else f"[bold red]STALE[/] {s.error or ''}".strip(),
+            "[green]fresh[/]" if s.fresh else f"[bold red]STALE[/] {escape(s.error or '')}".strip(),
         )
     return t
 

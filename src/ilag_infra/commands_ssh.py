@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import paramiko
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from . import apply as apply_mod
 from . import hostlist, preflight, region, ssh
 from .commands_apply import EnvOption, make_target
 from .console import make_console
-from .errors import EXIT_FAILED
+from .errors import EXIT_FAILED, IlagError
 
 console = make_console()
 
@@ -69,7 +71,7 @@ def register(app: typer.Typer) -> None:
         bad = [c for c in checks if not c.ok]
         for c in bad:
             for p in c.problems:
-                console.print(f"[red]{c.host.name}[/]: {p}")
+                console.print(f"[red]{c.host.name}[/]: {escape(p)}")
         if bad:
             raise typer.Exit(EXIT_FAILED)
 
@@ -101,7 +103,13 @@ def register(app: typer.Typer) -> None:
         loaded = region.load(target.repo_root / "region.yaml")
         h = hostlist.find(target, loaded.model.slugs, host)
         kh = target.known_hosts(h.municipality)
-        key = ssh.fetch_host_key(h.address, h.port)
+        try:
+            key = ssh.fetch_host_key(h.address, h.port)
+        except (OSError, paramiko.SSHException) as exc:
+            raise IlagError(
+                f"cannot reach {host} at {h.address}:{h.port} to read its host key: "
+                f"{exc or type(exc).__name__}"
+            ) from None
         fp = ssh.fingerprint(key)
         pinned = ssh.pinned_keys(kh, h)
         if any(p.asbytes() == key.asbytes() for p in pinned):

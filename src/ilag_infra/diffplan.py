@@ -6,24 +6,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .naming import PHYSICAL_NAME_KEYS
+
 SECRET = "[secret]"
 CREATE, UPDATE, DELETE, REPLACE = "create", "update", "delete", "replace"
 OPS = (CREATE, UPDATE, DELETE, REPLACE)
-
-# The input that holds a resource's name in Azure, where it is not `<type>Name`.
-_PHYSICAL_NAME_KEYS = {
-    "StorageAccount": "accountName",
-    "BlobContainer": "containerName",
-    "BlobServiceProperties": "blobServicesName",
-    "ManagementPolicy": "managementPolicyName",
-    "UserAssignedIdentity": "resourceName",
-    "FederatedIdentityCredential": "federatedIdentityCredentialResourceName",
-    "ProtectionPolicy": "policyName",
-    "ManagementLockByScope": "lockName",
-    "ManagementLockAtResourceGroupLevel": "lockName",
-    "PublicIPAddress": "publicIpAddressName",
-    "PrivateZone": "privateZoneName",
-}
 
 
 @dataclass
@@ -101,7 +88,7 @@ class StackDiff:
 def physical_name(type_: str, inputs: dict[str, Any]) -> str | None:
     """The resource's name in Azure from its inputs, or None if Azure would pick one."""
     cls = type_.rsplit(":", 1)[-1]
-    keys = [_PHYSICAL_NAME_KEYS.get(cls), cls[:1].lower() + cls[1:] + "Name", "name"]
+    keys = [PHYSICAL_NAME_KEYS.get(cls), cls[:1].lower() + cls[1:] + "Name", "name"]
     for key in keys:
         value = inputs.get(key) if key else None
         if isinstance(value, str) and value and value != SECRET:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError, Problem
-from .targets import Target
+from .targets import Target, lab_prefix
 
 
 @dataclass(frozen=True)
@@ -19,19 +20,19 @@ class SshHost:
     key_file: Path | None
 
 
-def resolve(target: Target, slug: str, limit: str | None = None) -> list[SshHost]:
+def resolve(
+    target: Target, slug: str, limit: str | None = None, require_pins: bool = True
+) -> list[SshHost]:
     """Hosts of one municipality as ansible-playbook would see them (lab overlay included)."""
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible.vars.manager import VariableManager
 
-    target.check_ready(slug)
+    target.check_ready(slug, require_pins)
     loader = DataLoader()
     inv = InventoryManager(loader=loader, sources=[str(p) for p in target.inventory_sources(slug)])
     vm = VariableManager(loader=loader, inventory=inv)
-    pattern = target.limit_group or "all"
-    if limit:
-        pattern = f"{pattern}:&{limit}"
+    pattern = target.host_pattern(limit) or "all"
     hosts = []
     for h in inv.get_hosts(pattern=pattern):
         hv = vm.get_vars(host=h, include_hostvars=False)
@@ -46,6 +47,8 @@ def resolve(target: Target, slug: str, limit: str | None = None) -> list[SshHost
                 key_file=Path(str(key)) if key else None,
             )
         )
+    if target.env == "lab":
+        _inside_lab(hosts, target.inventory_sources(slug)[-1])
     if not hosts:
         raise InputError(
             [
@@ -60,11 +63,37 @@ def resolve(target: Target, slug: str, limit: str | None = None) -> list[SshHost
     return sorted(hosts, key=lambda x: x.name)
 
 
+def _inside_lab(hosts: list[SshHost], overlay: Path) -> None:
+    """Refuse any lab host whose address the lab did not create (e.g. a production address
+    set in host_vars, which outranks the lab overlay): lab runs reach only the lab."""
+    prefix = lab_prefix()
+    bad = []
+    for h in hosts:
+        try:
+            inside = prefix is not None and ipaddress.IPv4Address(h.address) in prefix
+        except ValueError:
+            inside = False
+        if not inside:
+            bad.append(f"{h.name} -> {h.address}")
+    if bad:
+        raise InputError(
+            [
+                Problem(
+                    str(overlay),
+                    "ansible_host",
+                    f"lab run would reach addresses outside the lab ({prefix}): {', '.join(bad)}",
+                    "remove ansible_host from inventories/*/host_vars (the lab sets it), "
+                    "or run `ilag lab up` again",
+                )
+            ]
+        )
+
+
 def find(target: Target, slugs: list[str], name: str) -> SshHost:
-    """One host by inventory name, searched in the given municipalities."""
+    """One host by inventory name, searched in the given municipalities (no pins needed)."""
     for slug in slugs:
         try:
-            for h in resolve(target, slug):
+            for h in resolve(target, slug, require_pins=False):
                 if h.name == name:
                     return h
         except InputError:

@@ -162,3 +162,20 @@ class Names:
 
     def lock(self, target: str) -> str:
         return f"lock-{target}"
+
+
+# The input that holds a resource's name in Azure, where it is not `<type>Name`: the offline
+# plan derives Azure names from it and `ilag diff` pairs renamed resources by it.
+PHYSICAL_NAME_KEYS = {
+    "StorageAccount": "accountName",
+    "BlobContainer": "containerName",
+    "BlobServiceProperties": "blobServicesName",
+    "ManagementPolicy": "managementPolicyName",
+    "UserAssignedIdentity": "resourceName",
+    "FederatedIdentityCredential": "federatedIdentityCredentialResourceName",
+    "ProtectionPolicy": "policyName",
+    "ManagementLockByScope": "lockName",
+    "ManagementLockAtResourceGroupLevel": "lockName",
+    "PublicIPAddress": "publicIpAddressName",
+    "PrivateZone": "privateZoneName",
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -30,6 +31,8 @@ class StackOutputs:
     stacks: Mapping[str, Mapping[str, Any]]
     source: str
     restic_passwords: Mapping[str, str] = field(default_factory=dict)
+    # (stack, output) pairs that are secret: the documented ones, plus whatever Pulumi marks.
+    secret_names: frozenset[tuple[str, str]] = frozenset(SECRET_OUTPUTS)
 
     def get(self, stack: str, name: str) -> Any:
         try:
@@ -52,7 +55,7 @@ class StackOutputs:
         for stack, values in self.stacks.items():
             out[stack] = {}
             for name, value in values.items():
-                if (stack, name) in SECRET_OUTPUTS:
+                if (stack, name) in self.secret_names:
                     value = (
                         {k: SECRET_MASK for k in value} if isinstance(value, dict) else SECRET_MASK
                     )
@@ -97,6 +100,18 @@ def from_file(path: Path) -> StackOutputs:
                 )
             ]
         )
+    for stack in STACKS:
+        if not isinstance(data.get(stack, {}), dict):
+            raise InputError(
+                [
+                    Problem(
+                        str(path),
+                        stack,
+                        "expected an object of outputs",
+                        "regenerate the file (`ilag lab up`) or fix its shape",
+                    )
+                ]
+            )
     lab = data.get("lab", {}) if isinstance(data.get("lab"), dict) else {}
     passwords = lab.get("restic_passwords", {})
     return StackOutputs({s: data.get(s, {}) for s in STACKS}, str(path), passwords)
@@ -115,8 +130,21 @@ def from_pulumi(suffix: str | None = None, cwd: Path | None = None) -> StackOutp
             "or use the lab's outputs (--env lab)"
         )
     stacks: dict[str, Any] = {}
+    secret_names = set(SECRET_OUTPUTS)
     for stack in STACKS:
         name = stack_name(stack, suffix)
+        # Without --show-secrets Pulumi prints "[secret]" for every secret output: learn which.
+        masked = subprocess.run(
+            [exe, "stack", "output", "--json", "-s", name],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=cwd,
+        )
+        with contextlib.suppress(json.JSONDecodeError):
+            shown = json.loads(masked.stdout or "{}")
+            if isinstance(shown, dict):
+                secret_names |= {(stack, k) for k, v in shown.items() if v == "[secret]"}
         proc = subprocess.run(
             [exe, "stack", "output", "--json", "--show-secrets", "-s", name],
             capture_output=True,
@@ -127,7 +155,17 @@ def from_pulumi(suffix: str | None = None, cwd: Path | None = None) -> StackOutp
         if proc.returncode != 0:
             # stderr of pulumi never contains output values, only the reason.
             raise OutputsError(f"`pulumi stack output -s {name}` failed: {proc.stderr.strip()}")
-        stacks[stack] = json.loads(proc.stdout or "{}")
+        try:
+            values = json.loads(proc.stdout or "{}")
+        except json.JSONDecodeError as exc:
+            raise OutputsError(
+                f"`pulumi stack output -s {name}` did not print JSON: {exc}"
+            ) from None
+        if not isinstance(values, dict):
+            raise OutputsError(
+                f"`pulumi stack output -s {name}` printed {type(values).__name__}, not an object"
+            )
+        stacks[stack] = values
     return StackOutputs(
         stacks, f"pulumi stacks ({', '.join(stack_name(s, suffix) for s in STACKS)})"
     )
@@ -143,6 +181,17 @@ class RunVars:
 
 def run_vars(region: Region, slug: str, outputs: StackOutputs) -> RunVars:
     """The run-time variables for one municipality (names fixed in docs/interfaces.md)."""
+    if slug not in region.slugs:
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    "MUNICIPALITY",
+                    f"unknown municipality {slug!r}",
+                    f"use one of {', '.join(region.slugs)}",
+                )
+            ]
+        )
     muni = region.municipality(slug)
     r = region.region
     sas_urls = outputs.get("backup", "container_sas_urls")

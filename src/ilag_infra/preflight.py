@@ -52,7 +52,9 @@ def check_host(target: Target, host: SshHost, limits: Limits) -> HostCheck:
         rc, out, _ = ssh.run(client, "python3 --version")
         result.python3 = out.strip().removeprefix("Python ") if rc == 0 else "missing"
         if rc != 0:
-            result.problems.append("python3 is missing; run `ilag apply --playbook bootstrap`")
+            result.problems.append(
+                f"python3 is missing; run `ilag apply {host.municipality} --playbook bootstrap --limit {host.name}`"
+            )
         rc, _, err = ssh.run(client, "command -v sudo >/dev/null && sudo -n true")
         result.sudo = "ok" if rc == 0 else "no"
         if rc != 0:

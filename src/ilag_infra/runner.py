@@ -262,6 +262,13 @@ def ansible_env(target: Target, slug: str, cp_dir: Path, strategy: str | None) -
         # ansible-playbook comes from this interpreter's environment even when it is not on PATH.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
+    if target.env == "lab":
+        # The operator's ~/.ssh/config (ProxyJump, ProxyCommand) must not route lab traffic.
+        env["ANSIBLE_SSH_ARGS"] = "-F /dev/null " + env["ANSIBLE_SSH_ARGS"]
+    # Lab hosts reuse production host names: their facts must never stand in for each other.
+    env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(
+        Path.home() / ".cache" / "ilag-infra" / f"facts-{target.env}"
+    )
     if strategy == "mitogen":
         import ansible_mitogen
 
@@ -291,13 +298,6 @@ def _stdout_tail(runner: Any) -> list[str]:
         return []
 
 
-def _limit(target: Target, user_limit: str | None) -> str | None:
-    group = target.limit_group
-    if group and user_limit:
-        return f"{group}:&{user_limit}"
-    return group or user_limit
-
-
 def run_playbook(
     target: Target,
     req: ApplyRequest,
@@ -314,6 +314,10 @@ def run_playbook(
     sink = EventSink(req.slug, progress, req.diff)
     with secret_vars_file(run_vars) as secrets, control_dir() as cp_dir:
         cmdline = [f"-e @{secrets}"]
+        vault_file = os.environ.get("ILAG_VAULT_PASSWORD_FILE")
+        if vault_file:
+            # Production restic passwords live in ansible-vault files; only the path travels.
+            cmdline.append(f"--vault-password-file {vault_file}")
         if req.check:
             cmdline.append("--check")
         if req.diff:
@@ -326,7 +330,7 @@ def run_playbook(
             extravars=run_vars.public,
             cmdline=" ".join(cmdline),
             envvars=ansible_env(target, req.slug, cp_dir, req.strategy),
-            limit=_limit(target, req.limit),
+            limit=target.host_pattern(req.limit),
             tags=req.tags,
             forks=req.forks,
             event_handler=sink,

@@ -51,14 +51,14 @@ def connect(host: SshHost, known_hosts: Path, timeout: float = 8.0) -> paramiko.
             f"HOST KEY MISMATCH for {host.name} ({host.address}): it presented "
             f"{fingerprint(exc.key)}, pinned is {fingerprint(exc.expected_key)} in {known_hosts}. "
             "Refusing to connect. If the server was reinstalled, verify the new key out of band "
-            f"and re-pin it with `ilag bootstrap {host.name} --replace`."
+            f"and re-pin it with `ilag bootstrap {host.name} --replace` (same --env)."
         ) from None
     except paramiko.SSHException as exc:
         client.close()
         if "not found in known_hosts" in str(exc):
             raise HostKeyError(
                 f"{host.name} ({host.address}) has no pinned host key in "
-                f"{known_hosts}; pin it with `ilag bootstrap {host.name}`"
+                f"{known_hosts}; pin it with `ilag bootstrap {host.name}` (same --env)"
             ) from None
         raise
     return client

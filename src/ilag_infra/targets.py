@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,15 @@ LAB_GROUP = "ilag_lab"
 
 def lab_dir() -> Path:
     return Path(os.environ.get("ILAG_LAB_DIR", DEFAULT_LAB_DIR))
+
+
+def lab_prefix() -> ipaddress.IPv4Network | None:
+    """The address range the running lab created, from its state file."""
+    try:
+        data = json.loads((lab_dir() / "state.json").read_text(encoding="utf-8"))
+        return ipaddress.IPv4Network(data["lab_prefix"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,17 @@ class Target:
     def limit_group(self) -> str | None:
         return LAB_GROUP if self.env == "lab" else None
 
-    def check_ready(self, slug: str) -> None:
+    def host_pattern(self, user_limit: str | None) -> str | None:
+        """The Ansible host pattern of a run: the user's limit, kept inside the lab's hosts.
+
+        `a,b,&ilag_lab` is (a or b) and ilag_lab; `ilag_lab:&a,b` would select b unguarded.
+        """
+        group = self.limit_group
+        if group and user_limit:
+            return f"{user_limit},&{group}"
+        return group or user_limit
+
+    def check_ready(self, slug: str, require_pins: bool = True) -> None:
         """Refuse early, with the fix, when the inventory or pinned keys are missing."""
         problems = []
         for src in self.inventory_sources(slug):
@@ -62,11 +83,11 @@ class Target:
                 )
                 problems.append(Problem(str(src), "(file)", f"inventory for {slug} not found", fix))
         kh = self.known_hosts(slug)
-        if not kh.exists():
+        if require_pins and not kh.exists():
             fix = (
                 "run `ilag lab up`"
                 if self.env == "lab"
-                else f"pin the host keys with `ilag bootstrap HOST --municipality {slug}`"
+                else f"pin each server's host key with `ilag bootstrap HOST --env {self.env}`"
             )
             problems.append(Problem(str(kh), "(file)", f"no pinned host keys for {slug}", fix))
         if problems:

@@ -78,11 +78,6 @@ def test_inventory_hosts_without_a_lab_twin_point_at_unreachable_lab_addresses()
     assert all(ipaddress.IPv4Address(h["ansible_host"]) in first_24 for h in absent.values())
 
 
-def test_lab_group_matches_the_runner() -> None:
-    targets = pytest.importorskip("ilag_infra.targets")
-    assert targets.LAB_GROUP == inventory.LAB_GROUP
-
-
 def test_overlay_yaml_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "sortland.yml"
     inventory.write_yaml(path, _overlay(), "# header\n")
@@ -104,8 +99,7 @@ def test_known_hosts_refuses_a_non_address() -> None:
 def test_every_lab_override_names_a_documented_role_default() -> None:
     """A renamed role variable must not leave the lab setting a name no role reads."""
     defaults = list((REPO / "roles").glob("*/defaults/main.yml"))
-    if not defaults:
-        pytest.skip("no roles in this checkout yet")
+    assert len(defaults) == 4
     known: set[str] = set()
     for f in defaults:
         data = YAML(typ="safe").load(f.read_text()) or {}

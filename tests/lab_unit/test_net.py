@@ -44,9 +44,9 @@ def test_bridge_names_fit_the_kernel_limit_and_stay_unique() -> None:
 @pytest.mark.parametrize(
     "prefix",
     [
-        "192.0.2.0/24",  # this machine's own network
-        "192.0.0.0/16",  # contains it
-        "203.0.113.0/25",
+        "198.51.100.0/24",  # documentation range: "private" to Python, not RFC 1918
+        "100.64.0.0/16",  # shared address space (CGN)
+        "192.0.0.0/16",  # straddles RFC 1918 and special-purpose space
         "8.8.0.0/16",  # not private
         "10.250.0.0/24",  # too small for whole /24s
         "10.250.0.1/16",  # host bits

@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
         """Plan the Azure stacks offline under Pulumi mocks: resources, outputs, policies.
 
         Runs each stack's real program with its stacks/Pulumi.<stack>.yaml config (secrets
-        shown as [secret]); identity and backup get the planned outputs of the stacks they
+        shown as \\[secret]); identity and backup get the planned outputs of the stacks they
         reference. No Pulumi CLI or Azure credentials are needed. Exit 1 if a mandatory
         policy is violated, 2 on bad config or region.
         """

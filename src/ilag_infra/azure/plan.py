@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ..errors import IlagError, InputError, Problem
+from ..naming import PHYSICAL_NAME_KEYS
 from ..region import LoadedRegion
 from ..region import load as load_region
 from . import policies, settings
@@ -196,24 +197,11 @@ _PROVIDERS = {
     "recoveryservices": "Microsoft.RecoveryServices",
     "authorization": "Microsoft.Authorization",
 }
-_NAME_KEYS = {
-    "StorageAccount": "accountName",
-    "BlobContainer": "containerName",
-    "BlobServiceProperties": "blobServicesName",
-    "ManagementPolicy": "managementPolicyName",
-    "UserAssignedIdentity": "resourceName",
-    "FederatedIdentityCredential": "federatedIdentityCredentialResourceName",
-    "ProtectionPolicy": "policyName",
-    "ManagementLockByScope": "lockName",
-    "ManagementLockAtResourceGroupLevel": "lockName",
-    "PublicIPAddress": "publicIpAddressName",
-    "PrivateZone": "privateZoneName",
-}
 
 
 def _azure_name(type_: str, logical: str, inputs: Mapping[str, Any]) -> str:
     cls = type_.rsplit(":", 1)[-1]
-    key = _NAME_KEYS.get(cls, cls[0].lower() + cls[1:] + "Name")
+    key = PHYSICAL_NAME_KEYS.get(cls, cls[0].lower() + cls[1:] + "Name")
     value = inputs.get(key)
     return str(value) if value else logical
 

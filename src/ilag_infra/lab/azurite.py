@@ -24,6 +24,11 @@ SAS_LIFETIME = timedelta(days=30)
 START_TIMEOUT = 30.0
 
 
+# Straight to the lab address: an http_proxy in the environment must never see lab traffic
+# (or the account key signed requests).
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def azurite_binary(repo_root: Path) -> Path:
     binary = repo_root / "node_modules" / ".bin" / "azurite-blob"
     if not binary.exists():
@@ -105,7 +110,7 @@ def create_container(endpoint: str, container: str, key: AccountKey = DEV_KEY) -
         headers={"x-ms-version": "2020-12-06", "Content-Length": "0"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=10):
+        with DIRECT.open(request, timeout=10):
             return
     except urllib.error.HTTPError as exc:
         if exc.code == 409:  # ContainerAlreadyExists

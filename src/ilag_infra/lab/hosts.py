@@ -80,7 +80,7 @@ def nspawn_argv(host: HostState) -> list[str]:
         "--quiet",
         f"--directory={host.root}",
         "--boot",
-        # Without machined on this machine, registering fails; keep-unit avoids a scope unit.
+        # Without systemd-machined on the machine, registering fails; keep-unit avoids a scope unit.
         "--register=no",
         "--keep-unit",
         f"--network-bridge={host.bridge}",

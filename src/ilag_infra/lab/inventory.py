@@ -15,10 +15,9 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from ..targets import LAB_GROUP
 from .net import MunicipalityNet, NetPlan
 
-# Must equal ilag_infra.targets.LAB_GROUP: a lab run is limited to the hosts the lab booted.
-LAB_GROUP = "ilag_lab"
 # Inventory hosts that have no lab twin (more inventory hosts than --hosts-per-municipality).
 ABSENT_GROUP = "ilag_lab_absent"
 

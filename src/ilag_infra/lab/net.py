@@ -27,8 +27,11 @@ SERVICE_INTERFACE = "ilag-svc"
 # state file that named them was lost. (Numbers above 4 are free for private use.)
 ROUTE_PROTO = 158
 IFNAMSIZ = 15
-# These ranges are this machine's own network: never used by the lab, not even as examples.
-FORBIDDEN = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "203.0.113.0/24"))
+# The lab lives only in the RFC 1918 ranges: documentation, shared (CGN) and public ranges may
+# be in use on the machine's own network even when they look "private" to Python.
+PRIVATE_RANGES = tuple(
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
 
 _OPTION = "--lab-prefix"
 
@@ -81,15 +84,9 @@ def parse_prefix(text: str) -> ipaddress.IPv4Network:
         raise _bad(
             f"{text!r} is not an IPv4 prefix ({exc})", "write it like 10.250.0.0/16"
         ) from None
-    for forbidden in FORBIDDEN:
-        if prefix.overlaps(forbidden):
-            raise _bad(
-                f"{prefix} overlaps {forbidden}, which this machine's own network uses",
-                f"choose a private range such as {DEFAULT_LAB_PREFIX}",
-            )
-    if not prefix.is_private or prefix.is_loopback or prefix.is_link_local:
+    if not any(prefix.subnet_of(r) for r in PRIVATE_RANGES):
         raise _bad(
-            f"{prefix} is not a private range",
+            f"{prefix} is not inside an RFC 1918 private range",
             f"use a range inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, e.g. {DEFAULT_LAB_PREFIX}",
         )
     return prefix
@@ -238,7 +235,7 @@ def create(netplan: NetPlan) -> None:
         ["ip", "route", "replace", "unreachable", str(netplan.prefix), "proto", str(ROUTE_PROTO)],
         what="adding the lab's unreachable safety route",
     )
-    # An empty bridge rather than a dummy: some kernels (this one) lack the dummy driver, and a
+    # An empty bridge rather than a dummy: some kernels lack the dummy driver, and a
     # port-less bridge holds a local address just as well.
     run(
         ["ip", "link", "add", SERVICE_INTERFACE, "type", "bridge"],
