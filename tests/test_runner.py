@@ -215,3 +215,25 @@ def test_unknown_municipality_is_bad_input(
     monkeypatch.setenv("ILAG_ROOT", str(REPO))
     assert main(["apply", "tromso"]) == 2
     assert "unknown municipality 'tromso'" in capsys.readouterr().err
+
+
+def test_lab_host_pattern_keeps_every_limited_host_inside_the_lab() -> None:
+    lab, prod = Target("lab", REPO), Target("prod", REPO)
+    assert lab.host_pattern(None) == "ilag_lab"
+    # (a or b) and ilag_lab; never "ilag_lab:&a,b", which would select b unguarded.
+    assert lab.host_pattern("andoy-fil01,andoy-util01") == "andoy-fil01,andoy-util01,&ilag_lab"
+    assert prod.host_pattern(None) is None
+    assert prod.host_pattern("andoy-fil01") == "andoy-fil01"
+
+
+def test_outputs_for_an_unknown_municipality_is_bad_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root = make_repo(tmp_path, "x: {ansible_host: 127.0.0.1}")
+    monkeypatch.setenv("ILAG_ROOT", str(root))
+    code = main(["outputs", "tromso", "--outputs", str(root / "outputs.json")])
+    assert code == 2
+    assert "unknown municipality 'tromso'" in capsys.readouterr().err
+    code = main(["outputs", "andoy", "--json", "--outputs", str(root / "outputs.json")])
+    out = capsys.readouterr().out
+    assert code == 0 and SAS not in out and PASSWORD not in out and "[secret]" in out
