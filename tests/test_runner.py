@@ -7,6 +7,7 @@ The run tests execute real ansible-playbook runs through ansible-runner against 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -237,3 +238,15 @@ def test_outputs_for_an_unknown_municipality_is_bad_input(
     code = main(["outputs", "andoy", "--json", "--outputs", str(root / "outputs.json")])
     out = capsys.readouterr().out
     assert code == 0 and SAS not in out and PASSWORD not in out and "[secret]" in out
+
+
+def test_secret_dirs_of_killed_runs_are_swept(tmp_path: Path) -> None:
+    from ilag_infra.runner import sweep_secret_dirs
+
+    dead = tmp_path / "ilag-secrets-999999999-abcd"  # no such pid
+    alive = tmp_path / f"ilag-secrets-{os.getpid()}-efgh"
+    for d in (dead, alive):
+        d.mkdir()
+        (d / "vars.json").write_text(SAS)
+    assert sweep_secret_dirs(tmp_path) == [dead]
+    assert not dead.exists() and alive.exists()

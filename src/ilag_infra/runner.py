@@ -203,6 +203,18 @@ def hosts_from_stats(stats: dict[str, dict[str, int]]) -> dict[str, HostResult]:
     return hosts
 
 
+def sweep_secret_dirs(base: Path) -> list[Path]:
+    """Remove secret dirs of runs whose process is gone (killed before its cleanup ran)."""
+    removed = []
+    for d in base.glob("ilag-secrets-*-*"):
+        pid = d.name.split("-")[2]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d)
+    return removed
+
+
 @contextmanager
 def secret_vars_file(rv: RunVars) -> Iterator[Path]:
     """Secrets as a 0600 vars file outside the run's artifacts, removed afterwards.
@@ -211,7 +223,9 @@ def secret_vars_file(rv: RunVars) -> Iterator[Path]:
     which end up on disk with the run.
     """
     base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    tmp = Path(tempfile.mkdtemp(prefix="ilag-secrets-", dir=base))
+    sweep_secret_dirs(Path(base or tempfile.gettempdir()))
+    # The pid in the name lets a later run remove what a killed run left behind.
+    tmp = Path(tempfile.mkdtemp(prefix=f"ilag-secrets-{os.getpid()}-", dir=base))
     path = tmp / "vars.json"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
