@@ -404,6 +404,48 @@ def test_cut_off_municipality_fails_alone_and_recovers(
     assert (REPO / "region.yaml").exists()
 
 
+def test_diff_check_shows_what_a_role_change_would_do_on_lab_hosts(
+    lab: Lab, converged: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pull request in a scratch worktree: one role default changes (no commit needed,
+    # the work tree is the head).
+    wt = tmp_path / "pr"
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(wt), "HEAD"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        defaults = wt / "roles" / "baseline" / "defaults" / "main.yml"
+        text = defaults.read_text()
+        assert "baseline__sshd_max_auth_tries: 3\n" in text
+        defaults.write_text(
+            text.replace("baseline__sshd_max_auth_tries: 3\n", "baseline__sshd_max_auth_tries: 4\n")
+        )
+        monkeypatch.setenv("ILAG_ROOT", str(wt))
+        monkeypatch.chdir(wt)
+        report = tmp_path / "diff.json"
+        assert (
+            main(["diff", "--base", "HEAD", "--check", "--format", "json", "-o", str(report)]) == 0
+        )
+        check = json.loads(report.read_text())["check"]
+        assert check["ran"] is True
+        assert set(check["municipalities"]) == set(lab.loaded.model.slugs)
+        for slug, hosts in check["municipalities"].items():
+            assert {h["host"] for h in hosts} == {h.name for h in lab.hosts(slug)}
+            for h in hosts:
+                assert any("sshd" in t.lower() for t in h["changed_tasks"]), (slug, h)
+                assert any("MaxAuthTries 4" in d for d in h["diffs"]), (slug, h["diffs"])
+        # Check mode changed nothing on the hosts themselves.
+        assert "maxauthtries 3" in must(lab, lab.hosts("andoy")[0], "sshd -T").lower()
+    finally:
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "remove", "--force", str(wt)],
+            check=False,
+            capture_output=True,
+        )
+
+
 # 9. Last: no secret in any artifact, record or log that every run above left behind -------------------------------------------------------
 
 
