@@ -87,9 +87,11 @@ def apply(
 ) -> ApplyOutcome:
     """Apply request.playbook to each municipality (in parallel) and record every run."""
     for slug in slugs:
-        target.check_ready(slug)
         if target.env == "lab":
-            hostlist.resolve(target, slug, request.limit)  # refuses addresses outside the lab
+            # Checks readiness too, and refuses addresses outside the lab.
+            hostlist.resolve(target, slug, request.limit)
+        else:
+            target.check_ready(slug)
     stack_outputs = target.stack_outputs()
     run_vars = {slug: outputs.run_vars(region, slug, stack_outputs) for slug in slugs}
     run_id = runrecord.new_run_id()

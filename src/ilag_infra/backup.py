@@ -88,20 +88,20 @@ def _on_host(
         client.close()
 
 
-def _hosts(target: Target, slugs: list[str]) -> list[SshHost]:
-    return [h for slug in slugs for h in hostlist.resolve(target, slug, BACKUP_GROUP)]
+def _on_backup_clients(
+    target: Target, slugs: list[str], command: str | None, max_age: timedelta
+) -> list[BackupStatus]:
+    """Run command (if any) on every backup client in parallel, then read its status."""
+    hosts = [h for slug in slugs for h in hostlist.resolve(target, slug, BACKUP_GROUP)]
+    with ThreadPoolExecutor(max_workers=min(16, max(1, len(hosts)))) as pool:
+        return list(pool.map(lambda h: _on_host(target, h, command, max_age), hosts))
 
 
 def status(target: Target, slugs: list[str], max_age: timedelta) -> list[BackupStatus]:
     """Each backup client's last backup, read over SSH from its local fact."""
-    hosts = _hosts(target, slugs)
-    with ThreadPoolExecutor(max_workers=min(16, max(1, len(hosts)))) as pool:
-        return list(pool.map(lambda h: _on_host(target, h, None, max_age), hosts))
+    return _on_backup_clients(target, slugs, None, max_age)
 
 
 def run_now(target: Target, slugs: list[str], max_age: timedelta) -> list[BackupStatus]:
     """Start the backup service on every backup client and wait for it (it is a oneshot)."""
-    hosts = _hosts(target, slugs)
-    command = f"systemctl start {SERVICE}"
-    with ThreadPoolExecutor(max_workers=min(16, max(1, len(hosts)))) as pool:
-        return list(pool.map(lambda h: _on_host(target, h, command, max_age), hosts))
+    return _on_backup_clients(target, slugs, f"systemctl start {SERVICE}", max_age)

@@ -175,66 +175,42 @@ def _cross_check(region: LoadedRegion, inventories: dict[str, Inventory]) -> lis
     for slug, inv in inventories.items():
         muni = region.model.municipality(slug)
         for host in inv.hosts.values():
-            where = format_path(host.key)
-            if host.name in seen_names:
-                other = seen_names[host.name]
+
+            def add(message: str, fix: str, inv: Inventory = inv, host: Host = host) -> None:
                 problems.append(
-                    Problem(
-                        str(inv.path),
-                        where,
-                        f"host name {host.name} is also used in {other.municipality}",
-                        "host names must be unique across the region; rename one",
-                        host.line,
-                    )
+                    Problem(str(inv.path), format_path(host.key), message, fix, host.line)
+                )
+
+            if host.name in seen_names:
+                add(
+                    f"host name {host.name} is also used in {seen_names[host.name].municipality}",
+                    "host names must be unique across the region; rename one",
                 )
             seen_names.setdefault(host.name, host)
             if host.address is None:
-                problems.append(
-                    Problem(
-                        str(inv.path),
-                        where,
-                        f"host {host.name} has no ansible_host",
-                        "give it an ansible_host address",
-                        host.line,
-                    )
-                )
+                add(f"host {host.name} has no ansible_host", "give it an ansible_host address")
                 continue
             try:
                 addr = ipaddress.IPv4Address(host.address)
             except ValueError:
-                problems.append(
-                    Problem(
-                        str(inv.path),
-                        where,
-                        f"ansible_host {host.address!r} of {host.name} is not an IPv4 address",
-                        "use the server's IPv4 address",
-                        host.line,
-                    )
+                add(
+                    f"ansible_host {host.address!r} of {host.name} is not an IPv4 address",
+                    "use the server's IPv4 address",
                 )
                 continue
             if host.address in seen_addrs:
                 other = seen_addrs[host.address]
-                problems.append(
-                    Problem(
-                        str(inv.path),
-                        where,
-                        f"address {host.address} of {host.name} is also used by {other.name} "
-                        f"({other.municipality})",
-                        "give every server its own address",
-                        host.line,
-                    )
+                add(
+                    f"address {host.address} of {host.name} is also used by {other.name} "
+                    f"({other.municipality})",
+                    "give every server its own address",
                 )
             seen_addrs.setdefault(host.address, host)
             if not any(addr in net for net in muni.networks):
                 nets = ", ".join(str(n) for n in muni.networks)
-                problems.append(
-                    Problem(
-                        str(inv.path),
-                        where,
-                        f"{host.name} at {host.address} is outside {slug}'s networks ({nets})",
-                        f"use an address in {slug}'s on-site networks, or add the network to "
-                        f"{region.path}",
-                        host.line,
-                    )
+                add(
+                    f"{host.name} at {host.address} is outside {slug}'s networks ({nets})",
+                    f"use an address in {slug}'s on-site networks, or add the network to "
+                    f"{region.path}",
                 )
     return problems
