@@ -23,10 +23,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from ilag_infra import apply as apply_mod  # noqa: E402
-from ilag_infra import lab, outputs, region  # noqa: E402
-from ilag_infra.runner import ApplyRequest, Progress, secret_vars_file  # noqa: E402
-from ilag_infra.targets import Target  # noqa: E402
+from ilag_infra import lab  # noqa: E402
+from ilag_infra.model import region  # noqa: E402
+from ilag_infra.onsite import apply as apply_mod  # noqa: E402
+from ilag_infra.onsite import outputs  # noqa: E402
+from ilag_infra.onsite.runner import ApplyRequest, Progress, secret_vars_file  # noqa: E402
+from ilag_infra.onsite.targets import Target  # noqa: E402
 
 
 def quiet(_: Progress) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ilag_infra.cli import main
+from ilag_infra.cli.app import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -100,7 +100,7 @@ def test_unknown_option_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None
 def test_console_script_exit_code(region_copy: Path) -> None:
     edit(region_copy, "location: norwayeast ", "location: westeurope ")
     proc = subprocess.run(
-        [sys.executable, "-m", "ilag_infra.cli", "validate", "-r", str(region_copy)],
+        [sys.executable, "-m", "ilag_infra.cli.app", "validate", "-r", str(region_copy)],
         capture_output=True,
         text=True,
         check=False,

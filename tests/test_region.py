@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ilag_infra import cost, region
-from ilag_infra.errors import RegionError
+from ilag_infra.model import cost, region
+from ilag_infra.model.errors import RegionError
 
 
 def edit(path: Path, old: str, new: str) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ilag_infra import region, yamlsource
-from ilag_infra.errors import RegionError
+from ilag_infra.model import region, yamlsource
+from ilag_infra.model.errors import RegionError
 
 REPO = Path(__file__).resolve().parent.parent
 BASE, _ = yamlsource.load(REPO / "region.yaml")

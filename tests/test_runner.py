@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from ilag_infra import apply as apply_mod
-from ilag_infra import region
-from ilag_infra.cli import main
-from ilag_infra.lock import LockedError, municipality_lock
-from ilag_infra.runner import ApplyRequest, EventSink, Progress, hosts_from_stats
-from ilag_infra.targets import Target
+from ilag_infra.cli.app import main
+from ilag_infra.model import region
+from ilag_infra.onsite import apply as apply_mod
+from ilag_infra.onsite.lock import LockedError, municipality_lock
+from ilag_infra.onsite.runner import ApplyRequest, EventSink, Progress, hosts_from_stats
+from ilag_infra.onsite.targets import Target
 
 REPO = Path(__file__).resolve().parent.parent
 SAS = "https://stilag.blob.core.windows.net/backup-andoy?sv=2022-11-02&sig=TOPSECRETsig%3D"
@@ -241,7 +241,7 @@ def test_outputs_for_an_unknown_municipality_is_bad_input(
 
 
 def test_secret_dirs_of_killed_runs_are_swept(tmp_path: Path) -> None:
-    from ilag_infra.runner import sweep_secret_dirs
+    from ilag_infra.onsite.runner import sweep_secret_dirs
 
     dead = tmp_path / "ilag-secrets-999999999-abcd"  # no such pid
     alive = tmp_path / f"ilag-secrets-{os.getpid()}-efgh"

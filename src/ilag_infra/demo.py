@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from . import apply as apply_mod
-from . import backup, preflight, region
-from .runner import ApplyRequest, MunicipalityResult, ProgressFn
-from .targets import Target
+from ilag_infra.model import region
+from ilag_infra.onsite import apply as apply_mod
+from ilag_infra.onsite import backup, preflight
+from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult, ProgressFn
+from ilag_infra.onsite.targets import Target
 
 Say = Callable[[str], None]
 
@@ -66,8 +67,8 @@ def run(
     mitogen: bool = True,
 ) -> DemoReport:
     """Lab up, validate, plan, preflight, converge twice, back up, restore-test; then report."""
-    from . import lab
-    from .commands_region import validate
+    from ilag_infra import lab
+    from ilag_infra.model.validate import validate
 
     loaded = region.load(repo_root / "region.yaml")
     model = loaded.model
@@ -97,7 +98,7 @@ def run(
         return True
 
     def plan() -> bool:
-        from .azure import plan as plan_mod
+        from ilag_infra.azure import plan as plan_mod
 
         results = plan_mod.run_many(["network", "identity", "backup"], loaded, root=repo_root)
         for r in results:

@@ -9,7 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from ilag_infra.azure import plan
-from ilag_infra.region import load
+from ilag_infra.model.region import load
 
 REPO = Path(__file__).resolve().parents[2]
 

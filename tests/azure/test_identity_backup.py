@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from ilag_infra import naming
 from ilag_infra.azure import plan, roles
-from ilag_infra.region import load
+from ilag_infra.model import naming
+from ilag_infra.model.region import load
 
 from .conftest import REPO, of_type
 

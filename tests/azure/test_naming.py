@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ilag_infra import naming
+from ilag_infra.model import naming
 
 
 @pytest.mark.parametrize("env", ["prod", "test", "a", "abcdefghijkl"])

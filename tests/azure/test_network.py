@@ -6,7 +6,7 @@ import ipaddress
 from itertools import combinations
 
 from ilag_infra.azure import plan
-from ilag_infra.region import load
+from ilag_infra.model.region import load
 
 from .conftest import REPO, of_type
 

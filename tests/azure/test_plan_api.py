@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ilag_infra import cli
 from ilag_infra.azure import plan, policies
 from ilag_infra.azure.settings import StackConfigError
-from ilag_infra.errors import EXIT_BAD_INPUT
+from ilag_infra.cli import app as cli
+from ilag_infra.model.errors import EXIT_BAD_INPUT
 
 from .conftest import REPO
 

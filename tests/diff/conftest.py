@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ilag_infra import diff as diff_mod
+from ilag_infra.diff import run as diff_mod
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -142,7 +142,7 @@ def _role_default(repo: FixtureRepo) -> None:
 def _no_program(repo: FixtureRepo) -> None:
     # An older revision: no Azure program and no diff worker yet (the inline worker runs).
     shutil.rmtree(repo.root / "src" / "ilag_infra" / "azure")
-    (repo.root / "src" / "ilag_infra" / "diffworker.py").unlink()
+    (repo.root / "src" / "ilag_infra" / "diff" / "worker.py").unlink()
 
 
 def _nothing(repo: FixtureRepo) -> None:

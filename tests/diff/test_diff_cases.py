@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ilag_infra import diff as diff_mod
-from ilag_infra.diffplan import StackDiff
-from ilag_infra.diffrender import COMMENT_LIMIT, MARKER, render
+from ilag_infra.diff import run as diff_mod
+from ilag_infra.diff.plan import StackDiff
+from ilag_infra.diff.render import COMMENT_LIMIT, MARKER, render
 
 from .conftest import CIPHER_BASE, CIPHER_HEAD, CIPHER_NEW, FixtureRepo, git
 
@@ -137,7 +137,7 @@ def test_large_diff_stays_under_limit(fixture_repo: FixtureRepo) -> None:
     assert "### Municipalities" in summary and "Vågan" in summary
     assert "Details trimmed" in md
     # Trimming holds at any budget: the summary survives even a tiny limit.
-    from ilag_infra.diffrender import render_markdown
+    from ilag_infra.diff.render import render_markdown
 
     small = render_markdown(report, limit=12_000)
     assert len(small) <= 12_000
@@ -169,7 +169,7 @@ def test_secrets_never_shown(fixture_repo: FixtureRepo) -> None:
 def test_cli_exit_codes_and_cleanup(fixture_repo: FixtureRepo, tmp_path: Path) -> None:
     root = fixture_repo.root
     env = {**os.environ, "ILAG_ROOT": str(root)}
-    ilag = [sys.executable, "-m", "ilag_infra.cli"]
+    ilag = [sys.executable, "-m", "ilag_infra.cli.app"]
     out = tmp_path / "comment.md"
     proc = subprocess.run(
         [
@@ -222,7 +222,7 @@ def test_base_without_azure_program(fixture_repo: FixtureRepo) -> None:
 
 
 def test_worktree_is_removed_on_error(fixture_repo: FixtureRepo) -> None:
-    from ilag_infra import diffgit
+    from ilag_infra.diff import git as diffgit
 
     rev = diffgit.resolve(fixture_repo.root, fixture_repo.base, "--base")
     seen: list[Path] = []

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ilag_infra import diff as diff_mod
-from ilag_infra.diffansible import AnsibleDiff, MunicipalityImpact, match_pattern, var_changes
-from ilag_infra.diffcheck import run_check
-from ilag_infra.diffplan import diff_resources, diff_values
-from ilag_infra.diffpreview import MISSING_CLI, stack_diff_from_events
-from ilag_infra.diffrender import COMMENT_LIMIT, MARKER, render, render_markdown
+from ilag_infra.diff import run as diff_mod
+from ilag_infra.diff.ansible import AnsibleDiff, MunicipalityImpact, match_pattern, var_changes
+from ilag_infra.diff.check import run_check
+from ilag_infra.diff.plan import diff_resources, diff_values
+from ilag_infra.diff.preview import MISSING_CLI, stack_diff_from_events
+from ilag_infra.diff.render import COMMENT_LIMIT, MARKER, render, render_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 VNET = "azure-native:network:VirtualNetwork"
@@ -212,7 +212,7 @@ def test_preview_events_become_the_same_model() -> None:
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "ilag_infra.cli", *args],
+        [sys.executable, "-m", "ilag_infra.cli.app", *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -246,8 +246,8 @@ def test_check_mode_with_nothing_reachable_is_a_finding_not_a_failure(
 
 
 def test_check_mode_summarises_changed_tasks_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ilag_infra import apply as apply_mod
-    from ilag_infra.runner import HostResult, MunicipalityResult, Progress
+    from ilag_infra.onsite import apply as apply_mod
+    from ilag_infra.onsite.runner import HostResult, MunicipalityResult, Progress
 
     calls: list[tuple[list[str], object]] = []
 

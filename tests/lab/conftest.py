@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from ilag_infra import apply as apply_mod
-from ilag_infra import region
-from ilag_infra.apply import ApplyOutcome
-from ilag_infra.runner import ApplyRequest, Progress
-from ilag_infra.targets import Target
+from ilag_infra.model import region
+from ilag_infra.onsite import apply as apply_mod
+from ilag_infra.onsite.apply import ApplyOutcome
+from ilag_infra.onsite.runner import ApplyRequest, Progress
+from ilag_infra.onsite.targets import Target
 
 REPO = Path(__file__).resolve().parents[2]
 

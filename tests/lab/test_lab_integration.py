@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from ilag_infra import lab as lab_mod
-from ilag_infra import preflight, ssh
-from ilag_infra.cli import main
-from ilag_infra.hostlist import SshHost
+from ilag_infra.cli.app import main
 from ilag_infra.lab.azurite import DIRECT
+from ilag_infra.onsite import preflight, ssh
+from ilag_infra.onsite.hostlist import SshHost
 
 from .conftest import REPO, Lab
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from ilag_infra.errors import InventoryError
 from ilag_infra.lab import inventory, names, net
+from ilag_infra.model.errors import InventoryError
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM4ooAAX/1aUir6ryq8syPOc+71KG50Y0h5Q+8jVdLbA root@x"

@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from ilag_infra.errors import InputError
 from ilag_infra.lab import net
+from ilag_infra.model.errors import InputError
 
 SLUGS = ["hadsel", "bo", "oksnes", "sortland", "andoy"]
 

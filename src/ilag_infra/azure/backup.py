@@ -14,10 +14,16 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, recoveryservices, resources, storage
 
-from .. import naming
-from .blueprint import Context
-from .identity import Access, AccessArgs, Grant, PrivateEndpoint, PrivateEndpointArgs
-from .settings import BackupSettings, VmRetention
+from ilag_infra.azure.blueprint import Context
+from ilag_infra.azure.identity import (
+    Access,
+    AccessArgs,
+    Grant,
+    PrivateEndpoint,
+    PrivateEndpointArgs,
+)
+from ilag_infra.azure.settings import BackupSettings, VmRetention
+from ilag_infra.model import naming
 
 # A site's restic needs to read, add, create, write, delete and list in its own container.
 SITE_SAS_PERMISSIONS = "racwdl"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from .. import naming
-from ..region import LoadedRegion, Region
+from ilag_infra.model import naming
+from ilag_infra.model.region import LoadedRegion, Region
 
 RESOLVER_DELEGATION = "Microsoft.Network/dnsResolvers"
 

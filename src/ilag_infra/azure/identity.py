@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity, network, resources
 
-from .. import naming
-from .blueprint import Context
-from .roles import assignment_name, role_definition_id
-from .settings import IdentitySettings
+from ilag_infra.azure.blueprint import Context
+from ilag_infra.azure.roles import assignment_name, role_definition_id
+from ilag_infra.azure.settings import IdentitySettings
+from ilag_infra.model import naming
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "api://AzureADTokenExchange"

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import dnsresolver, network, privatedns, resources
 
-from .. import naming
-from .blueprint import Context, NsgRule, SiteSpec, SpokeSpec, SubnetSpec
-from .settings import NetworkSettings
+from ilag_infra.azure.blueprint import Context, NsgRule, SiteSpec, SpokeSpec, SubnetSpec
+from ilag_infra.azure.settings import NetworkSettings
+from ilag_infra.model import naming
 
 
 def ipsec_policy() -> network.IpsecPolicyArgs:

@@ -28,11 +28,11 @@ from pulumi.runtime.sync_await import _sync_await
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ..errors import IlagError, InputError, Problem
-from ..naming import PHYSICAL_NAME_KEYS
-from ..region import LoadedRegion
-from ..region import load as load_region
-from . import policies, settings
+from ilag_infra.azure import policies, settings
+from ilag_infra.model.errors import IlagError, InputError, Problem
+from ilag_infra.model.naming import PHYSICAL_NAME_KEYS
+from ilag_infra.model.region import LoadedRegion
+from ilag_infra.model.region import load as load_region
 
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
@@ -392,7 +392,7 @@ def _execute(
     secret_keys: set[str],
     upstream: Mapping[str, Mapping[str, Any]],
 ) -> tuple[list[PlanResource], list[PlanInvoke], dict[str, Any], list[str]]:
-    from .program import run as run_program
+    from ilag_infra.azure.program import run as run_program
 
     mocks = _Mocks(upstream)
     recorder = _Recorder(mocks)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .. import naming
+from ilag_infra.model import naming
 
 MANDATORY = "mandatory"
 REQUIRED_TAGS = ("municipality", "service", "environment", "managed-by", "cost-center")

@@ -11,7 +11,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from . import policies
+from ilag_infra.azure import policies
 
 PACK_NAME = "ilag-azure"
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pulumi
 
-from ..errors import InputError, Problem
-from .roles import BUILTIN_ROLES
+from ilag_infra.azure.roles import BUILTIN_ROLES
+from ilag_infra.model.errors import InputError, Problem
 
 NAMESPACE = "ilag"
 STACK_KINDS = ("network", "identity", "backup")

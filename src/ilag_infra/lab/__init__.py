@@ -6,8 +6,8 @@ and `reconnect` simulate a municipality's outage. See `ilag lab --help`.
 
 from __future__ import annotations
 
-from .errors import LabError
-from .lifecycle import (
+from ilag_infra.lab.errors import LabError
+from ilag_infra.lab.lifecycle import (
     HostStatus,
     LabStatus,
     cut,
@@ -19,9 +19,9 @@ from .lifecycle import (
     status,
     up,
 )
-from .net import DEFAULT_LAB_PREFIX
-from .paths import LabPaths, lab_paths
-from .state import HostState, LabState
+from ilag_infra.lab.net import DEFAULT_LAB_PREFIX
+from ilag_infra.lab.paths import LabPaths, lab_paths
+from ilag_infra.lab.state import HostState, LabState
 
 __all__ = [
     "DEFAULT_LAB_PREFIX",

@@ -12,10 +12,10 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .errors import LabError
-from .hosts import spawn_detached
-from .proc import all_pids, cmdline, pid_alive
-from .sas import DEV_KEY, AccountKey, account_sas, container_sas, sas_time
+from ilag_infra.lab.errors import LabError
+from ilag_infra.lab.hosts import spawn_detached
+from ilag_infra.lab.proc import all_pids, cmdline, pid_alive
+from ilag_infra.lab.sas import DEV_KEY, AccountKey, account_sas, container_sas, sas_time
 
 BLOB_PORT = 10000
 # restic writes, reads, lists and deletes its own lock files, so `d` is needed (see DESIGN.md).

@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import LabError
-from .overlay import remove_tree
-from .paths import LabPaths
-from .proc import all_pids, cmdline, is_under, pid_alive, root_of, run
+from ilag_infra.lab.errors import LabError
+from ilag_infra.lab.overlay import remove_tree
+from ilag_infra.lab.paths import LabPaths
+from ilag_infra.lab.proc import all_pids, cmdline, is_under, pid_alive, root_of, run
 
 SUITE = "bookworm"
 # Bump when the post-debootstrap recipe below changes, so cached bases are rebuilt.

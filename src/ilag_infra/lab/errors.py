@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import IlagError
+from ilag_infra.model.errors import IlagError
 
 
 class LabError(IlagError):

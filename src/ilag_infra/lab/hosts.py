@@ -12,12 +12,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import cgroups
-from .errors import LabError
-from .keys import generate, write_private
-from .overlay import mount_overlay, unmount_all_under
-from .proc import all_pids, cmdline, descendants, is_under, overlay_upper_of_root, pid_alive, run
-from .state import HostState
+from ilag_infra.lab import cgroups
+from ilag_infra.lab.errors import LabError
+from ilag_infra.lab.keys import generate, write_private
+from ilag_infra.lab.overlay import mount_overlay, unmount_all_under
+from ilag_infra.lab.proc import (
+    all_pids,
+    cmdline,
+    descendants,
+    is_under,
+    overlay_upper_of_root,
+    pid_alive,
+    run,
+)
+from ilag_infra.lab.state import HostState
 
 NETWORK_FILE = "etc/systemd/network/10-ilag-lab.network"
 STOP_TIMEOUT = 20.0

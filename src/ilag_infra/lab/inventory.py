@@ -15,8 +15,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from ..targets import LAB_GROUP
-from .net import MunicipalityNet, NetPlan
+from ilag_infra.lab.net import MunicipalityNet, NetPlan
+from ilag_infra.onsite.targets import LAB_GROUP
 
 # Inventory hosts that have no lab twin (more inventory hosts than --hosts-per-municipality).
 ABSENT_GROUP = "ilag_lab_absent"

@@ -9,8 +9,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import LabPaths
-from .proc import run
+from ilag_infra.lab.paths import LabPaths
+from ilag_infra.lab.proc import run
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InventoryError, Problem
-from ..naming import container_name
-from ..region import LoadedRegion
-from . import azurite, base, cgroups, hosts, inventory, keys, net, outputs, state
-from .errors import LabError
-from .names import inventory_file, lab_host_names, read_inventory_hosts
-from .overlay import mounts_under, remove_tree
-from .paths import OWNER_FILE, STATE_DIR_ENV, LabPaths, lab_paths
-from .proc import cmdline, overlay_upper_of_root
-from .state import BridgeState, HostState, LabState
+from ilag_infra.lab import azurite, base, cgroups, hosts, inventory, keys, net, outputs, state
+from ilag_infra.lab.errors import LabError
+from ilag_infra.lab.names import inventory_file, lab_host_names, read_inventory_hosts
+from ilag_infra.lab.overlay import mounts_under, remove_tree
+from ilag_infra.lab.paths import OWNER_FILE, STATE_DIR_ENV, LabPaths, lab_paths
+from ilag_infra.lab.proc import cmdline, overlay_upper_of_root
+from ilag_infra.lab.state import BridgeState, HostState, LabState
+from ilag_infra.model.errors import InventoryError, Problem
+from ilag_infra.model.naming import container_name
+from ilag_infra.model.region import LoadedRegion
 
 Progress = Callable[[str], None]
 SSH_TIMEOUT = 120.0

@@ -9,7 +9,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ..errors import InventoryError, Problem
+from ilag_infra.model.errors import InventoryError, Problem
 
 # Hostnames double as nspawn machine names and file names: keep them plain.
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")

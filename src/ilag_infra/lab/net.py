@@ -15,9 +15,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InputError, Problem
-from .errors import LabError
-from .proc import run
+from ilag_infra.lab.errors import LabError
+from ilag_infra.lab.proc import run
+from ilag_infra.model.errors import InputError, Problem
 
 DEFAULT_LAB_PREFIX = "10.250.0.0/16"
 FIRST_HOST_OCTET = 11

@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..region import Region
-from .keys import write_private
-from .net import NetPlan
-from .sas import DEV_KEY
+from ilag_infra.lab.keys import write_private
+from ilag_infra.lab.net import NetPlan
+from ilag_infra.lab.sas import DEV_KEY
+from ilag_infra.model.region import Region
 
 
 def render(

@@ -6,8 +6,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from .errors import LabError
-from .proc import is_under, run
+from ilag_infra.lab.errors import LabError
+from ilag_infra.lab.proc import is_under, run
 
 
 def _unescape(field: str) -> str:

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .errors import LabError
+from ilag_infra.lab.errors import LabError
 
 
 def run(

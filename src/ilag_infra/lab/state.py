@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import LabError
-from .paths import LabPaths
+from ilag_infra.lab.errors import LabError
+from ilag_infra.lab.paths import LabPaths
 
 
 class HostState(BaseModel):

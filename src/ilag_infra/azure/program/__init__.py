@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pulumi
 
-from ... import region as region_mod
-from ...errors import IlagError
-from .. import blueprint, settings
+from ilag_infra.azure import blueprint, settings
+from ilag_infra.model import region as region_mod
+from ilag_infra.model.errors import IlagError
 
 
 def project_root() -> Path:
@@ -36,7 +36,7 @@ def declare(stack: str, root: Path) -> dict[str, object]:
     ctx = blueprint.context(loaded, common.environment)
     r = loaded.model
     if common.kind == "network":
-        from .. import network
+        from ilag_infra.azure import network
 
         net = settings.read_network(
             stack, root, blueprint.site_names(r), r.region.hub.subnets.dns_inbound
@@ -50,10 +50,10 @@ def declare(stack: str, root: Path) -> dict[str, object]:
             blueprint.hub_prefixes(r),
         )
     if common.kind == "identity":
-        from ..identity import declare as declare_identity
+        from ilag_infra.azure.identity import declare as declare_identity
 
         return declare_identity(ctx, settings.read_identity(stack, root))
-    from ..backup import declare as declare_backup
+    from ilag_infra.azure.backup import declare as declare_backup
 
     return declare_backup(ctx, settings.read_backup(stack, root), blueprint.containers(r))
 

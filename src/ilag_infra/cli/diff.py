@@ -1,0 +1,143 @@
+"""`ilag diff` and `ilag preview`: what a change would do, for reviewers and for CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ilag_infra.model.errors import EXIT_FAILED, InputError, Problem
+
+FormatOption = Annotated[
+    str,
+    typer.Option("--format", "-f", help="markdown (the PR comment), text (terminals) or json."),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write the report to this file instead of stdout."),
+]
+
+
+def _check_format(fmt: str) -> None:
+    from ilag_infra.diff.render import FORMATS
+
+    if fmt not in FORMATS:
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    "--format",
+                    f"unknown format {fmt!r}",
+                    f"use one of {', '.join(FORMATS)}",
+                )
+            ]
+        )
+
+
+def _emit(text: str, output: Path | None, summary: str) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"{summary}; report written to {output}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("diff")
+    def diff_cmd(
+        base: Annotated[
+            str,
+            typer.Option("--base", "-b", help="The revision to compare against, e.g. origin/main."),
+        ],
+        head: Annotated[
+            str | None,
+            typer.Option("--head", help="The revision to review; default: the working tree."),
+        ] = None,
+        fmt: FormatOption = "text",
+        check: Annotated[
+            bool,
+            typer.Option(
+                "--check",
+                help="Also run Ansible in check mode (--diff) on the affected hosts it can reach.",
+            ),
+        ] = False,
+        env: Annotated[
+            str,
+            typer.Option("--env", "-e", help="Where --check runs: lab (default) or prod."),
+        ] = "lab",
+        output: OutputOption = None,
+        text_output: Annotated[
+            Path | None,
+            typer.Option(
+                "--text-output",
+                help="Also write the full, untrimmed text report here (e.g. a CI artifact).",
+            ),
+        ] = None,
+        serial: Annotated[
+            bool, typer.Option("--serial", help="Plan the two revisions one after the other.")
+        ] = False,
+    ) -> None:
+        """Preview what a change does to Azure and to which municipalities' servers.
+
+        Plans the network, identity and backup stacks offline at both revisions (the base in a
+        temporary git worktree), compares them by URN (creates, updates with each changed
+        property, deletes, and renames that would replace a resource unless given an alias),
+        lists policy results at head, and maps changed roles, variables and inventories to
+        municipalities and hosts. Secret values are always masked.
+        Exit 0 when the report was made, 1 if the head plan fails or violates a mandatory
+        policy (the report is still written), 2 on bad input such as an unknown ref.
+
+        Examples:  ilag diff --base HEAD~1      ilag diff --base origin/main -f markdown -o c.md
+        """
+        from ilag_infra.diff import run as diff_mod
+        from ilag_infra.diff.render import render
+        from ilag_infra.model.paths import repo_root
+
+        _check_format(fmt)
+        if env not in ("lab", "prod"):
+            raise InputError(
+                [Problem("command line", "--env", f"unknown env {env!r}", "use lab or prod")]
+            )
+        report = diff_mod.run_diff(
+            repo_root(), base, head, check_env=env if check else None, parallel=not serial
+        )
+        counts = [
+            sum(s.count(op) for s in report.stacks)
+            for op in ("create", "update", "delete", "replace")
+        ]
+        hosts = sum(len(m.hosts) for m in (report.ansible.municipalities if report.ansible else []))
+        summary = (
+            f"Azure: {counts[0]} to create, {counts[1]} to update, {counts[2]} to delete, "
+            f"{counts[3]} to replace; {hosts} host(s) affected"
+        )
+        _emit(render(report, fmt), output, summary)
+        if text_output is not None:
+            text_output.write_text(render(report, "text"), encoding="utf-8")
+        if report.failed or report.mandatory_violations:
+            raise typer.Exit(EXIT_FAILED)
+
+    @app.command("preview")
+    def preview_cmd(
+        stack: Annotated[
+            str,
+            typer.Option("--stack", "-s", help="network | identity | backup (optionally -<env>)."),
+        ],
+        fmt: FormatOption = "text",
+        output: OutputOption = None,
+    ) -> None:
+        """Run the real `pulumi preview` of one stack (needs the Pulumi CLI and Azure access).
+
+        Uses Pulumi's Automation API on the stack in this project and renders the engine's
+        planned steps like `ilag diff`. Exit 1 when the CLI is missing (with what to install)
+        or the preview fails; 2 on bad input.
+        """
+        from ilag_infra.diff import preview as diffpreview
+        from ilag_infra.diff.render import render
+        from ilag_infra.model.paths import repo_root
+
+        _check_format(fmt)
+        report = diffpreview.preview(repo_root(), stack)
+        _emit(render(report, fmt), output, f"preview of {stack}")
+        if report.failed or report.mandatory_violations:
+            raise typer.Exit(EXIT_FAILED)

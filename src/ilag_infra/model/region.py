@@ -1,0 +1,420 @@
+"""The region model: region.yaml parsed, typed and validated. Everything downstream reads this."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from ilag_infra.model import yamlsource
+from ilag_infra.model.errors import Problem, RegionError
+from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
+
+DEFAULT_REGION_FILE = "region.yaml"
+ALLOWED_LOCATIONS = ("norwayeast", "norwaywest")
+
+_SLUG = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+_FQDN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_TRANSLIT = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"})
+
+# Addresses that can never be a site's public VPN endpoint. Documentation ranges are
+# deliberately allowed: the shipped region uses 198.51.100.0/24 as placeholders.
+_NOT_PUBLIC = [
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+]
+
+
+def _prefix(value: Any) -> ipaddress.IPv4Network:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a prefix like 10.0.0.0/24 as text, got {type(value).__name__}")
+    if "/" not in value:
+        raise ValueError(f"{value!r} has no prefix length; write it as e.g. {value}/24")
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ipaddress.NetmaskValueError:
+        raise ValueError(f"{value!r} has an invalid prefix length (0-32)") from None
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            net = ipaddress.IPv4Network(value, strict=False)
+            raise ValueError(f"{value!r} has host bits set; did you mean {net}?") from None
+        raise ValueError(f"{value!r} is not an IPv4 prefix") from None
+
+
+def _slug(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {type(value).__name__}")
+    if not _SLUG.match(value):
+        hint = value.lower().translate(_TRANSLIT)
+        hint = re.sub(r"[^a-z0-9-]+", "-", hint).strip("-")
+        suggestion = f"; try {hint!r}" if hint and _SLUG.match(hint) else ""
+        raise ValueError(
+            f"{value!r} is not a slug: lowercase ASCII letters, digits and '-', "
+            f"starting with a letter{suggestion}"
+        )
+    return value
+
+
+def _kommunenummer(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(
+            f'kommunenummer must be quoted text like "1871", got {type(value).__name__} '
+            "(YAML would drop a leading zero)"
+        )
+    if not re.fullmatch(r"\d{4}", value):
+        raise ValueError(f"{value!r} is not a 4-digit kommunenummer")
+    return value
+
+
+def _endpoint(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a public IPv4 address or FQDN, got {type(value).__name__}")
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        if _FQDN.match(value):
+            return value.lower()
+        raise ValueError(f"{value!r} is neither an IPv4 address nor a DNS name") from None
+    if addr.version != 4:
+        raise ValueError(f"{value!r}: only IPv4 site endpoints are supported")
+    for net in _NOT_PUBLIC:
+        if addr in net:
+            raise ValueError(
+                f"{value!r} is not a public address (inside {net}); the VPN gateway in Azure "
+                "can only reach the site's public address"
+            )
+    return value
+
+
+def _uuid(value: Any) -> str:
+    if not isinstance(value, str) or not _UUID.match(value):
+        raise ValueError(f"{value!r} is not a directory object id (a UUID)")
+    return value.lower()
+
+
+Prefix = Annotated[ipaddress.IPv4Network, BeforeValidator(_prefix)]
+Slug = Annotated[str, BeforeValidator(_slug)]
+Kommunenummer = Annotated[str, BeforeValidator(_kommunenummer)]
+Endpoint = Annotated[str, BeforeValidator(_endpoint)]
+ObjectId = Annotated[str, BeforeValidator(_uuid)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Network(_Model):
+    name: Slug
+    prefix: Prefix
+    management: bool = False
+
+
+class Site(_Model):
+    name: Slug
+    vpn_endpoint: Endpoint
+    networks: list[Network] = Field(min_length=1)
+
+
+class Municipality(_Model):
+    slug: Slug
+    name: str = Field(min_length=1)
+    kommunenummer: Kommunenummer
+    population: int = Field(gt=0, strict=True)
+    spoke_prefix: Prefix | None = None
+    technician_group_object_id: ObjectId
+    sites: list[Site] = Field(min_length=1)
+
+    @property
+    def networks(self) -> list[ipaddress.IPv4Network]:
+        """Every on-site network of this municipality, all sites."""
+        return [n.prefix for s in self.sites for n in s.networks]
+
+    @property
+    def management_networks(self) -> list[ipaddress.IPv4Network]:
+        return [n.prefix for s in self.sites for n in s.networks if n.management]
+
+
+class HubSubnets(_Model):
+    gateway: Prefix
+    shared_services: Prefix
+    private_endpoints: Prefix
+    dns_inbound: Prefix
+    dns_outbound: Prefix
+
+
+class Hub(_Model):
+    address_space: Prefix
+    subnets: HubSubnets
+
+
+class RegionInfo(_Model):
+    name: Slug
+    display_name: str = Field(min_length=1)
+    location: Literal["norwayeast", "norwaywest"]
+    location_pair: Literal["norwayeast", "norwaywest"]
+    dns_domain: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,63}$")
+    ntp_servers: list[str] = Field(min_length=1)
+    hub: Hub
+    management_networks: list[Prefix] = Field(default_factory=list)
+
+
+class CostKey(_Model):
+    method: Literal["equal", "population", "weighted"]
+    equal_share: float | None = Field(default=None, ge=0, le=1)
+
+
+class Region(_Model):
+    region: RegionInfo
+    cost_key: CostKey
+    municipalities: list[Municipality] = Field(min_length=1)
+
+    def municipality(self, slug: str) -> Municipality:
+        """The municipality with this slug; KeyError names the known ones."""
+        for m in self.municipalities:
+            if m.slug == slug:
+                return m
+        raise KeyError(f"unknown municipality {slug!r}; known: {', '.join(self.slugs)}")
+
+    @property
+    def slugs(self) -> list[str]:
+        return [m.slug for m in self.municipalities]
+
+
+@dataclass(frozen=True)
+class LoadedRegion:
+    """The model plus where it came from, so later checks can point at lines."""
+
+    model: Region
+    path: Path
+    lines: dict[KeyPath, int]
+
+    def problem(self, key: KeyPath, message: str, fix: str) -> Problem:
+        return Problem(str(self.path), format_path(key), message, fix, line_of(self.lines, key))
+
+
+def _model_for(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model found at a key path, so an unknown key can get a suggestion."""
+    model: Any = Region
+    for part in path:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        model = _unwrap(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    for arg in (tp, *typing.get_args(tp)):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+        for inner in typing.get_args(arg):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                return inner
+    return None
+
+
+def _pydantic_problems(
+    exc: ValidationError, filename: str, lines: dict[KeyPath, int]
+) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        key = format_path(loc)
+        line = line_of(lines, loc)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        fix = "correct the value"
+        if err["type"] == "extra_forbidden":
+            parent = _model_for(loc[:-1])
+            known = sorted(parent.model_fields) if parent else []
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            msg = f"unknown key {loc[-1]!r}"
+            fix = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"remove it; allowed: {', '.join(known)}"
+            )
+        elif err["type"] == "missing":
+            fix = f"add {loc[-1]!r}"
+        elif err["type"] in ("model_type", "dict_type"):
+            fix = "write a mapping (key: value) here"
+        elif err["type"] == "list_type":
+            fix = "write a list (- item) here"
+        problems.append(Problem(filename, key, msg, fix, line))
+    return problems
+
+
+def _named_networks(region: Region) -> Iterator[tuple[KeyPath, str, ipaddress.IPv4Network]]:
+    yield ("region", "hub", "address_space"), "the hub", region.region.hub.address_space
+    for i, m in enumerate(region.municipalities):
+        if m.spoke_prefix is not None:
+            yield ("municipalities", i, "spoke_prefix"), f"{m.slug} (spoke)", m.spoke_prefix
+        for j, site in enumerate(m.sites):
+            for k, net in enumerate(site.networks):
+                key: KeyPath = ("municipalities", i, "sites", j, "networks", k, "prefix")
+                yield key, f"{m.slug} (site {site.name}, {net.name})", net.prefix
+
+
+def _duplicates(values: list[Any]) -> dict[Any, list[int]]:
+    seen: dict[Any, list[int]] = {}
+    for index, value in enumerate(values):
+        seen.setdefault(value, []).append(index)
+    return {v: idx for v, idx in seen.items() if len(idx) > 1}
+
+
+def check(loaded: LoadedRegion) -> list[Problem]:
+    """Cross-field rules that a single field cannot express."""
+    r = loaded.model
+    problems: list[Problem] = []
+    add = problems.append
+
+    for field, label in (("slug", "slug"), ("kommunenummer", "kommunenummer")):
+        values = [getattr(m, field) for m in r.municipalities]
+        for value, idx in _duplicates(values).items():
+            for i in idx[1:]:
+                add(
+                    loaded.problem(
+                        ("municipalities", i, field),
+                        f"{label} {value!r} is used by municipalities[{idx[0]}] too",
+                        f"give each municipality its own {label}",
+                    )
+                )
+
+    for i, m in enumerate(r.municipalities):
+        names = [s.name for s in m.sites]
+        for name, idx in _duplicates(names).items():
+            for j in idx[1:]:
+                add(
+                    loaded.problem(
+                        ("municipalities", i, "sites", j, "name"),
+                        f"site name {name!r} appears twice in {m.slug}",
+                        "rename one of the sites",
+                    )
+                )
+
+    if r.region.location == r.region.location_pair:
+        add(
+            loaded.problem(
+                ("region", "location_pair"),
+                "location_pair equals location",
+                "use the paired region (norwayeast ↔ norwaywest)",
+            )
+        )
+
+    hub = r.region.hub
+    subnets = [(name, getattr(hub.subnets, name)) for name in HubSubnets.model_fields]
+    for name, net in subnets:
+        if not net.subnet_of(hub.address_space):
+            add(
+                loaded.problem(
+                    ("region", "hub", "subnets", name),
+                    f"{net} is outside the hub address space {hub.address_space}",
+                    "choose a subnet inside region.hub.address_space",
+                )
+            )
+    for a in range(len(subnets)):
+        for b in range(a + 1, len(subnets)):
+            (na, pa), (nb, pb) = subnets[a], subnets[b]
+            if pa.overlaps(pb):
+                add(
+                    loaded.problem(
+                        ("region", "hub", "subnets", nb),
+                        f"hub subnet {nb} {pb} overlaps hub subnet {na} {pa}",
+                        "give every hub subnet its own range",
+                    )
+                )
+    if hub.subnets.gateway.prefixlen > 27:
+        add(
+            loaded.problem(
+                ("region", "hub", "subnets", "gateway"),
+                f"GatewaySubnet {hub.subnets.gateway} is smaller than /27",
+                "use a /27 or larger: a zone-redundant VPN gateway needs the room",
+            )
+        )
+
+    named = list(_named_networks(r))
+    for a in range(len(named)):
+        for b in range(a + 1, len(named)):
+            (ka, la, pa), (kb, lb, pb) = named[a], named[b]
+            if pa.overlaps(pb):
+                add(
+                    loaded.problem(
+                        kb,
+                        f"{lb} {pb} overlaps {la} {pa} ({format_path(ka)})",
+                        "every network in the region needs its own address range; change one",
+                    )
+                )
+
+    if r.cost_key.method == "weighted" and r.cost_key.equal_share is None:
+        add(
+            loaded.problem(
+                ("cost_key", "equal_share"),
+                "method 'weighted' needs equal_share",
+                "add equal_share: the fraction split evenly, e.g. 0.30",
+            )
+        )
+    if r.cost_key.method != "weighted" and r.cost_key.equal_share is not None:
+        add(
+            loaded.problem(
+                ("cost_key", "equal_share"),
+                f"equal_share only applies to method 'weighted', not {r.cost_key.method!r}",
+                "remove equal_share or set method: weighted",
+            )
+        )
+    return problems
+
+
+def parse(data: Any, lines: dict[KeyPath, int], path: Path) -> LoadedRegion:
+    """Validate already-loaded YAML data; raise RegionError with every problem found."""
+    filename = str(path)
+    if not isinstance(data, dict):
+        raise RegionError(
+            [
+                Problem(
+                    filename,
+                    "(top level)",
+                    "expected a mapping with region, cost_key and municipalities",
+                    "see the shipped region.yaml",
+                )
+            ]
+        )
+    try:
+        model = Region.model_validate(data)
+    except ValidationError as exc:
+        raise RegionError(_pydantic_problems(exc, filename, lines)) from None
+    loaded = LoadedRegion(model, path, lines)
+    problems = check(loaded)
+    if problems:
+        raise RegionError(problems)
+    return loaded
+
+
+def load(path: Path | str = DEFAULT_REGION_FILE) -> LoadedRegion:
+    """Load and validate region.yaml; raise RegionError naming file, line, key and fix."""
+    path = Path(path)
+    try:
+        data, lines = yamlsource.load(path)
+    except yamlsource.YamlSourceError as exc:
+        raise RegionError([exc.problem]) from None
+    return parse(data, lines, path)

@@ -1,0 +1,32 @@
+"""The whole input checked at once: region.yaml and every inventory beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ilag_infra.model import inventory, region
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    region: region.LoadedRegion
+    inventories: dict[str, inventory.Inventory]
+
+    @property
+    def host_count(self) -> int:
+        return sum(len(i.hosts) for i in self.inventories.values())
+
+    @property
+    def site_count(self) -> int:
+        return sum(len(m.sites) for m in self.region.model.municipalities)
+
+
+def validate(region_file: Path, loaded: region.LoadedRegion | None = None) -> ValidationReport:
+    """Check region.yaml and every inventory; raise RegionError/InventoryError on bad input.
+
+    A caller that already loaded the region passes it, so the file is read once per command.
+    """
+    loaded = loaded or region.load(region_file)
+    invs = inventory.load_all(loaded, region_file.resolve().parent)
+    return ValidationReport(loaded, invs)

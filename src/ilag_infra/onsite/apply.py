@@ -1,0 +1,139 @@
+"""`ilag apply`: run a playbook on one or more municipalities, in parallel, one lock each."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ilag_infra.model.errors import InputError, Problem
+from ilag_infra.model.region import Region
+from ilag_infra.onsite import hostlist, outputs, runrecord
+from ilag_infra.onsite.lock import LockedError, municipality_lock
+from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult, ProgressFn, run_playbook
+from ilag_infra.onsite.targets import Target
+
+
+@dataclass
+class ApplyOutcome:
+    run_id: str
+    results: list[MunicipalityResult]
+    records: list[Path]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.succeeded for r in self.results)
+
+    @property
+    def problem_hosts(self) -> dict[str, list[str]]:
+        """Hosts that failed or were unreachable, per municipality."""
+        out: dict[str, list[str]] = {}
+        for r in self.results:
+            hosts = r.failed_hosts + r.unreachable_hosts
+            if hosts:
+                out[r.slug] = hosts
+        return out
+
+
+def resolve_slugs(region: Region, slugs: list[str], all_: bool) -> list[str]:
+    """Turn the command line's municipalities into known slugs; bad names are bad input."""
+    if all_ and slugs:
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    "MUNICIPALITY",
+                    "give municipalities or --all, not both",
+                    "drop one of them",
+                )
+            ]
+        )
+    if all_:
+        return list(region.slugs)
+    if not slugs:
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    "MUNICIPALITY",
+                    "no municipality given",
+                    f"name one or more of {', '.join(region.slugs)}, or --all",
+                )
+            ]
+        )
+    unknown = [s for s in slugs if s not in region.slugs]
+    if unknown:
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    "MUNICIPALITY",
+                    f"unknown municipality {u!r}",
+                    f"use one of {', '.join(region.slugs)}",
+                )
+                for u in unknown
+            ]
+        )
+    return list(dict.fromkeys(slugs))
+
+
+def apply(
+    region: Region,
+    target: Target,
+    slugs: list[str],
+    request: ApplyRequest,
+    progress: ProgressFn,
+    lock_wait: float = 0.0,
+) -> ApplyOutcome:
+    """Apply request.playbook to each municipality (in parallel) and record every run."""
+    for slug in slugs:
+        if target.env == "lab":
+            # Checks readiness too, and refuses addresses outside the lab.
+            hostlist.resolve(target, slug, request.limit)
+        else:
+            target.check_ready(slug)
+    stack_outputs = target.stack_outputs()
+    run_vars = {slug: outputs.run_vars(region, slug, stack_outputs) for slug in slugs}
+    run_id = runrecord.new_run_id()
+    base = runrecord.runs_dir(target.repo_root)
+    run_dir = base / run_id
+    lock_dir = base / "locks"
+
+    def one(slug: str) -> MunicipalityResult:
+        req = replace(request, slug=slug)
+        try:
+            with municipality_lock(lock_dir, slug, run_id, lock_wait):
+                return run_playbook(target, req, run_vars[slug], run_dir, progress)
+        except LockedError as exc:
+            return MunicipalityResult(slug, "locked", 1, messages={"": str(exc)})
+
+    with ThreadPoolExecutor(max_workers=max(1, len(slugs))) as pool:
+        results = list(pool.map(one, slugs))
+    records = [
+        runrecord.write(target.repo_root, run_id, target.env, replace(request, slug=r.slug), r)
+        for r in results
+    ]
+    return ApplyOutcome(run_id, results, records)
+
+
+def playbook_path(repo_root: Path, name: str) -> Path:
+    """playbooks/<name>.yml, or a path as given; bad names are bad input."""
+    candidates = [
+        Path(name),
+        repo_root / "playbooks" / name,
+        repo_root / "playbooks" / f"{name}.yml",
+    ]
+    for c in candidates:
+        if c.is_file():
+            return c
+    known = sorted(p.stem for p in (repo_root / "playbooks").glob("*.yml"))
+    raise InputError(
+        [
+            Problem(
+                "command line",
+                "--playbook",
+                f"no playbook {name!r}",
+                f"use one of {', '.join(known)}",
+            )
+        ]
+    )

@@ -1,0 +1,107 @@
+"""Backups as an operator sees them: start one now, and read each host's last result."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paramiko
+
+from ilag_infra.onsite import hostlist, ssh
+from ilag_infra.onsite.hostlist import SshHost
+from ilag_infra.onsite.targets import Target
+
+BACKUP_GROUP = "backup_clients"
+FACT = "/etc/ansible/facts.d/ilag_backup.fact"
+SERVICE = "ilag-backup.service"
+
+
+@dataclass
+class BackupStatus:
+    host: SshHost
+    state: str
+    last_success: datetime | None = None
+    snapshot_id: str | None = None
+    error: str | None = None
+    fresh: bool = False
+
+    @property
+    def age(self) -> timedelta | None:
+        return datetime.now(UTC) - self.last_success if self.last_success else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def interpret(host: SshHost, data: dict[str, Any], max_age: timedelta) -> BackupStatus:
+    """Turn the host's status file into a verdict: fresh means a recent successful snapshot."""
+    last = _parse_time(data.get("last_success"))
+    status = BackupStatus(
+        host,
+        str(data.get("state", "unknown")),
+        last,
+        data.get("last_snapshot_id"),
+        data.get("last_error"),
+    )
+    status.fresh = (
+        last is not None
+        and status.state == "ok"
+        and datetime.now(UTC) - last <= max_age
+        and bool(status.snapshot_id)
+    )
+    return status
+
+
+def _on_host(
+    target: Target, host: SshHost, command: str | None, max_age: timedelta
+) -> BackupStatus:
+    try:
+        client = ssh.connect(host, target.known_hosts(host.municipality))
+    except (OSError, paramiko.SSHException, ssh.HostKeyError) as exc:
+        return BackupStatus(host, "unreachable", error=str(exc)[:200])
+    try:
+        if command:
+            rc, _, err = ssh.run(client, command, timeout=1800)
+            if rc != 0:
+                tail = err.strip().splitlines()[-1:] or [f"exit {rc}"]
+                # the service's own output is already redacted; keep only its last line
+                return BackupStatus(host, "failed", error=tail[0][:300])
+        rc, out, err = ssh.run(client, FACT)
+        if rc != 0:
+            return BackupStatus(host, "not installed", error=err.strip()[:200] or FACT)
+        try:
+            data = json.loads(out)
+        except ValueError:
+            return BackupStatus(host, "unreadable", error="status is not JSON")
+        return interpret(host, data if isinstance(data, dict) else {}, max_age)
+    finally:
+        client.close()
+
+
+def _on_backup_clients(
+    target: Target, slugs: list[str], command: str | None, max_age: timedelta
+) -> list[BackupStatus]:
+    """Run command (if any) on every backup client in parallel, then read its status."""
+    hosts = [h for slug in slugs for h in hostlist.resolve(target, slug, BACKUP_GROUP)]
+    with ThreadPoolExecutor(max_workers=min(16, max(1, len(hosts)))) as pool:
+        return list(pool.map(lambda h: _on_host(target, h, command, max_age), hosts))
+
+
+def status(target: Target, slugs: list[str], max_age: timedelta) -> list[BackupStatus]:
+    """Each backup client's last backup, read over SSH from its local fact."""
+    return _on_backup_clients(target, slugs, None, max_age)
+
+
+def run_now(target: Target, slugs: list[str], max_age: timedelta) -> list[BackupStatus]:
+    """Start the backup service on every backup client and wait for it (it is a oneshot)."""
+    return _on_backup_clients(target, slugs, f"systemctl start {SERVICE}", max_age)

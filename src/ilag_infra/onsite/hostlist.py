@@ -1,0 +1,110 @@
+"""The hosts a run would reach, resolved by Ansible's own inventory code from the same sources."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+from ilag_infra.model.errors import InputError, Problem
+from ilag_infra.onsite.targets import Target, lab_prefix
+
+
+@dataclass(frozen=True)
+class SshHost:
+    name: str
+    municipality: str
+    address: str
+    port: int
+    user: str
+    key_file: Path | None
+
+
+def resolve(
+    target: Target, slug: str, limit: str | None = None, require_pins: bool = True
+) -> list[SshHost]:
+    """Hosts of one municipality as ansible-playbook would see them (lab overlay included)."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    target.check_ready(slug, require_pins)
+    loader = DataLoader()
+    inv = InventoryManager(loader=loader, sources=[str(p) for p in target.inventory_sources(slug)])
+    vm = VariableManager(loader=loader, inventory=inv)
+    pattern = target.host_pattern(limit) or "all"
+    hosts = []
+    for h in inv.get_hosts(pattern=pattern):
+        hv = vm.get_vars(host=h, include_hostvars=False)
+        key = hv.get("ansible_ssh_private_key_file") or hv.get("ansible_private_key_file")
+        hosts.append(
+            SshHost(
+                name=h.name,
+                municipality=slug,
+                address=str(hv.get("ansible_host", h.name)),
+                port=int(hv.get("ansible_port", 22)),
+                user=str(hv.get("ansible_user", "root")),
+                key_file=Path(str(key)) if key else None,
+            )
+        )
+    if target.env == "lab":
+        _inside_lab(hosts, target.inventory_sources(slug)[-1])
+    if not hosts:
+        raise InputError(
+            [
+                Problem(
+                    str(target.inventory_sources(slug)[1]),
+                    pattern,
+                    f"no hosts match in {slug}",
+                    "check --limit and the inventory",
+                )
+            ]
+        )
+    return sorted(hosts, key=lambda x: x.name)
+
+
+def _inside_lab(hosts: list[SshHost], overlay: Path) -> None:
+    """Refuse any lab host whose address the lab did not create (e.g. a production address
+    set in host_vars, which outranks the lab overlay): lab runs reach only the lab."""
+    prefix = lab_prefix()
+    bad = []
+    for h in hosts:
+        try:
+            inside = prefix is not None and ipaddress.IPv4Address(h.address) in prefix
+        except ValueError:
+            inside = False
+        if not inside:
+            bad.append(f"{h.name} -> {h.address}")
+    if bad:
+        raise InputError(
+            [
+                Problem(
+                    str(overlay),
+                    "ansible_host",
+                    f"lab run would reach addresses outside the lab ({prefix}): {', '.join(bad)}",
+                    "remove ansible_host from inventories/*/host_vars (the lab sets it), "
+                    "or run `ilag lab up` again",
+                )
+            ]
+        )
+
+
+def find(target: Target, slugs: list[str], name: str) -> SshHost:
+    """One host by inventory name, searched in the given municipalities (no pins needed)."""
+    for slug in slugs:
+        try:
+            for h in resolve(target, slug, require_pins=False):
+                if h.name == name:
+                    return h
+        except InputError:
+            continue
+    raise InputError(
+        [
+            Problem(
+                "command line",
+                "HOST",
+                f"no host {name!r} in the inventories",
+                "use a name from inventories/<municipality>/hosts.yml",
+            )
+        ]
+    )

@@ -1,0 +1,64 @@
+"""One apply per municipality at a time: a lock file that names its holder."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ilag_infra.model.errors import IlagError
+
+
+class LockedError(IlagError):
+    """Another apply holds the municipality's lock."""
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return (
+            f"pid {info['pid']} ({info['user']}@{info['host']}, run {info['run_id']}, "
+            f"since {info['since']})"
+        )
+    except (OSError, ValueError, KeyError):
+        return "another process"
+
+
+@contextmanager
+def municipality_lock(lock_dir: Path, slug: str, run_id: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold the lock for slug; wait up to `wait` seconds, then refuse naming the holder."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    path = lock_dir / f"{slug}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"{slug} is already being applied by {_holder(path)}; runs on one "
+                        f"municipality must not interleave. Wait for it, or pass --wait SECONDS."
+                    ) from None
+                time.sleep(0.5)
+        info = {
+            "pid": os.getpid(),
+            "user": os.environ.get("USER", str(os.getuid())),
+            "host": socket.gethostname(),
+            "run_id": run_id,
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

@@ -1,0 +1,74 @@
+"""The JSON record each run leaves behind: who, when, which commit, what happened per host."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult
+
+
+def runs_dir(repo_root: Path) -> Path:
+    return Path(os.environ.get("ILAG_RUNS_DIR", repo_root / "runs"))
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
+
+
+def git_commit(repo_root: Path) -> str:
+    """HEAD, with '+dirty' when the work tree has uncommitted changes to tracked files."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(repo_root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(repo_root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def write(
+    repo_root: Path, run_id: str, env: str, req: ApplyRequest, result: MunicipalityResult
+) -> Path:
+    """Write runs/<run_id>-<slug>.json and return its path. Holds no secret values."""
+    record: dict[str, Any] = {
+        "run_id": run_id,
+        "who": who(),
+        "git_commit": git_commit(repo_root),
+        "environment": env,
+        "municipality": req.slug,
+        "playbook": str(req.playbook),
+        "check": req.check,
+        "tags": req.tags,
+        "limit": req.limit,
+        **result.to_dict(),
+    }
+    out = runs_dir(repo_root) / f"{run_id}-{req.slug}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
+    return out
