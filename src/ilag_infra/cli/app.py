@@ -24,25 +24,30 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=False,
     )
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
+    for name in command_modules():
+        module = importlib.import_module(name)
+        if hasattr(module, "register"):
+            module.register(app)
     return app
 
 
 err_console = Console(stderr=True)
 
-# Modules that add their own commands, each through register(app). register() imports heavy
+# Every module in this package with a register(app) adds its own commands, in this order first
+# (the order of `ilag --help`), then any other in name order. register() imports heavy
 # dependencies (the Azure SDK, ansible-runner) inside the command, so `ilag --help` stays fast.
-COMMAND_MODULES: list[str] = [
-    "ilag_infra.cli.region",
-    "ilag_infra.cli.apply",
-    "ilag_infra.cli.ssh",
-    "ilag_infra.cli.backup",
-    "ilag_infra.cli.demo",
-    "ilag_infra.cli.lab",
-    "ilag_infra.cli.plan",
-    "ilag_infra.cli.diff",
-]
+COMMAND_ORDER: list[str] = ["region", "apply", "ssh", "backup", "demo", "lab", "plan", "diff"]
+
+
+def command_modules() -> list[str]:
+    import pkgutil
+
+    from ilag_infra import cli
+
+    found = sorted(m.name for m in pkgutil.iter_modules(cli.__path__))
+    ordered = [n for n in COMMAND_ORDER if n in found]
+    ordered += [n for n in found if n not in ordered]
+    return [f"ilag_infra.cli.{n}" for n in ordered]
 
 
 def report_error(exc: IlagError) -> int:
