@@ -1,19 +1,16 @@
-"""Shared access signatures for Azure Blob Storage, signed with the account key (stdlib only).
+"""Shared access signatures for the lab's Azure Blob Storage, signed by azure-storage-blob.
 
-Field order follows the service-SAS and account-SAS string-to-sign of version 2020-12-06,
-as the Azure Storage REST reference defines it and Azurite verifies it.
+The library signs with its own service version (the `sv` field); Azurite verifies every version
+from 2020-12-06 on with the same string-to-sign layout. tests/lab_unit/test_sas.py holds
+reference vectors computed by Azurite for the version the pinned library uses.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote, urlencode
 
-SAS_VERSION = "2020-12-06"
+from azure.storage.blob import generate_account_sas, generate_container_sas
 
 # Azurite's built-in development account. Its key is published in the Azurite and Azure
 # docs and opens nothing but a local emulator; it is not a secret.
@@ -25,16 +22,25 @@ DEV_ACCOUNT_KEY = (
 
 @dataclass(frozen=True)
 class AccountKey:
+    """A storage account and its shared key (base64), the credential every SAS here is signed with."""
+
     account: str
     key_b64: str
 
-    def sign(self, string_to_sign: str) -> str:
-        key = base64.b64decode(self.key_b64)
-        digest = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).digest()
-        return base64.b64encode(digest).decode("ascii")
+    def __repr__(self) -> str:
+        # The key never lands in logs or tracebacks, even for accounts other than Azurite's.
+        return f"AccountKey(account={self.account!r})"
 
 
 DEV_KEY = AccountKey(DEV_ACCOUNT, DEV_ACCOUNT_KEY)
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A SAS token (query string without '?') and the exact string the library signed."""
+
+    token: str
+    string_to_sign: str
 
 
 def sas_time(moment: datetime) -> str:
@@ -42,87 +48,60 @@ def sas_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _query(fields: dict[str, str]) -> str:
-    # ':' in times and '+/=' in the signature must be percent-encoded; empty fields are left out.
-    return urlencode({k: v for k, v in fields.items() if v}, quote_via=quote, safe="")
-
-
-def container_string_to_sign(
+def sign_container(
     key: AccountKey, container: str, permissions: str, expiry: str, start: str = ""
-) -> str:
-    """The service-SAS string-to-sign for a whole container (signedResource `c`)."""
-    return "\n".join(
-        [
-            permissions,
-            start,
-            expiry,
-            f"/blob/{key.account}/{container}",
-            "",  # signedIdentifier (stored access policy): none
-            "",  # signedIP
-            "",  # signedProtocol: any, the emulator speaks plain HTTP
-            SAS_VERSION,
-            "c",  # signedResource
-            "",  # signedSnapshotTime
-            "",  # signedEncryptionScope
-            "",  # rscc (Cache-Control override)
-            "",  # rscd (Content-Disposition)
-            "",  # rsce (Content-Encoding)
-            "",  # rscl (Content-Language)
-            "",  # rsct (Content-Type)
-        ]
+) -> Signed:
+    """A service SAS for one whole container (signedResource `c`), any protocol."""
+    signed: list[str] = []
+    token = generate_container_sas(
+        key.account,
+        container,
+        account_key=key.key_b64,
+        permission=permissions,
+        expiry=expiry,
+        start=start or None,
+        sts_hook=signed.append,
     )
+    return Signed(token, signed[-1])
+
+
+def sign_account(
+    key: AccountKey,
+    permissions: str,
+    services: str,
+    resource_types: str,
+    expiry: str,
+    start: str = "",
+) -> Signed:
+    """An account SAS: `services` e.g. "b", `resource_types` any of "s", "c", "o"."""
+    signed: list[str] = []
+    token = generate_account_sas(
+        key.account,
+        key.key_b64,
+        resource_types=resource_types,
+        permission=permissions,
+        expiry=expiry,
+        start=start or None,
+        services=services,
+        sts_hook=signed.append,
+    )
+    return Signed(token, signed[-1])
 
 
 def container_sas(
     key: AccountKey, container: str, permissions: str, expiry: str, start: str = ""
 ) -> str:
     """A container-scoped SAS token (query string without '?')."""
-    signature = key.sign(container_string_to_sign(key, container, permissions, expiry, start))
-    return _query(
-        {
-            "sv": SAS_VERSION,
-            "st": start,
-            "se": expiry,
-            "sr": "c",
-            "sp": permissions,
-            "sig": signature,
-        }
-    )
-
-
-def account_string_to_sign(
-    key: AccountKey, permissions: str, services: str, resource_types: str, expiry: str
-) -> str:
-    """The account-SAS string-to-sign (no start, IP or protocol restriction)."""
-    return "\n".join(
-        [
-            key.account,
-            permissions,
-            services,
-            resource_types,
-            "",
-            expiry,
-            "",
-            "",
-            SAS_VERSION,
-            "",
-            "",
-        ]
-    )
+    return sign_container(key, container, permissions, expiry, start).token
 
 
 def account_sas(
-    key: AccountKey, permissions: str, services: str, resource_types: str, expiry: str
+    key: AccountKey,
+    permissions: str,
+    services: str,
+    resource_types: str,
+    expiry: str,
+    start: str = "",
 ) -> str:
-    """An account SAS token; the lab uses one only to create its containers."""
-    signature = key.sign(account_string_to_sign(key, permissions, services, resource_types, expiry))
-    return _query(
-        {
-            "sv": SAS_VERSION,
-            "ss": services,
-            "srt": resource_types,
-            "sp": permissions,
-            "se": expiry,
-            "sig": signature,
-        }
-    )
+    """An account SAS token (query string without '?')."""
+    return sign_account(key, permissions, services, resource_types, expiry, start).token
