@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from ilag_infra.azure import secret_entries
 from ilag_infra.azure.roles import BUILTIN_ROLES
 from ilag_infra.model.errors import InputError, Problem
 
@@ -266,7 +267,7 @@ class _Reader:
     def obj(self, key: str, default: Any) -> Any:
         try:
             value = self.cfg.get_object(key)
-        except (json.JSONDecodeError, ValueError):
+        except (json.JSONDecodeError, ValueError, pulumi.ConfigTypeError):
             self.bad(
                 key,
                 "is not valid JSON/YAML structure",
@@ -315,9 +316,15 @@ class _Reader:
             )
         return value.lower()
 
-    def secret_obj(self, key: str) -> Any:
-        """A secret object's plain value, refused unless it is stored encrypted."""
+    def secret_obj(self, key: str, root: Path | None = None) -> Any:
+        """A secret object's plain value, refused unless it is stored encrypted (with root:
+        each entry of it, as written in the stack file)."""
         full = f"{NAMESPACE}:{key}"
+        if root is not None:
+            shape = secret_entries.check_map(root / self.file, full, self.stack, "slug")
+            if shape:
+                self.problems.extend(shape)
+                return None
         value = self.obj(key, None)
         if value is None:
             self.bad(
@@ -396,7 +403,7 @@ def read_network(
             "resolverInboundIp", f"{inbound_ip!r} is not an IPv4 address", f"use e.g. {default_ip}"
         )
     keys: dict[tuple[str, str], pulumi.Output[str]] = {}
-    raw = r.secret_obj("vpnSharedKeys")
+    raw = r.secret_obj("vpnSharedKeys", root)
     if raw is not None and not isinstance(raw, dict):
         r.bad("vpnSharedKeys", "must be a mapping slug → key", "set it with --path")
     elif isinstance(raw, dict):
