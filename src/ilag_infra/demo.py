@@ -61,16 +61,18 @@ def _converged(results: list[MunicipalityResult]) -> dict[str, int]:
 
 def run(
     repo_root: Path,
+    loaded: region.LoadedRegion,
     say: Say,
     progress: ProgressFn,
     hosts_per_municipality: int = 2,
     mitogen: bool = True,
 ) -> DemoReport:
-    """Lab up, validate, plan, preflight, converge twice, back up, restore-test; then report."""
+    """Lab up, validate, plan, preflight, converge twice, back up, restore-test; then report.
+
+    The caller loads the region once and passes it: every step uses that one copy."""
     from ilag_infra import lab
     from ilag_infra.model.validate import validate
 
-    loaded = region.load(repo_root / "region.yaml")
     model = loaded.model
     rows = {m.slug: MunicipalityRow(m.slug, m.name) for m in model.municipalities}
     report = DemoReport(list(rows.values()))
@@ -93,7 +95,7 @@ def run(
         return True
 
     def do_validate() -> bool:
-        rep = validate(repo_root / "region.yaml")
+        rep = validate(loaded.path, loaded)
         say(f"   region and {len(rep.inventories)} inventories valid ({rep.host_count} hosts)")
         return True
 

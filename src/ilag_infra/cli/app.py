@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import importlib
 import sys
+from importlib import metadata
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from ilag_infra.cli.console import make_console
 from ilag_infra.model.errors import EXIT_FAILED, IlagError, InputError
+
+
+def version() -> str:
+    try:
+        return metadata.version("ilag-infra")
+    except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ilag {version()}")
+        raise typer.Exit()
 
 
 def build_app() -> typer.Typer:
@@ -22,8 +37,20 @@ def build_app() -> typer.Typer:
         ),
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=True,
     )
+
+    @app.callback()
+    def root(
+        show_version: Annotated[
+            bool,
+            typer.Option(
+                "--version", callback=_show_version, is_eager=True, help="Print the version."
+            ),
+        ] = False,
+    ) -> None:
+        """ILAG IKT infrastructure."""
+
     for name in command_modules():
         module = importlib.import_module(name)
         if hasattr(module, "register"):
@@ -31,12 +58,22 @@ def build_app() -> typer.Typer:
     return app
 
 
-err_console = Console(stderr=True)
+err_console = make_console(stderr=True)
 
 # Every module in this package with a register(app) adds its own commands, in this order first
 # (the order of `ilag --help`), then any other in name order. register() imports heavy
 # dependencies (the Azure SDK, ansible-runner) inside the command, so `ilag --help` stays fast.
-COMMAND_ORDER: list[str] = ["region", "apply", "ssh", "backup", "demo", "lab", "plan", "diff"]
+COMMAND_ORDER: list[str] = [
+    "region",
+    "apply",
+    "outputs",
+    "ssh",
+    "backup",
+    "demo",
+    "lab",
+    "plan",
+    "diff",
+]
 
 
 def command_modules() -> list[str]:

@@ -8,12 +8,9 @@ import typer
 from rich.table import Table
 
 from ilag_infra import demo
-from ilag_infra.cli.apply import LivePrinter
-from ilag_infra.cli.console import make_console
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.views import LivePrinter
 from ilag_infra.model.errors import EXIT_FAILED
-from ilag_infra.model.paths import repo_root
-
-console = make_console()
 
 
 def summary(report: demo.DemoReport) -> Table:
@@ -71,10 +68,13 @@ def register(app: typer.Typer) -> None:
         at (`ilag lab status`, `ilag backup status --all`); `ilag lab down` removes it.
         Needs root. A second run reuses the cached base system and is faster.
         """
+        ctx = Context("lab")
+        console = ctx.console
         report = demo.run(
-            repo_root(),
+            ctx.root,
+            ctx.region,
             lambda m: console.print(m, markup=False),
-            LivePrinter(verbose),
+            LivePrinter(console, verbose),
             hosts_per_municipality,
             mitogen,
         )

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ilag_infra.cli.console import spinner
+from ilag_infra.cli.context import Context
 from ilag_infra.model.errors import EXIT_FAILED, InputError, Problem
 
 FormatOption = Annotated[
@@ -64,8 +66,11 @@ def register(app: typer.Typer) -> None:
         ] = False,
         env: Annotated[
             str,
-            typer.Option("--env", "-e", help="Where --check runs: lab (default) or prod."),
+            typer.Option(
+                "--env", envvar="ILAG_ENV", help="Where --check runs: lab (default) or prod."
+            ),
         ] = "lab",
+        as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
         output: OutputOption = None,
         text_output: Annotated[
             Path | None,
@@ -92,16 +97,14 @@ def register(app: typer.Typer) -> None:
         """
         from ilag_infra.diff import run as diff_mod
         from ilag_infra.diff.render import render
-        from ilag_infra.model.paths import repo_root
 
+        fmt = "json" if as_json else fmt
         _check_format(fmt)
-        if env not in ("lab", "prod"):
-            raise InputError(
-                [Problem("command line", "--env", f"unknown env {env!r}", "use lab or prod")]
+        ctx = Context(env, json=True)
+        with spinner(f"Planning {base} and {head or 'the working tree'} offline…"):
+            report = diff_mod.run_diff(
+                ctx.root, base, head, check_env=ctx.env if check else None, parallel=not serial
             )
-        report = diff_mod.run_diff(
-            repo_root(), base, head, check_env=env if check else None, parallel=not serial
-        )
         counts = [
             sum(s.count(op) for s in report.stacks)
             for op in ("create", "update", "delete", "replace")
@@ -134,10 +137,10 @@ def register(app: typer.Typer) -> None:
         """
         from ilag_infra.diff import preview as diffpreview
         from ilag_infra.diff.render import render
-        from ilag_infra.model.paths import repo_root
 
         _check_format(fmt)
-        report = diffpreview.preview(repo_root(), stack)
+        with spinner(f"pulumi preview of {stack}…"):
+            report = diffpreview.preview(Context().root, stack)
         _emit(render(report, fmt), output, f"preview of {stack}")
         if report.failed or report.mandatory_violations:
             raise typer.Exit(EXIT_FAILED)

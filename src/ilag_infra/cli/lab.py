@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.options import RegionOption
 from ilag_infra.lab import lifecycle
 from ilag_infra.lab.net import DEFAULT_LAB_PREFIX
 from ilag_infra.lab.paths import STATE_DIR_ENV, lab_paths
-from ilag_infra.model import region as region_mod
 
-console = Console()
+HOSTS_HELP = (
+    "Lab hosts per municipality. They take the inventory's host names in order; beyond "
+    "those, names like andoy-lab01 are made up."
+)
+PREFIX_HELP = (
+    "Private IPv4 range for the lab (a /16 to /22). Municipality N gets its Nth /24; the last "
+    "/24 holds the service address. Refused if this machine already routes any of it."
+)
 
 
 def _progress(message: str) -> None:
@@ -48,36 +54,12 @@ def register(app: typer.Typer) -> None:
 
     @lab.command("up")
     def up_cmd(
-        region_file: Annotated[
-            Path,
-            typer.Option(
-                "--region",
-                "-r",
-                help="region.yaml; the inventories/ beside it name the lab hosts.",
-                envvar="ILAG_REGION",
-            ),
-        ] = Path(region_mod.DEFAULT_REGION_FILE),
+        region_file: RegionOption = None,
         hosts_per_municipality: Annotated[
-            int,
-            typer.Option(
-                "--hosts-per-municipality",
-                "-n",
-                help=(
-                    "Lab hosts per municipality. They take the inventory's host names in order; "
-                    "beyond those, names like andoy-lab01 are made up."
-                ),
-            ),
+            int, typer.Option("--hosts-per-municipality", "-n", help=HOSTS_HELP)
         ] = 2,
         lab_prefix: Annotated[
-            str,
-            typer.Option(
-                "--lab-prefix",
-                help=(
-                    "Private IPv4 range for the lab (a /16 to /22). Municipality N gets its Nth "
-                    "/24; the last /24 holds the service address. Refused if this machine "
-                    "already routes any of it."
-                ),
-            ),
+            str, typer.Option("--lab-prefix", help=PREFIX_HELP)
         ] = DEFAULT_LAB_PREFIX,
     ) -> None:
         """Build and boot the lab, or keep it if it is already up and healthy.
@@ -91,11 +73,10 @@ def register(app: typer.Typer) -> None:
 
         Example: ilag lab up && ilag apply andoy
         """
-        loaded = region_mod.load(region_file)
-        repo_root = region_file.resolve().parent
-        lifecycle.up(loaded, repo_root, hosts_per_municipality, lab_prefix, progress=_progress)
+        ctx = Context("lab", region_path=region_file)
+        lifecycle.up(ctx.region, ctx.root, hosts_per_municipality, lab_prefix, progress=_progress)
         paths = lab_paths()
-        console.print(
+        ctx.console.print(
             f"[green]lab up[/]: outputs {paths.outputs_file}, inventories {paths.inventory}/, "
             f"pinned keys {paths.known_hosts}/, operator key {paths.operator_key}",
             highlight=False,
@@ -128,6 +109,7 @@ def register(app: typer.Typer) -> None:
         With no lab, exit 0, unless leftovers of one are found (then exit 1: run
         `ilag lab down`).
         """
+        console = Context("lab").console
         report = lifecycle.status()
         if not report.recorded:
             if report.problems:

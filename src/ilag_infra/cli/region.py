@@ -2,60 +2,82 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+import json
+from dataclasses import asdict
+from typing import Annotated, Any
 
 import typer
 
-from ilag_infra.cli.console import make_console
-from ilag_infra.model import region, topology
-from ilag_infra.model.validate import validate
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.options import JsonOption, RegionOption
+from ilag_infra.model import cost, topology
+from ilag_infra.model.errors import InputError
+from ilag_infra.model.validate import ValidationReport, validate
 
-# Wide enough for the address plan even when output goes to a file or a CI log.
-console = make_console()
 
-RegionOption = Annotated[
-    Path,
-    typer.Option(
-        "--region",
-        "-r",
-        help="Path to region.yaml; inventories/ is read beside it.",
-        envvar="ILAG_REGION",
-    ),
-]
+def validation_json(ctx: Context, report: ValidationReport | None, err: InputError | None) -> Any:
+    """`ilag validate --json`: counts when valid, every problem when not."""
+    data: dict[str, Any] = {"ok": err is None, "region_file": str(ctx.region_file)}
+    if report is not None:
+        data |= {
+            "municipalities": len(report.region.model.municipalities),
+            "sites": report.site_count,
+            "hosts": report.host_count,
+            "inventories": {s: len(i.hosts) for s, i in sorted(report.inventories.items())},
+        }
+    data["problems"] = [asdict(p) for p in err.problems] if err else []
+    return data
 
 
 def register(app: typer.Typer) -> None:
     @app.command("validate")
-    def validate_cmd(region_file: RegionOption = Path(region.DEFAULT_REGION_FILE)) -> None:
+    def validate_cmd(region_file: RegionOption = None, as_json: JsonOption = False) -> None:
         """Check region.yaml and every municipality's inventory against it.
 
         Rejects unknown keys, duplicate slugs or kommunenummer, bad or overlapping prefixes,
         private VPN endpoints, hosts outside their municipality's networks, duplicate host
         names or addresses, and missing or unknown inventories. Exit 2 names file, line, key
-        and fix for each problem.
+        and fix for each problem (with --json, also as JSON on stdout).
         """
-        report = validate(region_file)
+        ctx = Context(region_path=region_file, json=as_json)
+        try:
+            report = validate(ctx.region_file, ctx.region)
+        except InputError as err:
+            if as_json:
+                typer.echo(json.dumps(validation_json(ctx, None, err), indent=2))
+            raise
+        if as_json:
+            typer.echo(json.dumps(validation_json(ctx, report, None), indent=2))
+            return
         m = report.region.model
-        console.print(
-            f"[green]ok[/] {region_file}: {len(m.municipalities)} municipalities, "
+        ctx.console.print(
+            f"[green]ok[/] {ctx.region_file}: {len(m.municipalities)} municipalities, "
             f"{report.site_count} sites, "
             f"{report.host_count} hosts in {len(report.inventories)} inventories"
         )
 
     @app.command("region")
     def region_cmd(
-        region_file: RegionOption = Path(region.DEFAULT_REGION_FILE),
+        region_file: RegionOption = None,
         mermaid: Annotated[
             bool,
             typer.Option(
                 "--mermaid", help="Print a Mermaid diagram (paste into Markdown inside ```mermaid)."
             ),
         ] = False,
+        as_json: JsonOption = False,
     ) -> None:
         """Show the municipalities, address plan and cost split as a table (or a diagram)."""
-        loaded = region.load(region_file)
-        if mermaid:
-            typer.echo(topology.mermaid(loaded.model), nl=False)
+        ctx = Context(region_path=region_file, json=as_json)
+        model = ctx.region.model
+        if as_json:
+            data = {
+                "region_file": str(ctx.region_file),
+                "region": model.model_dump(mode="json"),
+                "cost_shares": cost.shares(model),
+            }
+            typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        elif mermaid:
+            typer.echo(topology.mermaid(model), nl=False)
         else:
-            console.print(topology.table(loaded.model))
+            ctx.console.print(topology.table(model))

@@ -1,0 +1,146 @@
+"""How on-site runs look: live progress lines, the recap and preflight tables, and their
+JSON (keys documented in docs/interfaces.md; messages pass the secrets policy)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ilag_infra.model.secrets import redact_text
+from ilag_infra.onsite.apply import ApplyOutcome
+from ilag_infra.onsite.preflight import HostCheck
+from ilag_infra.onsite.runner import MunicipalityResult, Progress
+
+COUNTS = ("ok", "changed", "failed", "unreachable", "skipped")
+
+
+class LivePrinter:
+    """Prints progress lines from several municipalities' threads without mixing them."""
+
+    STYLE: ClassVar[dict[str, str]] = {
+        "changed": "yellow",
+        "failed": "bold red",
+        "unreachable": "bold magenta",
+        "ok": "green",
+        "skipped": "cyan",
+    }
+
+    def __init__(self, console: Console, verbose: bool) -> None:
+        self.console = console
+        self.verbose = verbose
+        self.lock = threading.Lock()
+
+    def __call__(self, p: Progress) -> None:
+        # Task names and diffs may quote a SAS URL or a password: redact before markup.
+        task, text = escape(redact_text(p.task)), escape(redact_text(p.detail))
+        if p.kind == "task":
+            if not self.verbose:
+                return
+            line = f"[dim]{p.slug:>9} │ TASK {task}[/]"
+        elif p.kind == "diff":
+            line = f"{p.slug:>9} │ {p.host}: diff of {task}\n{text}"
+        elif p.kind in ("ok", "skipped") and not self.verbose:
+            return
+        else:
+            style = self.STYLE.get(p.kind, "")
+            detail = f" — {text}" if p.detail else ""
+            line = f"{p.slug:>9} │ [{style}]{p.kind:<11}[/] {p.host} │ {task}{detail}"
+        with self.lock:
+            self.console.print(line, markup=True, soft_wrap=True)
+
+
+def recap(results: list[MunicipalityResult]) -> Table:
+    t = Table(title="Recap")
+    for col in ("Municipality", "Host", *COUNTS, "Status"):
+        t.add_column(col, justify="right" if col.islower() else "left")
+    for r in results:
+        if not r.hosts:
+            reason = redact_text(next(iter(r.messages.values()), r.status))
+            status = f"[red]{r.status}[/]: {escape(reason)}"
+            t.add_row(r.slug, "-", *[""] * len(COUNTS), status, end_section=True)
+            continue
+        for i, h in enumerate(sorted(r.hosts.values(), key=lambda x: x.name)):
+            style = {"ok": "green", "changed": "yellow"}.get(h.status, "bold red")
+            t.add_row(
+                r.slug if i == 0 else "",
+                h.name,
+                *[str(getattr(h, c)) for c in COUNTS],
+                f"[{style}]{h.status}[/]",
+                end_section=i == len(r.hosts) - 1,
+            )
+    return t
+
+
+def recap_json(outcome: ApplyOutcome, env: str, playbook: str, check: bool) -> dict[str, Any]:
+    """`ilag apply --json`."""
+    return {
+        "run_id": outcome.run_id,
+        "env": env,
+        "playbook": playbook,
+        "check": check,
+        "ok": outcome.ok,
+        "municipalities": [
+            {
+                "slug": r.slug,
+                "status": r.status,
+                "rc": r.rc,
+                "hosts": [
+                    {"name": h.name, **{c: getattr(h, c) for c in COUNTS}, "status": h.status}
+                    for h in sorted(r.hosts.values(), key=lambda x: x.name)
+                ],
+                "messages": {k: redact_text(v) for k, v in r.messages.items()},
+            }
+            for r in outcome.results
+        ],
+        "problem_hosts": outcome.problem_hosts,
+        "records": [str(p) for p in outcome.records],
+    }
+
+
+def preflight_table(checks: list[HostCheck], env: str) -> Table:
+    t = Table(title=f"Preflight ({env})")
+    for col in ("Municipality", "Host", "Address", "Host key", "python3", "sudo", "Free /"):
+        t.add_column(col)
+    t.add_column("Clock skew")
+    t.add_column("Status")
+    for c in checks:
+        t.add_row(
+            c.host.municipality,
+            c.host.name,
+            c.host.address,
+            c.host_key if c.host_key != "MISMATCH" else "[bold red]MISMATCH[/]",
+            c.python3,
+            c.sudo,
+            f"{c.free_mib} MiB" if c.free_mib is not None else "-",
+            f"{c.skew_s:+.2f} s" if c.skew_s is not None else "-",
+            "[green]ready[/]" if c.ok else "[bold red]NOT READY[/]",
+        )
+    return t
+
+
+def preflight_json(checks: list[HostCheck], env: str) -> dict[str, Any]:
+    """`ilag preflight --json`."""
+    return {
+        "env": env,
+        "ok": all(c.ok for c in checks),
+        "hosts": [
+            {
+                "municipality": c.host.municipality,
+                "host": c.host.name,
+                "address": c.host.address,
+                "port": c.host.port,
+                "host_key": c.host_key,
+                "python3": c.python3,
+                "sudo": c.sudo,
+                "free_mib": c.free_mib,
+                "clock_skew_s": c.skew_s,
+                "ok": c.ok,
+                "problems": [redact_text(p) for p in c.problems],
+            }
+            for c in checks
+        ],
+    }
