@@ -9,10 +9,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ilag_infra.lab.azurite import operator_sas_url
 from ilag_infra.lab.keys import write_private
 from ilag_infra.lab.net import NetPlan
 from ilag_infra.lab.sas import DEV_KEY
 from ilag_infra.model.region import Region
+from ilag_infra.model.stack_outputs import BackupOutputs, IdentityOutputs, NetworkOutputs, Stack
 
 
 def render(
@@ -27,23 +29,30 @@ def render(
     state_dir: Path,
 ) -> dict[str, Any]:
     info = region.region
-    return {
-        "network": {
+    # Built through the contract's models: a renamed or mistyped output fails here (and in
+    # mypy), not in the first run that reads the file.
+    stacks = {
+        Stack.NETWORK: NetworkOutputs(
             # The lab's one service address plays the hub's DNS resolver inbound endpoint.
-            "resolver_inbound_ip": str(netplan.service_ip),
-            "dns_domain": info.dns_domain,
-            "hub_prefixes": [str(info.hub.address_space)],
-            "connection_names": {n.slug: n.bridge for n in netplan.nets},
-        },
-        "identity": {"ssh_user_ca_public_key": ca_public_key},
-        "backup": {
-            "blob_endpoint": blob_endpoint,
-            "storage_account_name": DEV_KEY.account,
-            "container_names": container_names,
-            "container_sas_urls": sas_urls,
-        },
+            resolver_inbound_ip=str(netplan.service_ip),
+            dns_domain=info.dns_domain,
+            hub_prefixes=[str(info.hub.address_space)],
+            connection_names={n.slug: n.bridge for n in netplan.nets},
+        ),
+        Stack.IDENTITY: IdentityOutputs(ssh_user_ca_public_key=ca_public_key),
+        Stack.BACKUP: BackupOutputs(
+            blob_endpoint=blob_endpoint,
+            storage_account_name=DEV_KEY.account,
+            container_names=container_names,
+            container_sas_urls=sas_urls,
+        ),
+    }
+    return {
+        **{str(stack): model.model_dump(exclude_none=True) for stack, model in stacks.items()},
         "lab": {
             "restic_passwords": restic_passwords,
+            # The operator's credential (prune); only here, never in a host's run variables.
+            "operator_sas_url": operator_sas_url(blob_endpoint),
             "state_dir": str(state_dir),
             "lab_prefix": str(netplan.prefix),
             "networks": {

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ilag_infra.model import secrets
+from ilag_infra.model import stack_outputs as contract
 from ilag_infra.model.errors import IlagError, InputError, Problem
 from ilag_infra.model.region import Region
+from ilag_infra.model.stack_outputs import BackupOutput, IdentityOutput, NetworkOutput, Stack
 
-STACKS = ("network", "identity", "backup")
-SECRET_MASK = "[secret]"
-# Output names whose values are secret (docs/interfaces.md).
-SECRET_OUTPUTS = {("backup", "container_sas_urls")}
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+
+STACKS: tuple[str, ...] = tuple(str(s) for s in contract.STACKS)
+SECRET_OUTPUTS = contract.SECRET_OUTPUTS
+SECRET_MASK = secrets.MASK
 
 
 class OutputsError(IlagError):
@@ -31,7 +35,7 @@ class StackOutputs:
     stacks: Mapping[str, Mapping[str, Any]]
     source: str
     restic_passwords: Mapping[str, str] = field(default_factory=dict)
-    # (stack, output) pairs that are secret: the documented ones, plus whatever Pulumi marks.
+    # (stack, output) pairs that are secret: the contract's, plus whatever Pulumi marks.
     secret_names: frozenset[tuple[str, str]] = frozenset(SECRET_OUTPUTS)
 
     def get(self, stack: str, name: str) -> Any:
@@ -61,6 +65,19 @@ class StackOutputs:
                     )
                 out[stack][name] = value
         return out
+
+
+def _checked(stacks: Mapping[str, Mapping[str, Any]], source: str) -> dict[str, dict[str, Any]]:
+    """Each stack's outputs, checked against the contract; every problem is reported at once."""
+    problems: list[Problem] = []
+    for stack in STACKS:
+        try:
+            contract.parse(stack, stacks.get(stack, {}), source)
+        except InputError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InputError(problems)
+    return {stack: dict(stacks.get(stack, {})) for stack in STACKS}
 
 
 def from_file(path: Path) -> StackOutputs:
@@ -114,61 +131,57 @@ def from_file(path: Path) -> StackOutputs:
             )
     lab = data.get("lab", {}) if isinstance(data.get("lab"), dict) else {}
     passwords = lab.get("restic_passwords", {})
-    return StackOutputs({s: data.get(s, {}) for s in STACKS}, str(path), passwords)
+    return StackOutputs(_checked(data, str(path)), str(path), passwords)
 
 
 def stack_name(stack: str, suffix: str | None) -> str:
     return f"{stack}-{suffix}" if suffix else stack
 
 
+def from_output_values(
+    values: Mapping[str, Mapping[str, auto.OutputValue]], source: str
+) -> StackOutputs:
+    """Outputs as the Automation API returns them: each value with Pulumi's own secret flag."""
+    secret = {
+        (stack, name) for stack, outs in values.items() for name, o in outs.items() if o.secret
+    }
+    plain = {stack: {name: o.value for name, o in outs.items()} for stack, outs in values.items()}
+    return StackOutputs(
+        _checked(plain, source), source, secret_names=frozenset(SECRET_OUTPUTS | secret)
+    )
+
+
 def from_pulumi(suffix: str | None = None, cwd: Path | None = None) -> StackOutputs:
-    """Outputs from `pulumi stack output --json --show-secrets`, one call per stack."""
-    exe = shutil.which("pulumi")
-    if exe is None:
+    """Outputs of the three stacks through the Automation API (the project in `cwd`)."""
+    if shutil.which("pulumi") is None:
         raise OutputsError(
             "the pulumi CLI is not installed; install it (see docs/operators.md) "
             "or use the lab's outputs (--env lab)"
         )
-    stacks: dict[str, Any] = {}
-    secret_names = set(SECRET_OUTPUTS)
-    for stack in STACKS:
-        name = stack_name(stack, suffix)
-        # Without --show-secrets Pulumi prints "[secret]" for every secret output: learn which.
-        masked = subprocess.run(
-            [exe, "stack", "output", "--json", "-s", name],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=cwd,
-        )
-        with contextlib.suppress(json.JSONDecodeError):
-            shown = json.loads(masked.stdout or "{}")
-            if isinstance(shown, dict):
-                secret_names |= {(stack, k) for k, v in shown.items() if v == "[secret]"}
-        proc = subprocess.run(
-            [exe, "stack", "output", "--json", "--show-secrets", "-s", name],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=cwd,
-        )
-        if proc.returncode != 0:
-            # stderr of pulumi never contains output values, only the reason.
-            raise OutputsError(f"`pulumi stack output -s {name}` failed: {proc.stderr.strip()}")
+    # Imported here: the Automation API costs a sixth of a second, and only this path needs it.
+    from pulumi import automation as auto
+
+    names = [stack_name(s, suffix) for s in STACKS]
+    try:
+        workspace = auto.LocalWorkspace(work_dir=str(cwd or Path.cwd()))
+    except (OSError, subprocess.SubprocessError, auto.InvalidVersionError) as exc:
+        raise OutputsError(f"cannot use the pulumi CLI: {exc}") from None
+    values: dict[str, Mapping[str, auto.OutputValue]] = {}
+    for stack, name in zip(STACKS, names, strict=True):
         try:
-            values = json.loads(proc.stdout or "{}")
-        except json.JSONDecodeError as exc:
+            # What Stack.outputs() calls, minus Stack.select(): that would change the
+            # operator's currently selected stack as a side effect.
+            values[stack] = workspace.stack_outputs(name)
+        except auto.CommandError as exc:
+            # Only the CLI's stderr (the reason): the message also carries stdout, which may
+            # hold decrypted values.
+            reason = str(exc).rpartition(" stderr:")[2].strip()
+            raise OutputsError(f"`pulumi stack output -s {name}` failed: {reason}") from None
+        except (json.JSONDecodeError, KeyError) as exc:
             raise OutputsError(
-                f"`pulumi stack output -s {name}` did not print JSON: {exc}"
+                f"`pulumi stack output -s {name}` printed no usable JSON ({type(exc).__name__})"
             ) from None
-        if not isinstance(values, dict):
-            raise OutputsError(
-                f"`pulumi stack output -s {name}` printed {type(values).__name__}, not an object"
-            )
-        stacks[stack] = values
-    return StackOutputs(
-        stacks, f"pulumi stacks ({', '.join(stack_name(s, suffix) for s in STACKS)})"
-    )
+    return from_output_values(values, f"pulumi stacks ({', '.join(names)})")
 
 
 @dataclass(frozen=True)
@@ -194,8 +207,8 @@ def run_vars(region: Region, slug: str, outputs: StackOutputs) -> RunVars:
         )
     muni = region.municipality(slug)
     r = region.region
-    sas_urls = outputs.get("backup", "container_sas_urls")
-    containers = outputs.get("backup", "container_names")
+    sas_urls = outputs.get(Stack.BACKUP, BackupOutput.CONTAINER_SAS_URLS)
+    containers = outputs.get(Stack.BACKUP, BackupOutput.CONTAINER_NAMES)
     if slug not in sas_urls or slug not in containers:
         raise InputError(
             [
@@ -219,9 +232,11 @@ def run_vars(region: Region, slug: str, outputs: StackOutputs) -> RunVars:
             "municipality_management_networks": [str(n) for n in muni.management_networks],
         },
         "ilag_outputs": {
-            "resolver_inbound_ip": outputs.get("network", "resolver_inbound_ip"),
-            "ssh_user_ca_public_key": outputs.get("identity", "ssh_user_ca_public_key"),
-            "blob_endpoint": outputs.get("backup", "blob_endpoint"),
+            "resolver_inbound_ip": outputs.get(Stack.NETWORK, NetworkOutput.RESOLVER_INBOUND_IP),
+            "ssh_user_ca_public_key": outputs.get(
+                Stack.IDENTITY, IdentityOutput.SSH_USER_CA_PUBLIC_KEY
+            ),
+            "blob_endpoint": outputs.get(Stack.BACKUP, BackupOutput.BLOB_ENDPOINT),
             "container_name": containers[slug],
         },
     }
