@@ -31,10 +31,12 @@ from ruamel.yaml.error import YAMLError
 from ilag_infra.azure import policies, settings
 from ilag_infra.model.errors import IlagError, InputError, Problem
 from ilag_infra.model.naming import PHYSICAL_NAME_KEYS
+from ilag_infra.model.paths import repo_root
 from ilag_infra.model.region import LoadedRegion
 from ilag_infra.model.region import load as load_region
+from ilag_infra.model.secrets import MASK
 
-SECRET = "[secret]"
+SECRET = MASK
 UNKNOWN = "[unknown]"
 PROJECT = "ilag"
 SUBSCRIPTION = "00000000-0000-0000-0000-00000000aaaa"
@@ -417,15 +419,6 @@ def _evaluate(resources: list[PlanResource]) -> list[PolicyResult]:
     return out
 
 
-def default_root() -> Path:
-    """The project root: the nearest directory above the working directory with Pulumi.yaml."""
-    here = Path.cwd().resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "Pulumi.yaml").is_file():
-            return candidate
-    return here
-
-
 def run(
     stack: str,
     region: LoadedRegion | None = None,
@@ -445,7 +438,7 @@ def run(
     Raises InputError for bad config/region (nothing ran) and PlanError if the program fails.
     """
     started = time.perf_counter()
-    root = (root or default_root()).resolve()
+    root = (root or repo_root()).resolve()
     kind, suffix = settings.stack_kind(stack)
     cfg, secret_keys = stack_config(root, stack)
     for key, value in _plan_defaults(kind).items():

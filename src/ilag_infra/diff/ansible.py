@@ -16,9 +16,10 @@ from ilag_infra.model import inventory
 from ilag_infra.model.errors import IlagError
 from ilag_infra.model.region import Region
 from ilag_infra.model.region import load as load_region
+from ilag_infra.model.secrets import MASK, is_secret_name
 from ilag_infra.onsite import outputs
 
-SECRET = "[secret]"
+SECRET = MASK
 # Variable names whose values are never printed, even from role defaults.
 _SECRET_NAME = re.compile(r"pass|secret|token|sas|credential|private|vault|_key\b|key$", re.I)
 _MAX_VALUE = 160
@@ -333,7 +334,7 @@ def playbook_hosts(views: Iterable[View], book: str) -> set[str]:
 
 
 def _show(name: str, value: Any, with_values: bool) -> str | None:
-    if not with_values or _SECRET_NAME.search(name) or value == SECRET:
+    if not with_values or _SECRET_NAME.search(name) or is_secret_name(name) or value == SECRET:
         return None
     text = value if isinstance(value, str) else repr(value) if value is not None else "null"
     text = " ".join(str(text).split())

@@ -18,7 +18,10 @@ from typing import Any
 
 PROTOCOL = 1
 DEFAULT_STACKS = ("network", "identity", "backup")
-# Invoke arguments that could carry credentials are never written out.
+# Invoke arguments that could carry credentials are never written out. This is a copy of
+# ilag_infra.model.secrets (its names and "[secret]" mask) on purpose: this file must stay
+# standard-library-only and import nothing from ilag_infra, because its source also runs
+# against older revisions that have no such module. Keep the two in step.
 _SENSITIVE = ("key", "secret", "password", "token", "sig", "credential")
 
 

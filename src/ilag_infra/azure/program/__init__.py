@@ -13,6 +13,7 @@ import pulumi
 from ilag_infra.azure import blueprint, settings
 from ilag_infra.model import region as region_mod
 from ilag_infra.model.errors import IlagError
+from ilag_infra.model.paths import repo_root
 
 
 def project_root() -> Path:
@@ -21,12 +22,8 @@ def project_root() -> Path:
     # Trust the engine's answer only if it really is the project (mocks return a stand-in).
     if isinstance(root, str) and (Path(root) / "Pulumi.yaml").is_file():
         return Path(root)
-    # The engine starts the program in its `main` directory; walk up to the project.
-    here = Path.cwd().resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "Pulumi.yaml").is_file():
-            return candidate
-    return here
+    # The engine starts the program in its `main` directory; the one lookup walks up from it.
+    return repo_root()
 
 
 def declare(stack: str, root: Path) -> dict[str, object]:

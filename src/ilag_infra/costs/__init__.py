@@ -1,0 +1,1 @@
+"""A month's Azure bill turned into one invoice line per municipality (exports, split, render)."""

@@ -1,0 +1,496 @@
+"""Azure Cost Management exports read as Azure writes them: FOCUS 1.0 or EA/MCA actual cost.
+
+A file may be plain CSV or gzip (detected by its first bytes, not its name), UTF-8 with or
+without a byte-order mark. Headers are matched without regard to case or order: EA files say
+`CostInBillingCurrency`, MCA files `costInBillingCurrency`. Every amount is an exact Decimal.
+A file someone re-saved from a Norwegian spreadsheet (semicolons, decimal commas, DD.MM.YYYY)
+is read too, because the delimiter tells it apart; nothing else is guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Literal
+
+from ilag_infra.costs.tags import TagError, parse_tags
+from ilag_infra.model.errors import InputError, Problem
+
+FOCUS = "FOCUS 1.0"
+ACTUAL = "EA/MCA actual cost"
+Basis = Literal["billed", "effective"]
+
+# Problems beyond this many in one run are counted, not listed: one broken column would
+# otherwise print a line for every row of a month.
+MAX_PROBLEMS = 25
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?: ?[AP]M)?)?$")
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_NB_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+
+
+@dataclass(frozen=True)
+class CostRow:
+    """One charge: its exact amount, when it ran (end exclusive) and what it was for."""
+
+    file: str
+    row: int  # as a spreadsheet numbers it: the header is row 1
+    amount: Decimal
+    currency: str
+    start: datetime
+    end: datetime
+    category: str
+    resource_id: str
+    resource_name: str
+    resource_group: str
+    description: str
+    tags: dict[str, str] = field(default_factory=dict)
+    # The file's own header names, so a problem found later names the column as the file does.
+    tags_column: str = "Tags"
+    start_column: str = "ChargePeriodStart"
+    end_column: str = "ChargePeriodEnd"
+    currency_column: str = "BillingCurrency"
+
+    @property
+    def resource(self) -> str:
+        """What a person would search the portal for: the resource id, else what the row says."""
+        return self.resource_id or self.resource_name or self.description or "(no resource)"
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: str
+    schema: str
+    rows: int
+    cost_column: str
+    currency_column: str
+    delimiter: str
+    compressed: bool
+
+
+@dataclass
+class Export:
+    files: list[ExportFile]
+    rows: list[CostRow]
+
+    @property
+    def currency(self) -> str:
+        return self.rows[0].currency if self.rows else ""
+
+
+class _Problems:
+    """Every problem found, capped, so one run shows all that is wrong, not only the first."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+        self.dropped = 0
+
+    def add(self, file: str, row: int, column: str, message: str, fix: str = "") -> None:
+        if len(self.items) >= MAX_PROBLEMS:
+            self.dropped += 1
+            return
+        key = f"row {row}, column {column}" if column else f"row {row}" if row else "file"
+        self.items.append(Problem(file, key, message, fix))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        items = list(self.items)
+        if self.dropped:
+            items.append(
+                Problem(items[-1].file, "more", f"{self.dropped} further problem(s) not listed")
+            )
+        raise InputError(items)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    schema: str
+    cost: str
+    currency: str
+    start: str
+    end: str | None  # EA/MCA: one day per row, the end is the next day
+    category: str | None
+    resource_id: str | None
+    resource_name: str | None
+    resource_group: str | None
+    description: str | None
+    tags: str | None
+
+
+class _Cells:
+    """Looks a row's cell up by header name, whatever the column order of the file."""
+
+    def __init__(self, index: dict[str, int]) -> None:
+        self.index = index
+
+    def __call__(self, values: list[str], column: str | None) -> str:
+        if column is None:
+            return ""
+        i = self.index[column.lower()]
+        return values[i] if i < len(values) else ""
+
+
+def _first(headers: dict[str, str], *names: str) -> str | None:
+    for name in names:
+        if name.lower() in headers:
+            return headers[name.lower()]
+    return None
+
+
+def _read_text(path: Path) -> tuple[str, bool]:
+    raw = path.read_bytes()
+    compressed = raw[:2] == b"\x1f\x8b"
+    if compressed:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise InputError(
+                [Problem(str(path), "file", f"gzip data is damaged: {exc}", "download it again")]
+            ) from None
+    if raw[:4] == b"PAR1":
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    "file",
+                    "this is a Parquet export; only CSV exports are read",
+                    "set the export's format to CSV (optionally gzip-compressed) and run it again",
+                )
+            ]
+        )
+    try:
+        return raw.decode("utf-8-sig"), compressed
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            [
+                Problem(
+                    str(path),
+                    "file",
+                    f"not UTF-8 text (byte {exc.start}); Azure writes exports as UTF-8",
+                    "use the file as Azure wrote it, or save it again as 'CSV UTF-8'",
+                )
+            ]
+        ) from None
+
+
+def _delimiter(first_line: str) -> str:
+    """Azure writes commas; a spreadsheet in a Norwegian locale re-saves with semicolons."""
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _columns(file: str, headers: dict[str, str], basis: Basis, problems: _Problems) -> _Columns:
+    tags = _first(headers, "Tags")
+    rid = _first(headers, "ResourceId", "InstanceId", "InstanceName")
+    rname = _first(headers, "ResourceName")
+    if "billedcost" in headers or "chargeperiodstart" in headers:
+        cost_name = "BilledCost" if basis == "billed" else "EffectiveCost"
+        cost = _first(headers, cost_name)
+        currency = _first(headers, "BillingCurrency")
+        start = _first(headers, "ChargePeriodStart")
+        end = _first(headers, "ChargePeriodEnd")
+        for have, name in (
+            (cost, cost_name),
+            (currency, "BillingCurrency"),
+            (start, "ChargePeriodStart"),
+            (end, "ChargePeriodEnd"),
+        ):
+            if have is None:
+                problems.add(
+                    file,
+                    1,
+                    name,
+                    f"the FOCUS 1.0 column {name} is missing from the header",
+                    "export the 'Cost and usage details (FOCUS)' dataset with all its columns",
+                )
+        return _Columns(
+            FOCUS,
+            cost or cost_name,
+            currency or "BillingCurrency",
+            start or "ChargePeriodStart",
+            end or "ChargePeriodEnd",
+            _first(headers, "ChargeCategory"),
+            rid,
+            rname,
+            _first(headers, "x_ResourceGroupName", "ResourceGroupName", "ResourceGroup"),
+            _first(headers, "ChargeDescription"),
+            tags,
+        )
+    cost = _first(headers, "CostInBillingCurrency")
+    currency = _first(headers, "BillingCurrencyCode", "BillingCurrency")
+    day = _first(headers, "Date", "UsageDate")
+    if cost is None:
+        problems.add(
+            file,
+            1,
+            "CostInBillingCurrency",
+            "no cost column: expected BilledCost (FOCUS 1.0) or CostInBillingCurrency "
+            "(EA/MCA actual cost)",
+            "use a Cost Management export of type FOCUS or ActualCost, as Azure wrote it",
+        )
+    if currency is None:
+        problems.add(
+            file,
+            1,
+            "BillingCurrencyCode",
+            "no currency column: expected BillingCurrencyCode (EA) or billingCurrency (MCA)",
+            "export the dataset with its currency column; amounts without a currency are not split",
+        )
+    if day is None:
+        problems.add(file, 1, "Date", "no Date column", "export the dataset with its Date column")
+    return _Columns(
+        ACTUAL,
+        cost or "CostInBillingCurrency",
+        currency or "BillingCurrencyCode",
+        day or "Date",
+        None,
+        _first(headers, "ChargeType"),
+        rid,
+        rname,
+        _first(headers, "ResourceGroup", "ResourceGroupName"),
+        _first(headers, "MeterName", "ProductName", "Product"),
+        tags,
+    )
+
+
+def parse_amount(text: str, delimiter: str) -> Decimal:
+    """An exact amount; raises ValueError with the reason."""
+    value = text.strip()
+    if not value:
+        raise ValueError("empty amount")
+    if delimiter == ";" and _DECIMAL_COMMA.match(value):
+        value = value.replace(",", ".")
+    if not _NUMBER.match(value):
+        raise ValueError(f"{text!r} is not a number (expected e.g. 123.45 or 1.2E-05)")
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number") from None
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 time as FOCUS writes it (2024-01-01T00:00Z or, since 1.0r2, with seconds)."""
+    value = text.strip()
+    if not value:
+        raise ValueError("empty date")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time like 2024-01-01T00:00:00Z") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_day(text: str, delimiter: str) -> date:
+    """The Date of an EA/MCA row: US MM/DD/YYYY as Azure writes it; ISO days are unambiguous."""
+    value = text.strip()
+    if not value:
+        raise ValueError("empty date")
+    try:
+        if m := _US_DATE.match(value):
+            month, day, year = int(m[1]), int(m[2]), int(m[3])
+            if month > 12:
+                raise ValueError(
+                    f"{text!r} is not MM/DD/YYYY (month {month}); Azure writes US dates, so a "
+                    "day first means the file was re-saved in another locale"
+                )
+            return date(year, month, day)
+        if m := _ISO_DAY.match(value):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if delimiter == ";" and (m := _NB_DATE.match(value)):
+            return date(int(m[3]), int(m[2]), int(m[1]))
+    except ValueError as exc:
+        if "MM/DD/YYYY" in str(exc):
+            raise
+        raise ValueError(f"{text!r} is not a calendar date ({exc})") from None
+    raise ValueError(f"{text!r} is not a date in US MM/DD/YYYY form")
+
+
+def _rows(text: str, delimiter: str) -> Iterator[list[str]]:
+    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+
+
+def read_file(path: Path, basis: Basis, problems: _Problems) -> tuple[ExportFile, list[CostRow]]:
+    """One export file's rows; what is wrong goes to `problems` with its row and column."""
+    file = str(path)
+    if not path.is_file():
+        problems.add(file, 0, "", "no such file", "give the path of a downloaded export")
+        return ExportFile(file, "?", 0, "", "", ",", False), []
+    text, compressed = _read_text(path)
+    first_line = text.split("\n", 1)[0]
+    delimiter = _delimiter(first_line)
+    reader = _rows(text, delimiter)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        problems.add(file, 1, "", f"the header is not valid CSV: {exc}")
+        return ExportFile(file, "?", 0, "", "", delimiter, compressed), []
+    if header is None or not any(h.strip() for h in header):
+        problems.add(
+            file, 1, "", "the file is empty", "export the month again; an empty file has no costs"
+        )
+        return ExportFile(file, "?", 0, "", "", delimiter, compressed), []
+    index = {h.strip().lower(): i for i, h in reversed(list(enumerate(header)))}
+    names = {h.strip().lower(): h.strip() for h in header}
+    cols = _columns(file, names, basis, problems)
+    if problems.items:
+        return ExportFile(file, cols.schema, 0, cols.cost, cols.currency, delimiter, compressed), []
+
+    cell = _Cells(index)
+    rows: list[CostRow] = []
+    number = 1
+    try:
+        for values in reader:
+            number += 1
+            if not any(v.strip() for v in values):
+                continue  # a trailing blank line is not a charge
+            if len(values) != len(header):
+                problems.add(
+                    file,
+                    number,
+                    "",
+                    f"has {len(values)} cells where the header has {len(header)}",
+                    "the row was cut or has an unquoted delimiter; export the file again",
+                )
+                continue
+            row = _row(file, number, values, cols, cell, delimiter, problems)
+            if row is not None:
+                rows.append(row)
+    except csv.Error as exc:
+        problems.add(file, number + 1, "", f"not valid CSV: {exc}", "export the file again")
+    if not rows and not problems.items:
+        problems.add(
+            file,
+            2,
+            "",
+            "the file has a header but no cost rows",
+            "check the export's scope and month; an empty month has nothing to split",
+        )
+    info = ExportFile(file, cols.schema, len(rows), cols.cost, cols.currency, delimiter, compressed)
+    return info, rows
+
+
+def _row(
+    file: str,
+    number: int,
+    values: list[str],
+    cols: _Columns,
+    get: _Cells,
+    delimiter: str,
+    problems: _Problems,
+) -> CostRow | None:
+    before = len(problems.items) + problems.dropped
+    amount = Decimal(0)
+    try:
+        amount = parse_amount(get(values, cols.cost), delimiter)
+    except ValueError as exc:
+        problems.add(file, number, cols.cost, str(exc), "amounts are plain decimal numbers")
+    currency = get(values, cols.currency).strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        problems.add(
+            file,
+            number,
+            cols.currency,
+            f"{currency or 'empty'!r} is not a currency code like NOK",
+            "every row needs its billing currency",
+        )
+    start = end = datetime(1970, 1, 1, tzinfo=UTC)
+    if cols.end is not None:
+        for column, target in ((cols.start, "start"), (cols.end, "end")):
+            try:
+                instant = parse_instant(get(values, column))
+            except ValueError as exc:
+                problems.add(file, number, column, str(exc))
+                continue
+            if target == "start":
+                start = instant
+            else:
+                end = instant
+        if end <= start and len(problems.items) + problems.dropped == before:
+            problems.add(
+                file,
+                number,
+                cols.end,
+                f"ends ({end.isoformat()}) before it starts ({start.isoformat()})",
+                "ChargePeriodEnd is exclusive and must come after ChargePeriodStart",
+            )
+    else:
+        try:
+            day = parse_day(get(values, cols.start), delimiter)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            end = start + timedelta(days=1)
+        except ValueError as exc:
+            problems.add(file, number, cols.start, str(exc), "Azure writes the Date as MM/DD/YYYY")
+    tags: dict[str, str] = {}
+    if cols.tags is not None:
+        try:
+            tags = parse_tags(get(values, cols.tags))
+        except TagError as exc:
+            problems.add(
+                file,
+                number,
+                cols.tags,
+                str(exc),
+                'tags are written like "municipality": "andoy" (EA/MCA) or as a JSON object',
+            )
+    if len(problems.items) + problems.dropped != before:
+        return None
+    return CostRow(
+        file=file,
+        row=number,
+        amount=amount,
+        currency=currency,
+        start=start,
+        end=end,
+        category=get(values, cols.category).strip(),
+        resource_id=get(values, cols.resource_id).strip(),
+        resource_name=get(values, cols.resource_name).strip(),
+        resource_group=get(values, cols.resource_group).strip(),
+        description=get(values, cols.description).strip(),
+        tags=tags,
+        tags_column=cols.tags or "Tags",
+        start_column=cols.start,
+        end_column=cols.end or cols.start,
+        currency_column=cols.currency,
+    )
+
+
+def read(paths: list[Path], basis: Basis = "billed") -> Export:
+    """Every row of every file; InputError names file, row and column of each problem.
+
+    The files are parts of one bill (Azure splits large exports into several files), so they
+    must share one currency.
+    """
+    if not paths:
+        raise InputError([Problem("(command line)", "EXPORT", "no export file given")])
+    problems = _Problems()
+    files: list[ExportFile] = []
+    rows: list[CostRow] = []
+    for path in paths:
+        info, found = read_file(path, basis, problems)
+        files.append(info)
+        rows.extend(found)
+    if rows:
+        first = rows[0]
+        for r in rows:
+            if r.currency != first.currency:
+                problems.add(
+                    r.file,
+                    r.row,
+                    r.currency_column,
+                    f"currency {r.currency} differs from {first.currency} "
+                    f"({first.file} row {first.row}); one bill has one currency",
+                    "split each currency's rows into their own run; amounts are never converted",
+                )
+    problems.raise_if_any()
+    return Export(files, rows)
