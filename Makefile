@@ -25,10 +25,10 @@ $(STAMP_APT):
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
 	@touch $@
 
-$(STAMP_PY): $(STAMP_APT) pyproject.toml
+$(STAMP_PY): $(STAMP_APT) pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	@touch $@
 
 node_modules/.bin/azurite: package.json $(STAMP_APT)
