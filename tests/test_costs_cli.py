@@ -1,0 +1,201 @@
+"""`ilag costs` as the treasurer runs it: real export files in, five lines out, exit 2 on bad rows."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ilag_infra.cli.app import main
+
+FIX = Path(__file__).resolve().parent / "fixtures" / "costs"
+GEN = FIX / "generated"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["costs", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def as_json(capsys: pytest.CaptureFixture[str], *files: Path) -> dict[str, object]:
+    code, out, err = run(capsys, *map(str, files), "--format", "json")
+    assert code == 0, err
+    data: dict[str, object] = json.loads(out)
+    return data
+
+
+def lines_of(data: dict[str, object]) -> list[dict[str, str]]:
+    lines = data["lines"]
+    assert isinstance(lines, list)
+    return lines
+
+
+def test_generated_focus_ea_and_mca_give_the_same_split(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    outs = []
+    for name in (
+        "focus-2026-10.csv.gz",
+        "ea-actualcost-2026-10.csv.gz",
+        "mca-actualcost-2026-10.csv.gz",
+    ):
+        code, out, err = run(capsys, str(GEN / name), "--format", "csv", "--period", "2026-10")
+        assert code == 0, err
+        outs.append(out)
+    assert outs[0] == outs[1] == outs[2]
+    rows = list(csv.DictReader(io.StringIO(outs[0])))
+    assert [r["municipality"] for r in rows] == ["hadsel", "bo", "oksnes", "sortland", "andoy"]
+    # The sum of the lines is the export's own total to the øre, computed here independently.
+    with gzip.open(GEN / "ea-actualcost-2026-10.csv.gz", "rt", encoding="utf-8-sig") as fh:
+        exact = sum(Decimal(r["CostInBillingCurrency"]) for r in csv.DictReader(fh))
+    assert sum(Decimal(r["total"]) for r in rows) == exact.quantize(Decimal("0.01"))
+    for r in rows:
+        assert Decimal(r["direct"]) + Decimal(r["shared"]) == Decimal(r["total"])
+        services = ("network", "identity", "backup", "dns")
+        assert sum(Decimal(r[s]) for s in services) == Decimal(r["total"])
+
+
+def test_shared_cost_follows_the_key_and_direct_cost_its_tag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = as_json(capsys, FIX / "ea-small.csv")
+    by = {x["municipality"]: x for x in lines_of(data)}
+    # Only Andøy has a direct cost (its VPN link, 3.40); the rest is shared.
+    assert by["andoy"]["direct"] == "3.40"
+    assert all(by[s]["direct"] == "0.00" for s in ("hadsel", "bo", "oksnes", "sortland"))
+    # 30 % equal, 70 % by population: Sortland (10 618) pays most, Bø (2 634) least.
+    totals = {s: Decimal(x["shared"]) for s, x in by.items()}
+    assert max(totals, key=lambda s: totals[s]) == "sortland"
+    assert min(totals, key=lambda s: totals[s]) == "bo"
+    assert data["key"] == {
+        "method": "weighted",
+        "equal_share": "3/10",
+        "description": "30 % split equally, 70 % by population",
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "focus-small.csv",
+        "focus-small.csv.gz",
+        "mca-small.csv",
+        "ea-shuffled-upper.csv",
+        "ea-semicolon.csv",
+    ],
+)
+def test_every_shape_of_the_same_month_gives_the_same_lines(
+    capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    assert lines_of(as_json(capsys, FIX / name)) == lines_of(as_json(capsys, FIX / "ea-small.csv"))
+
+
+def test_untagged_costs_are_shared_and_listed_with_their_resource(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = as_json(capsys, FIX / "focus-untagged.csv")
+    assert data["untagged_total"] == "12.50"
+    untagged = data["untagged"]
+    assert isinstance(untagged, list) and len(untagged) == 1
+    assert untagged[0]["resource"].endswith("/virtualMachines/vm-test-01")
+    assert untagged[0]["rows"] == [f"{FIX / 'focus-untagged.csv'} row 6"]
+    small = {
+        x["municipality"]: Decimal(x["shared"])
+        for x in lines_of(as_json(capsys, FIX / "focus-small.csv"))
+    }
+    more = {x["municipality"]: Decimal(x["shared"]) for x in lines_of(data)}
+    assert all(more[s] > small[s] for s in small)
+    code, out, _ = run(capsys, str(FIX / "focus-untagged.csv"))
+    assert code == 0 and "vm-test-01" in out and "charged as shared" in out
+
+
+def test_credits_are_kept_and_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    data = as_json(capsys, FIX / "focus-credits.csv")
+    credits = data["credits"]
+    assert isinstance(credits, list)
+    assert [(c["amount"], c["charged_to"]) for c in credits] == [
+        ("-25.00", "shared"),
+        ("-1.40", "andoy"),
+    ]
+    by = {x["municipality"]: x for x in lines_of(data)}
+    assert by["andoy"]["direct"] == "2.00"  # 3.40 link less a 1.40 credit
+    assert data["total"] == "73.34"
+    code, out, _ = run(capsys, str(FIX / "focus-credits.csv"))
+    assert code == 0 and "Credits and refunds kept" in out and "-25.00" in out
+
+
+def test_inherited_resource_group_tags_count(capsys: pytest.CaptureFixture[str]) -> None:
+    data = as_json(capsys, FIX / "ea-inherited.csv")
+    by = {x["municipality"]: x for x in lines_of(data)}
+    assert by["andoy"]["direct"] == "6.80"
+    assert data["untagged"] == []
+
+
+def test_markdown_and_table_show_the_total(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, str(FIX / "ea-small.csv"), "--format", "markdown")
+    assert code == 0
+    assert "| Andøy (1871) |" in out and "**99.74**" in out
+    code, out, _ = run(capsys, str(FIX / "ea-small.csv"))
+    assert code == 0 and "Øksnes" in out and "99.74" in out
+
+
+def test_parts_of_one_export_are_added(capsys: pytest.CaptureFixture[str]) -> None:
+    data = as_json(capsys, FIX / "ea-small.csv", FIX / "ea-inherited.csv")
+    assert data["total"] == str(Decimal("99.74") + Decimal("103.14"))
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "column", "words"),
+    [
+        ("focus-mixed-currency.csv", 6, "BillingCurrency", "currency EUR differs from NOK"),
+        ("ea-outside-period.csv", 6, "Date", "lies outside 2026-10"),
+        ("focus-unknown-municipality.csv", 6, "Tags", "'lodingen' names no municipality"),
+        ("ea-no-currency.csv", 1, "BillingCurrencyCode", "no currency column"),
+        ("focus-no-cost.csv", 1, "BilledCost", "BilledCost is missing"),
+        ("ea-bad-number.csv", 3, "CostInBillingCurrency", "'3.40 kr' is not a number"),
+        ("ea-european-date.csv", 3, "Date", "is not MM/DD/YYYY"),
+        ("ea-bad-tags.csv", 3, "Tags", "not JSON key/value pairs"),
+        ("empty.csv", 1, "", "the file is empty"),
+        ("header-only.csv", 2, "", "no cost rows"),
+    ],
+)
+def test_bad_input_exits_2_naming_file_row_and_column(
+    capsys: pytest.CaptureFixture[str], name: str, row: int, column: str, words: str
+) -> None:
+    code, out, err = run(capsys, str(FIX / name))
+    assert code == 2
+    assert out == ""
+    where = f"{FIX / name}: row {row}" + (f", column {column}" if column else "")
+    assert where in err, err
+    assert words in err
+    assert "Traceback" not in err
+
+
+def test_period_flag_is_checked_against_every_row(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, str(FIX / "ea-small.csv"), "--period", "2026-09")
+    assert code == 2 and "row 2, column Date" in err and "outside 2026-09" in err
+    code, _, err = run(capsys, str(FIX / "ea-small.csv"), "--period", "2026-13")
+    assert code == 2 and "--period" in err
+    code, _, err = run(capsys, str(FIX / "ea-small.csv"), "--format", "xml")
+    assert code == 2 and "--format" in err
+
+
+def test_a_file_that_is_not_there_or_not_csv(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, str(tmp_path / "missing.csv"))
+    assert code == 2 and "no such file" in err
+    parquet = tmp_path / "part_0_0001.parquet"
+    parquet.write_bytes(b"PAR1\x00\x00")
+    code, _, err = run(capsys, str(parquet))
+    assert code == 2 and "Parquet" in err
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes((FIX / "ea-small.csv").read_bytes().replace(b"ILAG IKT", b"\xd8ksnes"))
+    code, _, err = run(capsys, str(latin))
+    assert code == 2 and "not UTF-8" in err
