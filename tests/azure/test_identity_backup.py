@@ -47,11 +47,14 @@ def test_role_assignments_are_deterministic_and_unique(plans: dict[str, plan.Pla
     )
     names = [a.inputs["roleAssignmentName"] for a in assignments]
     assert len(names) == len(set(names))
+    lock_role = plans["identity"].outputs["lock_role_definition_id"]
     for a in assignments:
         uuid.UUID(a.inputs["roleAssignmentName"])
         guid = a.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
-        assert guid in roles.BUILTIN_ROLES.values()
-    assert roles.assignment_name("a", "Reader", "b") == roles.assignment_name("a", "Reader", "b")
+        assert guid in roles.BUILTIN_ROLES.values() or a.inputs["roleDefinitionId"] == lock_role
+        assert a.inputs["roleAssignmentName"] == roles.assignment_name(
+            a.inputs["scope"], a.inputs["roleDefinitionId"], a.inputs["principalId"]
+        )
 
 
 def test_technicians_read_only_their_own_container(plans: dict[str, plan.PlanResult]) -> None:

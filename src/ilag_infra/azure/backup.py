@@ -48,6 +48,7 @@ class BackupStorage(pulumi.ComponentResource):
     """The backup storage account with versioning, soft delete, lifecycle rules and a lock."""
 
     account: storage.StorageAccount
+    lock_name: str
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ilag:backup:Storage", name, None, opts)
@@ -129,14 +130,7 @@ class BackupStorage(pulumi.ComponentResource):
             ),
             opts=_child(self),
         )
-        authorization.ManagementLockByScope(
-            ctx.names.lock(account_name),
-            lock_name=ctx.names.lock(account_name),
-            scope=self.account.id,
-            level="CanNotDelete",
-            notes="Backups of every municipality; remove only by a deliberate, reviewed change.",
-            opts=_child(self),
-        )
+        self.lock_name = ctx.names.lock(account_name)
         self.register_outputs({"blob_endpoint": self.account.primary_endpoints.blob})
 
 
@@ -366,7 +360,31 @@ def declare(
         grants.append(Grant("rg-backup", rg.id, role, "operators", operators, "Group"))
     for role in ("Contributor", "Role Based Access Control Administrator"):
         grants.append(Grant("rg-backup", rg.id, role, "deploy", deploy, "ServicePrincipal"))
-    Access("access", AccessArgs(client.subscription_id, grants), type_token="ilag:backup:Access")
+    # Contributor cannot write locks: the deploy identity gets the lock-only custom role from
+    # the identity stack here, and the lock waits for that assignment.
+    lock_grant = Grant(
+        "rg-backup",
+        rg.id,
+        "Lock Operator",
+        "deploy",
+        deploy,
+        "ServicePrincipal",
+        role_definition=ident.require_output("lock_role_definition_id"),
+    )
+    grants.append(lock_grant)
+    access = Access(
+        "access", AccessArgs(client.subscription_id, grants), type_token="ilag:backup:Access"
+    )
+    authorization.ManagementLockByScope(
+        store.lock_name,
+        lock_name=store.lock_name,
+        scope=account.id,
+        level="CanNotDelete",
+        notes="Backups of every municipality; remove only by a deliberate, reviewed change.",
+        opts=pulumi.ResourceOptions(
+            parent=store, depends_on=[access.assignments["deploy-lock-operator-rg-backup"]]
+        ),
+    )
     return {
         "blob_endpoint": blob_endpoint,
         "storage_account_name": account.name,

@@ -8,7 +8,12 @@ import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity, network, resources
 
 from ilag_infra.azure.blueprint import Context
-from ilag_infra.azure.roles import assignment_name, role_definition_id
+from ilag_infra.azure.roles import (
+    LOCK_ACTIONS,
+    assignment_name_output,
+    custom_role_guid,
+    role_definition_id,
+)
 from ilag_infra.azure.settings import IdentitySettings
 from ilag_infra.model import naming
 
@@ -174,14 +179,16 @@ class DeployIdentity(pulumi.ComponentResource):
 
 @dataclass(frozen=True)
 class Grant:
-    """One role for one principal on one scope; keys make the assignment name deterministic."""
+    """One role for one principal on one scope. The keys only name the Pulumi resource; the
+    Azure name is derived from the real scope, role definition id and principal id."""
 
     scope_key: str
     scope: pulumi.Input[str]
-    role: str
+    role: str  # a built-in role name, or a label when role_definition is given
     principal_key: str
     principal_id: pulumi.Input[str]
     principal_type: str  # Group | ServicePrincipal
+    role_definition: pulumi.Input[str] | None = None  # full id of a custom role
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,10 @@ class AccessArgs:
 
 
 class Access(pulumi.ComponentResource):
-    """Role assignments, named by uuid5 so a re-run never duplicates one."""
+    """Role assignments, named by uuid5 of (scope, role definition, principal): a re-run never
+    duplicates one, and no two environments share a name."""
+
+    assignments: dict[str, authorization.RoleAssignment]
 
     def __init__(
         self,
@@ -201,18 +211,66 @@ class Access(pulumi.ComponentResource):
         type_token: str = "ilag:identity:Access",
     ):
         super().__init__(type_token, name, None, opts)
+        self.assignments = {}
         for g in args.grants:
-            guid = assignment_name(g.scope_key, g.role, g.principal_key)
-            authorization.RoleAssignment(
-                f"{g.principal_key}-{g.role.lower().replace(' ', '-')}-{g.scope_key}",
-                role_assignment_name=guid,
+            role_id = (
+                pulumi.Output.from_input(g.role_definition)
+                if g.role_definition is not None
+                else role_definition_id(args.subscription_id, g.role)
+            )
+            logical = f"{g.principal_key}-{g.role.lower().replace(' ', '-')}-{g.scope_key}"
+            self.assignments[logical] = authorization.RoleAssignment(
+                logical,
+                role_assignment_name=assignment_name_output(g.scope, role_id, g.principal_id),
                 scope=g.scope,
-                role_definition_id=role_definition_id(args.subscription_id, g.role),
+                role_definition_id=role_id,
                 principal_id=g.principal_id,
                 principal_type=g.principal_type,
                 opts=_child(self),
             )
         self.register_outputs({})
+
+
+@dataclass(frozen=True)
+class LockRoleArgs:
+    ctx: Context
+    subscription_id: pulumi.Input[str]
+
+
+class LockRole(pulumi.ComponentResource):
+    """A custom role with only the management-lock actions.
+
+    Among built-in roles only Owner and User Access Administrator may write or delete locks,
+    and both can also grant any role. The backup stack assigns this role to the deploy
+    identity on its resource group, so CI can keep the storage account's lock without either.
+    Creating the definition needs Microsoft.Authorization/roleDefinitions/write (Owner or User
+    Access Administrator): the first `pulumi up -s identity` is an Owner's (docs/operators.md).
+    """
+
+    definition: authorization.RoleDefinition
+    definition_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: LockRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("ilag:identity:LockRole", name, None, opts)
+        ctx = args.ctx
+        # Custom role names are unique in the tenant: one per region and environment.
+        role_name = f"ILAG Lock Operator ({ctx.names.region}-{ctx.environment})"
+        subscription_scope = pulumi.Output.concat("/subscriptions/", args.subscription_id)
+        self.definition = authorization.RoleDefinition(
+            f"lock-operator-{ctx.environment}",
+            role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
+                lambda sub: custom_role_guid(sub, role_name)
+            ),
+            role_name=role_name,
+            role_type="CustomRole",
+            description="Create, change and delete management locks; nothing else.",
+            scope=subscription_scope,
+            assignable_scopes=[subscription_scope],
+            permissions=[authorization.PermissionArgs(actions=list(LOCK_ACTIONS))],
+            opts=_child(self),
+        )
+        self.definition_id = self.definition.id
+        self.register_outputs({"id": self.definition_id})
 
 
 def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
@@ -270,6 +328,7 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
         )
     )
     Access("access", AccessArgs(client.subscription_id, grants))
+    lock_role = LockRole("lock-role", LockRoleArgs(ctx, client.subscription_id))
     return {
         "key_vault_uri": kv.vault.properties.vault_uri,
         "ssh_user_ca_public_key": settings.ssh_user_ca_public_key,
@@ -279,4 +338,5 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
         "operators_group_object_id": operators,
         "key_vault_name": kv.vault.name,
         "resource_group_name": rg.name,
+        "lock_role_definition_id": lock_role.definition_id,
     }

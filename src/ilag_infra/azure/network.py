@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import dnsresolver, network, privatedns, resources
 
+from ilag_infra.azure import vpn_skus
 from ilag_infra.azure.blueprint import Context, NsgRule, SiteSpec, SpokeSpec, SubnetSpec
 from ilag_infra.azure.settings import NetworkSettings
 from ilag_infra.model import naming
@@ -129,7 +130,8 @@ class VpnGatewayArgs:
 
 
 class VpnGateway(pulumi.ComponentResource):
-    """A route-based, zone-redundant (AZ SKU, generation 2) VPN gateway with its public IP."""
+    """A route-based, zone-redundant (AZ SKU) VPN gateway with its public IP; the generation
+    follows the SKU (VpnGw1AZ exists only in Generation1, VpnGw4AZ/5AZ only in Generation2)."""
 
     gateway: network.VirtualNetworkGateway
     public_ip: network.PublicIPAddress
@@ -157,7 +159,7 @@ class VpnGateway(pulumi.ComponentResource):
             location=ctx.location,
             gateway_type="Vpn",
             vpn_type="RouteBased",
-            vpn_gateway_generation="Generation2",
+            vpn_gateway_generation=vpn_skus.SKUS[args.sku].generation,
             sku={"name": args.sku, "tier": args.sku},
             active_active=False,
             enable_bgp=False,

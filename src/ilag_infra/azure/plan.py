@@ -28,7 +28,7 @@ from pulumi.runtime.sync_await import _sync_await
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ilag_infra.azure import policies, settings
+from ilag_infra.azure import azure_rules, policies, settings
 from ilag_infra.model.errors import IlagError, InputError, Problem
 from ilag_infra.model.naming import PHYSICAL_NAME_KEYS
 from ilag_infra.model.paths import repo_root
@@ -179,8 +179,9 @@ def _plan_defaults(kind: str) -> dict[str, str]:
         return {
             "ilag:operatorsGroupObjectId": "00000000-0000-0000-0000-0000000000a1",
             "ilag:githubOidcSubject": "repo:example/ilag-infra:environment:prod",
-            "ilag:sshUserCaPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPLANPLANPLANPLAN"
-            "PLANPLANPLANPLANPLANPLANPLAN plan-placeholder",
+            # A well-formed ed25519 key whose 32 key bytes spell a placeholder.
+            "ilag:sshUserCaPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBsYW4tcGxhY2Vob2"
+            "xkZXItbm90LWEtcmVhbC1rZXkh plan-placeholder",
         }
     if kind == "backup":
         return {"ilag:sasExpiry": "2030-01-01T00:00:00Z"}
@@ -201,9 +202,13 @@ _PROVIDERS = {
 }
 
 
+# Name inputs the shared table leaves out because only the plan needs them.
+_PLAN_NAME_KEYS = {"RoleDefinition": "roleDefinitionId"}
+
+
 def _azure_name(type_: str, logical: str, inputs: Mapping[str, Any]) -> str:
     cls = type_.rsplit(":", 1)[-1]
-    key = PHYSICAL_NAME_KEYS.get(cls, cls[0].lower() + cls[1:] + "Name")
+    key = PHYSICAL_NAME_KEYS.get(cls) or _PLAN_NAME_KEYS.get(cls, cls[0].lower() + cls[1:] + "Name")
     value = inputs.get(key)
     return str(value) if value else logical
 
@@ -217,8 +222,11 @@ def _arm_id(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
     sub = f"/subscriptions/{SUBSCRIPTION}"
     if cls == "ResourceGroup":
         return f"{sub}/resourceGroups/{name}"
-    if cls in ("RoleAssignment", "ManagementLockByScope"):
-        kind = "roleAssignments" if cls == "RoleAssignment" else "locks"
+    if cls in ("RoleAssignment", "ManagementLockByScope", "RoleDefinition"):
+        kind = {
+            "RoleAssignment": "roleAssignments",
+            "RoleDefinition": "roleDefinitions",
+        }.get(cls, "locks")
         return f"{inputs.get('scope', sub)}/providers/Microsoft.Authorization/{kind}/{name}"
     rg = f"{sub}/resourceGroups/{inputs.get('resourceGroupName', 'rg')}"
     prov = f"{rg}/providers/{_PROVIDERS.get(module, 'Microsoft.' + module.capitalize())}"
@@ -407,7 +415,23 @@ def _execute(
     return recorder.recorded, mocks.invokes, outputs, secret
 
 
-def _evaluate(resources: list[PlanResource]) -> list[PolicyResult]:
+def _planned(stack: str, resources: list[PlanResource]) -> list[azure_rules.PlannedResource]:
+    return [
+        azure_rules.PlannedResource(stack, r.urn, r.type, r.name, r.inputs)
+        for r in resources
+        if r.custom
+    ]
+
+
+def _rule_results(violations: list[azure_rules.RuleViolation]) -> list[PolicyResult]:
+    """Azure's rules reported like mandatory policies: a breach fails the plan."""
+    return [
+        PolicyResult(v.rule, v.urn, v.type, v.name, v.message, policies.MANDATORY)
+        for v in violations
+    ]
+
+
+def _evaluate(stack: str, resources: list[PlanResource]) -> list[PolicyResult]:
     out = []
     for res in resources:
         if not res.custom:
@@ -416,7 +440,14 @@ def _evaluate(resources: list[PlanResource]) -> list[PolicyResult]:
             out.append(
                 PolicyResult(v.policy, res.urn, res.type, res.name, v.message, v.enforcement)
             )
-    return out
+    return out + _rule_results(azure_rules.check_plan(_planned(stack, resources)))
+
+
+def check_across(results: list[PlanResult]) -> list[PolicyResult]:
+    """Names Azure needs unique in the tenant or worldwide, checked over several plans at once
+    (e.g. every stack of two environments): role assignments, storage accounts, key vaults."""
+    everything = [res for result in results for res in _planned(result.stack, result.resources)]
+    return _rule_results(azure_rules.unique_names(everything))
 
 
 def run(
@@ -483,8 +514,8 @@ def run(
         invokes=sorted(invokes, key=lambda i: json.dumps(asdict(i), sort_keys=True)),
         outputs=outputs,
         secret_outputs=secret,
-        violations=_evaluate(resources),
-        policies_checked=[p.name for p in policies.POLICIES],
+        violations=_evaluate(stack, resources),
+        policies_checked=[p.name for p in policies.POLICIES] + list(azure_rules.RULE_NAMES),
     )
     result.seconds = round(time.perf_counter() - started, 3)
     return result

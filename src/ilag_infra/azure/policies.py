@@ -29,6 +29,7 @@ UNTAGGABLE = frozenset(
         "azure-native:storage:BlobServiceProperties",
         "azure-native:storage:ManagementPolicy",
         "azure-native:authorization:RoleAssignment",
+        "azure-native:authorization:RoleDefinition",
         "azure-native:authorization:ManagementLockByScope",
         "azure-native:authorization:ManagementLockAtResourceGroupLevel",
         "azure-native:managedidentity:FederatedIdentityCredential",

@@ -11,7 +11,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from ilag_infra.azure import policies
+from ilag_infra.azure import azure_rules, policies
 
 PACK_NAME = "ilag-azure"
 
@@ -26,9 +26,20 @@ def _validator(
     return validate
 
 
+def _rule_validator(
+    rule: azure_rules.Rule,
+) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        for f in rule.check(args.resource_type, args.props):
+            report_violation(f"{args.name}: {f.prop}: {f.problem}; fix: {f.fix} ({rule.doc})", None)
+
+    return validate
+
+
 def build() -> list[ResourceValidationPolicy]:
-    """One mandatory ResourceValidationPolicy per rule in ilag_infra.azure.policies."""
-    return [
+    """One mandatory ResourceValidationPolicy per rule in ilag_infra.azure.policies and per
+    per-resource rule in ilag_infra.azure.azure_rules."""
+    own = [
         ResourceValidationPolicy(
             name=p.name,
             description=p.description,
@@ -37,3 +48,13 @@ def build() -> list[ResourceValidationPolicy]:
         )
         for p in policies.POLICIES
     ]
+    azure = [
+        ResourceValidationPolicy(
+            name=r.name,
+            description=f"{r.description} {r.doc}",
+            validate=_rule_validator(r),
+            enforcement_level=EnforcementLevel.MANDATORY,
+        )
+        for r in azure_rules.RULES
+    ]
+    return own + azure

@@ -31,6 +31,22 @@ BUILTIN_ROLES: dict[str, str] = {
 # re-running a stack never creates a duplicate, and a plan diff stays stable.
 _ASSIGNMENT_NS = uuid.UUID("5b0f6a52-3c1e-4f55-9a7e-1f2d0c6a1d71")
 
+# Writing or deleting a management lock needs Microsoft.Authorization/locks/*; among built-in
+# roles only Owner and User Access Administrator have it, and both can also grant any role.
+# The custom role below carries the lock actions and nothing else.
+# https://learn.microsoft.com/azure/azure-resource-manager/management/lock-resources#who-can-create-or-delete-locks
+LOCK_DOC = (
+    "https://learn.microsoft.com/azure/azure-resource-manager/management/lock-resources"
+    "#who-can-create-or-delete-locks"
+)
+LOCK_ACTIONS = (
+    "Microsoft.Authorization/locks/read",
+    "Microsoft.Authorization/locks/write",
+    "Microsoft.Authorization/locks/delete",
+)
+# Built-in roles whose actions include the lock actions (Owner: "*"; UAA: Microsoft.Authorization/*).
+LOCK_CAPABLE_BUILTINS = ("Owner", "User Access Administrator")
+
 
 def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
     """The full role definition id of a built-in role in this subscription."""
@@ -43,6 +59,25 @@ def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.
     )
 
 
-def assignment_name(scope_key: str, role: str, principal_key: str) -> str:
-    """A deterministic GUID for a role assignment (Azure requires a GUID as its name)."""
-    return str(uuid.uuid5(_ASSIGNMENT_NS, f"{scope_key}|{BUILTIN_ROLES[role]}|{principal_key}"))
+def assignment_name(scope: str, role_definition: str, principal_id: str) -> str:
+    """A deterministic GUID for a role assignment from the real scope, role definition id and
+    principal id: Azure needs the name unique in the whole tenant, so two environments (or
+    two stacks) that differ in any of the three never share a name."""
+    key = "|".join(part.strip().lower() for part in (scope, role_definition, principal_id))
+    return str(uuid.uuid5(_ASSIGNMENT_NS, key))
+
+
+def assignment_name_output(
+    scope: pulumi.Input[str],
+    role_definition: pulumi.Input[str],
+    principal_id: pulumi.Input[str],
+) -> pulumi.Output[str]:
+    """assignment_name over values that are only known once their resources exist."""
+    return pulumi.Output.all(scope, role_definition, principal_id).apply(
+        lambda parts: assignment_name(str(parts[0]), str(parts[1]), str(parts[2]))
+    )
+
+
+def custom_role_guid(subscription_id: str, role_name: str) -> str:
+    """A deterministic GUID for a custom role definition (also unique per tenant)."""
+    return str(uuid.uuid5(_ASSIGNMENT_NS, f"role-definition|{subscription_id.lower()}|{role_name}"))

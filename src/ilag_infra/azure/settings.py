@@ -11,24 +11,22 @@ import datetime as dt
 import ipaddress
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
-from ilag_infra.azure import secret_entries
+from ilag_infra.azure import ip_rules, secret_entries, vpn_skus
 from ilag_infra.azure.roles import BUILTIN_ROLES
 from ilag_infra.model.errors import InputError, Problem
 
 NAMESPACE = "ilag"
 STACK_KINDS = ("network", "identity", "backup")
-AZ_GATEWAY_SKUS = ("VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_SSH_PUBKEY = re.compile(
-    r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com) "
-    r"[A-Za-z0-9+/=]+( .*)?$"
-)
+AZ_GATEWAY_SKUS = vpn_skus.ZONE_REDUNDANT
 
 
 class StackConfigError(InputError):
@@ -290,6 +288,7 @@ class _Reader:
         return value
 
     def ip_list(self, key: str) -> list[str]:
+        """Public IPv4 addresses or CIDRs, normalised (198.51.100.7/32 stays as written)."""
         value = self.obj(key, [])
         if not isinstance(value, list):
             self.bad(key, "must be a list of IPs or CIDRs", "write a YAML list")
@@ -306,15 +305,45 @@ class _Reader:
                 )
         return out
 
+    def storage_ip_rules(self, key: str) -> list[str]:
+        """ipRules values Azure Storage accepts: single addresses bare, /31 as two addresses,
+        public IPv4 only (see ip_rules for the documented limits)."""
+        value = self.obj(key, [])
+        if not isinstance(value, list):
+            self.bad(key, "must be a list of IPs or CIDRs", "write a YAML list")
+            return []
+        out: list[str] = []
+        for item in value:
+            try:
+                values = ip_rules.storage_rule_values(str(item))
+            except ip_rules.IpRuleError as exc:
+                self.bad(
+                    key,
+                    str(exc),
+                    "list public IPv4 egress addresses only, e.g. 198.51.100.7 or "
+                    f"198.51.100.0/28 ({ip_rules.STORAGE_DOC})",
+                )
+                continue
+            out.extend(v for v in values if v not in out)
+        return out
+
     def uuid(self, key: str) -> str:
-        value = self.text(key)
-        if value and not _UUID.match(value):
+        value = self.text(key).strip()
+        if not value:
+            return ""
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            parsed = None
+        # uuid.UUID also takes braces, "urn:uuid:" and bare hex; Entra shows the 8-4-4-4-12 form.
+        if parsed is None or str(parsed) != value.lower():
             self.bad(
                 key,
-                f"{value!r} is not an object id (UUID)",
+                f"{value!r} is not an object id (UUID like 8-4-4-4-12 hex digits)",
                 "copy the group's Object ID from Entra ID",
             )
-        return value.lower()
+            return value.lower()
+        return str(parsed)
 
     def secret_obj(self, key: str, root: Path | None = None) -> Any:
         """A secret object's plain value, refused unless it is stored encrypted (with root:
@@ -346,6 +375,21 @@ class _Reader:
     def done(self) -> None:
         if self.problems:
             raise StackConfigError(self.problems)
+
+
+def ssh_public_key_problem(line: str) -> str | None:
+    """Why this is not one OpenSSH public key line, or None; parsed, not pattern-matched."""
+    if "PRIVATE KEY" in line:
+        return "is a private key; only the public key belongs in config"
+    if "\n" in line:
+        return "holds more than one line; give exactly one public key"
+    try:
+        serialization.load_ssh_public_key(line.encode())
+    except UnsupportedAlgorithm as exc:
+        return f"is a key type this check does not know: {exc}"
+    except ValueError as exc:
+        return f"is not an OpenSSH public key line ({exc})"
+    return None
 
 
 def _common(r: _Reader, kind: str, suffix: str | None, root: Path) -> CommonSettings:
@@ -383,11 +427,20 @@ def read_network(
     r = _Reader(stack)
     common = _common(r, kind, suffix, root)
     sku = r.text("vpnGatewaySku", "VpnGw2AZ")
+    tunnels = sum(len(names) for names in sites.values())
     if sku not in AZ_GATEWAY_SKUS:
         r.bad(
             "vpnGatewaySku",
             f"{sku!r} is not a zone-redundant (AZ) VPN gateway SKU",
             f"use one of {', '.join(AZ_GATEWAY_SKUS)}",
+        )
+    elif tunnels > vpn_skus.SKUS[sku].s2s_tunnels:
+        bigger = vpn_skus.smallest_for(tunnels)
+        r.bad(
+            "vpnGatewaySku",
+            f"{sku} takes at most {vpn_skus.SKUS[sku].s2s_tunnels} site-to-site tunnels, "
+            f"region.yaml has {tunnels} sites ({vpn_skus.DOC})",
+            f"use {bigger}" if bigger else "more than 100 tunnels need Azure Virtual WAN",
         )
     default_ip = str(inbound_subnet.network_address + 4)  # Azure keeps .0-.3 for itself
     inbound_ip = r.text("resolverInboundIp", default_ip)
@@ -454,12 +507,14 @@ def read_identity(stack: str, root: Path) -> IdentitySettings:
             "use repo:<org>/<repo>:environment:<name> or repo:<org>/<repo>:ref:refs/heads/main",
         )
     ca = r.text("sshUserCaPublicKey").strip()
-    if ca and not _SSH_PUBKEY.match(ca):
-        r.bad(
-            "sshUserCaPublicKey",
-            "is not an OpenSSH public key line",
-            "paste the contents of the CA's .pub file (never the private key)",
-        )
+    if ca:
+        problem = ssh_public_key_problem(ca)
+        if problem:
+            r.bad(
+                "sshUserCaPublicKey",
+                problem,
+                "paste the contents of the CA's .pub file (never the private key)",
+            )
     settings = IdentitySettings(
         common=common,
         network_stack=_upstream(r, "networkStack", "network", suffix),
@@ -517,7 +572,7 @@ def read_backup(stack: str, root: Path) -> BackupSettings:
         sas_expiry=expiry,
         cool_after_days=r.integer("coolAfterDays", 30, 1),
         delete_retention_days=r.integer("deleteRetentionDays", 30, 30),
-        storage_allowed_ips=r.ip_list("storageAllowedIps"),
+        storage_allowed_ips=r.storage_ip_rules("storageAllowedIps"),
         vm_backup_time_utc=time_utc,
         vm_retention=retention,
     )

@@ -50,6 +50,7 @@ class IdentityOutput(StrEnum):
     OPERATORS_GROUP_OBJECT_ID = "operators_group_object_id"
     KEY_VAULT_NAME = "key_vault_name"
     RESOURCE_GROUP_NAME = "resource_group_name"
+    LOCK_ROLE_DEFINITION_ID = "lock_role_definition_id"
 
 
 class BackupOutput(StrEnum):
@@ -115,6 +116,7 @@ class IdentityOutputs(OutputsModel):
     operators_group_object_id: str | None = None
     key_vault_name: str | None = None
     resource_group_name: str | None = None
+    lock_role_definition_id: str | None = None
 
 
 class BackupOutputs(OutputsModel):

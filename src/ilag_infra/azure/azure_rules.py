@@ -1,0 +1,709 @@
+"""Azure's own rules: constraints Azure enforces at `pulumi up` that Pulumi mocks cannot know.
+
+Each rule names the documentation page that states it and reports the resource, the property,
+what is wrong and the fix. Per-resource rules are plain functions of (type, wire-name inputs),
+like the policies, so `ilag plan` and the policy pack run the same code. Plan rules look at
+all resources of one or more planned stacks at once (tunnel count per gateway, subnets that
+resolver endpoints use, names that must be unique in the tenant or worldwide).
+
+Values a preview does not know yet (unknown outputs, secrets) are skipped, never guessed.
+Nothing here imports Pulumi.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ilag_infra.azure import ip_rules, vpn_skus
+
+Props = Mapping[str, Any]
+# What the offline plan puts where a value is not known or is secret.
+_OPAQUE = ("[unknown]", "[secret]")
+
+NAME_RULES_DOC = (
+    "https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules"
+)
+TAGS_DOC = (
+    "https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations"
+)
+GATEWAY_SUBNET_DOC = (
+    "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-about-vpn-gateway-settings#gwsub"
+)
+RESOLVER_SUBNET_DOC = (
+    "https://learn.microsoft.com/azure/dns/dns-private-resolver-overview#subnet-restrictions"
+)
+KV_SOFT_DELETE_DOC = "https://learn.microsoft.com/azure/key-vault/general/soft-delete-overview"
+BLOB_SOFT_DELETE_DOC = "https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview"
+BACKUP_RETENTION_DOC = (
+    "https://learn.microsoft.com/azure/backup/backup-support-matrix-iaas#vm-backup-policy"
+)
+ROLE_ASSIGNMENT_DOC = (
+    "https://learn.microsoft.com/azure/role-based-access-control/role-assignments-template#name"
+)
+
+RESOLVER_DELEGATION = "Microsoft.Network/dnsResolvers"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One breach of a rule by one resource."""
+
+    prop: str  # the input property, dotted
+    problem: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    doc: str
+    description: str
+    check: Callable[[str, Props], list[Finding]]
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    """What a plan rule needs of a resource: where it comes from, its type, name and inputs."""
+
+    stack: str
+    urn: str
+    type: str
+    name: str
+    inputs: Props
+
+
+@dataclass(frozen=True)
+class RuleViolation:
+    rule: str
+    doc: str
+    stack: str
+    urn: str
+    type: str
+    name: str
+    prop: str  # the input property, dotted
+    problem: str
+    fix: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.prop}: {self.problem}; fix: {self.fix} ({self.doc})"
+
+
+def _known(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and value in _OPAQUE)
+
+
+def _get(props: Props, *path: str) -> Any:
+    value: Any = props
+    for part in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _is(type_: str, *classes: str) -> bool:
+    return type_.startswith("azure-native:") and type_.rsplit(":", 1)[-1] in classes
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+# --- names ----------------------------------------------------------------------------------
+
+_STORAGE_NAME = re.compile(r"[a-z0-9]{3,24}")
+_KEY_VAULT_NAME = re.compile(r"[A-Za-z](?!.*--)[A-Za-z0-9-]{1,22}[A-Za-z0-9]")
+# Letters and digits here include Unicode letters and digits, as the docs allow.
+_RG_NAME = re.compile(r"[\w().-]{1,90}", re.UNICODE)
+# Public IPs, VNets, subnets, NSGs: 1-80, alphanumerics, underscores, periods, hyphens;
+# start alphanumeric, end alphanumeric or underscore.
+_NETWORK_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?")
+
+_NETWORK_NAME_KEYS = {
+    "PublicIPAddress": "publicIpAddressName",
+    "VirtualNetwork": "virtualNetworkName",
+    "Subnet": "subnetName",
+    "NetworkSecurityGroup": "networkSecurityGroupName",
+}
+
+
+def storage_account_name(type_: str, props: Props) -> list[Finding]:
+    if not _is(type_, "StorageAccount") or not type_.startswith("azure-native:storage:"):
+        return []
+    name = props.get("accountName")
+    if not _known(name) or _STORAGE_NAME.fullmatch(str(name)):
+        return []
+    return [
+        Finding(
+            "accountName",
+            f"{name!r} is not 3-24 lowercase letters and digits",
+            "drop hyphens, capitals and other characters and keep it at most 24 long",
+        )
+    ]
+
+
+def key_vault_name(type_: str, props: Props) -> list[Finding]:
+    if type_ != "azure-native:keyvault:Vault":
+        return []
+    name = props.get("vaultName")
+    if not _known(name) or _KEY_VAULT_NAME.fullmatch(str(name)):
+        return []
+    return [
+        Finding(
+            "vaultName",
+            f"{name!r} is not 3-24 letters, digits and single hyphens, starting with a letter "
+            "and ending with a letter or digit",
+            "shorten it or change the characters (names come from model/naming.py)",
+        )
+    ]
+
+
+def resource_group_name(type_: str, props: Props) -> list[Finding]:
+    if type_ != "azure-native:resources:ResourceGroup":
+        return []
+    name = props.get("resourceGroupName")
+    if not _known(name):
+        return []
+    text = str(name)
+    if _RG_NAME.fullmatch(text) and not text.endswith("."):
+        return []
+    return [
+        Finding(
+            "resourceGroupName",
+            f"{text!r} is not 1-90 letters, digits, underscores, hyphens, periods or "
+            "parentheses, or it ends with a period",
+            "use only those characters and do not end with a period",
+        )
+    ]
+
+
+def network_names(type_: str, props: Props) -> list[Finding]:
+    if not type_.startswith("azure-native:network:"):
+        return []
+    key = _NETWORK_NAME_KEYS.get(type_.rsplit(":", 1)[-1])
+    name = props.get(key) if key else None
+    if not key or not _known(name) or _NETWORK_NAME.fullmatch(str(name)):
+        return []
+    return [
+        Finding(
+            key,
+            f"{name!r} is not 1-80 letters, digits, underscores, periods and hyphens, "
+            "starting with a letter or digit and ending with a letter, digit or underscore",
+            "change the name (names come from model/naming.py)",
+        )
+    ]
+
+
+# --- tags -----------------------------------------------------------------------------------
+
+MAX_TAGS = 50
+MAX_TAG_NAME = 512
+MAX_STORAGE_TAG_NAME = 128
+MAX_TAG_VALUE = 256
+_TAG_NAME_FORBIDDEN = re.compile(r"[<>%&\\?/]")
+
+
+def tag_limits(type_: str, props: Props) -> list[Finding]:
+    tags = props.get("tags")
+    if not type_.startswith("azure-native:") or not isinstance(tags, Mapping):
+        return []
+    out = []
+    if len(tags) > MAX_TAGS:
+        out.append(
+            Finding("tags", f"{len(tags)} tags, Azure takes at most {MAX_TAGS}", "drop some tags")
+        )
+    name_limit = MAX_STORAGE_TAG_NAME if _is(type_, "StorageAccount") else MAX_TAG_NAME
+    for key, value in tags.items():
+        if len(str(key)) > name_limit:
+            out.append(
+                Finding(
+                    f"tags.{key}",
+                    f"tag name is {len(str(key))} characters, at most {name_limit} here",
+                    "shorten the tag name",
+                )
+            )
+        if _TAG_NAME_FORBIDDEN.search(str(key)):
+            out.append(
+                Finding(
+                    f"tags.{key}",
+                    "tag name contains one of < > % & \\ ? /",
+                    "rename the tag without those characters",
+                )
+            )
+        if _known(value) and len(str(value)) > MAX_TAG_VALUE:
+            out.append(
+                Finding(
+                    f"tags.{key}",
+                    f"tag value is {len(str(value))} characters, at most {MAX_TAG_VALUE}",
+                    "shorten the value",
+                )
+            )
+    return out
+
+
+# --- storage firewall -----------------------------------------------------------------------
+
+
+def storage_ip_rules(type_: str, props: Props) -> list[Finding]:
+    if type_ != "azure-native:storage:StorageAccount":
+        return []
+    out = []
+    for i, rule in enumerate(_get(props, "networkRuleSet", "ipRules") or []):
+        # Pulumi's wire name for ARM's `value` is iPAddressOrRange.
+        value = (
+            rule.get("iPAddressOrRange", rule.get("value")) if isinstance(rule, Mapping) else None
+        )
+        if not _known(value):
+            continue
+        problem = ip_rules.storage_value_problem(str(value))
+        if problem:
+            out.append(
+                Finding(
+                    f"networkRuleSet.ipRules[{i}]",
+                    problem,
+                    "list public IPv4 addresses bare (a /31 as its two addresses) and wider "
+                    "ranges as CIDR in ilag:storageAllowedIps",
+                )
+            )
+    return out
+
+
+# --- VPN gateway ----------------------------------------------------------------------------
+
+
+def vpn_sku_generation(type_: str, props: Props) -> list[Finding]:
+    if type_ != "azure-native:network:VirtualNetworkGateway" or props.get("gatewayType") != "Vpn":
+        return []
+    sku = _get(props, "sku", "name")
+    generation = props.get("vpnGatewayGeneration")
+    if not _known(sku) or not _known(generation):
+        return []
+    known = vpn_skus.SKUS.get(str(sku))
+    if known is None:
+        return [
+            Finding(
+                "sku.name",
+                f"{sku!r} is not a VPN gateway SKU",
+                f"use one of {', '.join(vpn_skus.SKUS)}",
+            )
+        ]
+    if generation not in known.generations:
+        return [
+            Finding(
+                "vpnGatewayGeneration",
+                f"{sku} exists only as {' or '.join(known.generations)}, not {generation}",
+                f"declare {known.generation} for {sku}, or pick a SKU offered in {generation}",
+            )
+        ]
+    return []
+
+
+def gateway_subnet(type_: str, props: Props) -> list[Finding]:
+    if type_ != "azure-native:network:Subnet" or props.get("subnetName") != "GatewaySubnet":
+        return []
+    out = []
+    prefix = props.get("addressPrefix")
+    if _known(prefix):
+        try:
+            net = ipaddress.ip_network(str(prefix), strict=False)
+        except ValueError:
+            net = None
+        if net is not None and net.prefixlen > 27:
+            out.append(
+                Finding(
+                    "addressPrefix",
+                    f"GatewaySubnet {prefix} is smaller than /27",
+                    "give region.yaml hub.subnets.gateway a /27 or larger",
+                )
+            )
+    if props.get("networkSecurityGroup"):
+        out.append(
+            Finding(
+                "networkSecurityGroup",
+                "an NSG on GatewaySubnet is not supported and can stop the gateway working",
+                "leave GatewaySubnet without an NSG",
+            )
+        )
+    if props.get("routeTable"):
+        out.append(
+            Finding(
+                "routeTable",
+                "a route table on GatewaySubnet breaks the gateway if it sends 0.0.0.0/0 "
+                "elsewhere or stops gateway route propagation",
+                "leave GatewaySubnet without a route table",
+            )
+        )
+    return out
+
+
+# --- retention ranges -----------------------------------------------------------------------
+
+
+def _range(value: Any, low: int, high: int, prop: str, what: str) -> list[Finding]:
+    number = _number(value)
+    if number is None or low <= number <= high:
+        return []
+    return [Finding(prop, f"{what} {value:g} is outside {low}-{high}", f"use {low} to {high}")]
+
+
+def key_vault_soft_delete(type_: str, props: Props) -> list[Finding]:
+    if type_ != "azure-native:keyvault:Vault":
+        return []
+    return _range(
+        _get(props, "properties", "softDeleteRetentionInDays"),
+        7,
+        90,
+        "properties.softDeleteRetentionInDays",
+        "soft-delete retention (days)",
+    )
+
+
+def blob_soft_delete(type_: str, props: Props) -> list[Finding]:
+    if type_ != "azure-native:storage:BlobServiceProperties":
+        return []
+    out = []
+    for key in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
+        out += _range(_get(props, key, "days"), 1, 365, f"{key}.days", "retention (days)")
+    return out
+
+
+# Azure VM backup policy: documented limits per schedule.
+VM_RETENTION_LIMITS = {
+    "dailySchedule": (7, 9999, "days"),
+    "weeklySchedule": (1, 5163, "weeks"),
+    "monthlySchedule": (1, 1188, "months"),
+    "yearlySchedule": (1, 99, "years"),
+}
+
+
+def vm_backup_retention(type_: str, props: Props) -> list[Finding]:
+    if type_ != "azure-native:recoveryservices:ProtectionPolicy":
+        return []
+    if _get(props, "properties", "backupManagementType") != "AzureIaasVM":
+        return []
+    out = []
+    retention = _get(props, "properties", "retentionPolicy") or {}
+    for key, (low, high, unit) in VM_RETENTION_LIMITS.items():
+        count = _get(retention, key, "retentionDuration", "count")
+        out += _range(
+            count,
+            low,
+            high,
+            f"properties.retentionPolicy.{key}.retentionDuration.count",
+            f"{key[: -len('Schedule')]} retention ({unit})",
+        )
+    out += _range(
+        _get(props, "properties", "instantRpRetentionRangeInDays"),
+        1,
+        5,
+        "properties.instantRpRetentionRangeInDays",
+        "instant restore retention (days)",
+    )
+    return out
+
+
+def role_assignment_guid(type_: str, props: Props) -> list[Finding]:
+    if type_ != "azure-native:authorization:RoleAssignment":
+        return []
+    name = props.get("roleAssignmentName")
+    if not _known(name):
+        return []
+    if re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", str(name)):
+        return []
+    return [
+        Finding(
+            "roleAssignmentName",
+            f"{name!r} is not a GUID",
+            "name it roles.assignment_name(scope, role definition id, principal id)",
+        )
+    ]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "azure-storage-ip-rules",
+        ip_rules.STORAGE_DOC,
+        "Storage firewall ipRules: public IPv4 only, single addresses bare, no /31 or /32.",
+        storage_ip_rules,
+    ),
+    Rule(
+        "azure-vpn-sku-generation",
+        vpn_skus.DOC,
+        "A VPN gateway's SKU exists in the declared generation.",
+        vpn_sku_generation,
+    ),
+    Rule(
+        "azure-gateway-subnet",
+        GATEWAY_SUBNET_DOC,
+        "GatewaySubnet is /27 or larger, with no NSG and no route table.",
+        gateway_subnet,
+    ),
+    Rule(
+        "azure-storage-account-name",
+        NAME_RULES_DOC + "#microsoftstorage",
+        "Storage account names: 3-24 lowercase letters and digits.",
+        storage_account_name,
+    ),
+    Rule(
+        "azure-key-vault-name",
+        NAME_RULES_DOC + "#microsoftkeyvault",
+        "Key vault names: 3-24 letters, digits, single hyphens; start with a letter.",
+        key_vault_name,
+    ),
+    Rule(
+        "azure-resource-group-name",
+        NAME_RULES_DOC + "#microsoftresources",
+        "Resource group names: 1-90 of letters, digits, _ - . ( ); not ending with a period.",
+        resource_group_name,
+    ),
+    Rule(
+        "azure-network-names",
+        NAME_RULES_DOC + "#microsoftnetwork",
+        "Public IP, VNet, subnet and NSG names: 1-80 of letters, digits, _ . -.",
+        network_names,
+    ),
+    Rule(
+        "azure-tag-limits",
+        TAGS_DOC,
+        "At most 50 tags; names ≤512 (storage ≤128) without < > % & \\ ? /; values ≤256.",
+        tag_limits,
+    ),
+    Rule(
+        "azure-key-vault-soft-delete-range",
+        KV_SOFT_DELETE_DOC,
+        "Key Vault soft-delete retention is 7-90 days.",
+        key_vault_soft_delete,
+    ),
+    Rule(
+        "azure-blob-soft-delete-range",
+        BLOB_SOFT_DELETE_DOC,
+        "Blob and container soft-delete retention is 1-365 days.",
+        blob_soft_delete,
+    ),
+    Rule(
+        "azure-vm-backup-retention-range",
+        BACKUP_RETENTION_DOC,
+        "VM backup retention: daily 7-9999, weekly 1-5163, monthly 1-1188, yearly 1-99.",
+        vm_backup_retention,
+    ),
+    Rule(
+        "azure-role-assignment-guid",
+        ROLE_ASSIGNMENT_DOC,
+        "Role assignment names are GUIDs.",
+        role_assignment_guid,
+    ),
+)
+
+
+def check(type_: str, props: Props) -> list[tuple[Rule, Finding]]:
+    """Every breach of every per-resource rule by one resource."""
+    return [(rule, f) for rule in RULES for f in rule.check(type_, props)]
+
+
+# --- plan rules: several resources at once --------------------------------------------------
+
+PLAN_RULE_DOCS = {
+    "azure-vpn-tunnel-capacity": vpn_skus.DOC,
+    "azure-resolver-subnets": RESOLVER_SUBNET_DOC,
+    "azure-role-assignment-unique": ROLE_ASSIGNMENT_DOC,
+    "azure-globally-unique-names": NAME_RULES_DOC,
+}
+
+
+def _violation(rule: str, res: PlannedResource, finding: Finding) -> RuleViolation:
+    return RuleViolation(
+        rule,
+        PLAN_RULE_DOCS[rule],
+        res.stack,
+        res.urn,
+        res.type,
+        res.name,
+        finding.prop,
+        finding.problem,
+        finding.fix,
+    )
+
+
+def _tail(resource_id: Any) -> str | None:
+    return str(resource_id).rstrip("/").rsplit("/", 1)[-1] if _known(resource_id) else None
+
+
+def vpn_tunnel_capacity(resources: list[PlannedResource]) -> list[RuleViolation]:
+    gateways = {
+        str(r.inputs.get("virtualNetworkGatewayName")): r
+        for r in resources
+        if r.type == "azure-native:network:VirtualNetworkGateway"
+    }
+    tunnels: dict[str, int] = defaultdict(int)
+    for r in resources:
+        if r.type == "azure-native:network:VirtualNetworkGatewayConnection":
+            gw_name = _tail(_get(r.inputs, "virtualNetworkGateway1", "id"))
+            if gw_name:
+                # Active-standby: one tunnel per site-to-site connection.
+                tunnels[gw_name] += 1
+    out = []
+    for name, gw in gateways.items():
+        sku = vpn_skus.SKUS.get(str(_get(gw.inputs, "sku", "name")))
+        if sku is None or tunnels[name] <= sku.s2s_tunnels:
+            continue
+        bigger = vpn_skus.smallest_for(tunnels[name], sku.zone_redundant)
+        out.append(
+            _violation(
+                "azure-vpn-tunnel-capacity",
+                gw,
+                Finding(
+                    "sku.name",
+                    f"{tunnels[name]} site-to-site connections, {sku.name} takes at most "
+                    f"{sku.s2s_tunnels}",
+                    f"set ilag:vpnGatewaySku to {bigger}" if bigger else "use Azure Virtual WAN",
+                ),
+            )
+        )
+    return out
+
+
+def resolver_subnets(resources: list[PlannedResource]) -> list[RuleViolation]:
+    subnets = {
+        str(r.inputs.get("subnetName")): r
+        for r in resources
+        if r.type == "azure-native:network:Subnet"
+    }
+    used: list[tuple[PlannedResource, str | None]] = []
+    for r in resources:
+        if r.type == "azure-native:dnsresolver:InboundEndpoint":
+            for cfg in r.inputs.get("ipConfigurations") or []:
+                used.append((r, _tail(_get(cfg, "subnet", "id"))))
+        elif r.type == "azure-native:dnsresolver:OutboundEndpoint":
+            used.append((r, _tail(_get(r.inputs, "subnet", "id"))))
+    out = []
+    for endpoint, used_name in used:
+        subnet = subnets.get(used_name or "")
+        if subnet is None:
+            continue
+        delegations = [
+            d.get("serviceName")
+            for d in subnet.inputs.get("delegations") or []
+            if isinstance(d, Mapping)
+        ]
+        if delegations != [RESOLVER_DELEGATION]:
+            out.append(
+                _violation(
+                    "azure-resolver-subnets",
+                    subnet,
+                    Finding(
+                        "delegations",
+                        f"used by {endpoint.name} but delegated to {delegations or 'nothing'}",
+                        f"delegate it to {RESOLVER_DELEGATION} only",
+                    ),
+                )
+            )
+        prefix = subnet.inputs.get("addressPrefix")
+        if _known(prefix):
+            net = ipaddress.ip_network(str(prefix), strict=False)
+            if not 24 <= net.prefixlen <= 28:
+                out.append(
+                    _violation(
+                        "azure-resolver-subnets",
+                        subnet,
+                        Finding(
+                            "addressPrefix",
+                            f"{prefix} for a resolver endpoint; Azure takes /28 to /24",
+                            "size the dns_inbound/dns_outbound subnets between /28 and /24",
+                        ),
+                    )
+                )
+    return out
+
+
+def _duplicates(
+    resources: Iterable[PlannedResource], rule: str, type_: str, key: str, scope: str
+) -> list[RuleViolation]:
+    seen: dict[str, PlannedResource] = {}
+    out = []
+    for r in resources:
+        if r.type != type_:
+            continue
+        value = r.inputs.get(key)
+        if not _known(value):
+            continue
+        norm = str(value).lower()
+        first = seen.setdefault(norm, r)
+        if first is not r:
+            out.append(
+                _violation(
+                    rule,
+                    r,
+                    Finding(
+                        key,
+                        f"{value!r} is also the name of {first.name} in stack {first.stack}; "
+                        f"Azure needs it unique {scope}",
+                        "derive the name from what differs (environment, scope, principal)",
+                    ),
+                )
+            )
+    return out
+
+
+def unique_names(resources: list[PlannedResource]) -> list[RuleViolation]:
+    return (
+        _duplicates(
+            resources,
+            "azure-role-assignment-unique",
+            "azure-native:authorization:RoleAssignment",
+            "roleAssignmentName",
+            "in the tenant",
+        )
+        + _duplicates(
+            resources,
+            "azure-globally-unique-names",
+            "azure-native:storage:StorageAccount",
+            "accountName",
+            "worldwide",
+        )
+        + _duplicates(
+            resources,
+            "azure-globally-unique-names",
+            "azure-native:keyvault:Vault",
+            "vaultName",
+            "worldwide",
+        )
+    )
+
+
+PLAN_RULES: tuple[Callable[[list[PlannedResource]], list[RuleViolation]], ...] = (
+    vpn_tunnel_capacity,
+    resolver_subnets,
+    unique_names,
+)
+RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RULES) + tuple(PLAN_RULE_DOCS)
+
+
+def check_plan(resources: list[PlannedResource]) -> list[RuleViolation]:
+    """Per-resource rules on each resource, then the rules that need several at once."""
+    out = []
+    for res in resources:
+        for rule, finding in check(res.type, res.inputs):
+            out.append(
+                RuleViolation(
+                    rule.name,
+                    rule.doc,
+                    res.stack,
+                    res.urn,
+                    res.type,
+                    res.name,
+                    finding.prop,
+                    finding.problem,
+                    finding.fix,
+                )
+            )
+    for plan_rule in PLAN_RULES:
+        out += plan_rule(resources)
+    return out
