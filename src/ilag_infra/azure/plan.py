@@ -401,6 +401,7 @@ def _execute(
     config: dict[str, str],
     secret_keys: set[str],
     upstream: Mapping[str, Mapping[str, Any]],
+    region: LoadedRegion | None = None,
 ) -> tuple[list[PlanResource], list[PlanInvoke], dict[str, Any], list[str]]:
     from ilag_infra.azure.program import run as run_program
 
@@ -408,7 +409,7 @@ def _execute(
     recorder = _Recorder(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=recorder)
     pulumi.runtime.set_all_config(config, sorted(secret_keys))
-    _sync_await(run_pulumi_func(lambda: run_program(stack, root)))
+    _sync_await(run_pulumi_func(lambda: run_program(stack, root, region)))
     stack_resource = get_root_resource()
     exported: Mapping[str, Any] = getattr(stack_resource, "outputs", {}) or {}
     outputs, secret = _sync_await(_resolve_outputs(exported))
@@ -498,7 +499,7 @@ def run(
     ctx = contextvars.Context()
     try:
         resources, invokes, outputs, secret = ctx.run(
-            _execute, stack, root, cfg, secret_keys, feeds
+            _execute, stack, root, cfg, secret_keys, feeds, region
         )
     except IlagError:
         raise

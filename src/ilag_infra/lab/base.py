@@ -37,6 +37,11 @@ PACKAGES: tuple[str, ...] = (
     "restic",
     "rclone",
     "unattended-upgrades",
+    # The hardening controls of the baseline role (issue 12).
+    "acct",
+    "auditd",
+    "kmod",
+    "libpam-pwquality",
     "locales",
     "tzdata",
     "ca-certificates",

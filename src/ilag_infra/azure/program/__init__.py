@@ -26,10 +26,15 @@ def project_root() -> Path:
     return repo_root()
 
 
-def declare(stack: str, root: Path) -> dict[str, object]:
-    """Validate config and region.yaml, declare the stack's resources, return its outputs."""
+def declare(
+    stack: str, root: Path, region: region_mod.LoadedRegion | None = None
+) -> dict[str, object]:
+    """Validate config and region.yaml, declare the stack's resources, return its outputs.
+
+    A caller that already read the stack's region file passes it, so it is read once."""
     common = settings.read_common(stack, root)
-    loaded = region_mod.load(common.region_file)
+    same = region is not None and region.path.resolve() == common.region_file.resolve()
+    loaded = region if region is not None and same else region_mod.load(common.region_file)
     ctx = blueprint.context(loaded, common.environment)
     r = loaded.model
     if common.kind == "network":
@@ -55,9 +60,13 @@ def declare(stack: str, root: Path) -> dict[str, object]:
     return declare_backup(ctx, settings.read_backup(stack, root), blueprint.containers(r))
 
 
-def run(stack: str | None = None, root: Path | None = None) -> None:
+def run(
+    stack: str | None = None,
+    root: Path | None = None,
+    region: region_mod.LoadedRegion | None = None,
+) -> None:
     """Declare the current stack and export its outputs; errors stay IlagError."""
-    outputs = declare(stack or pulumi.get_stack(), root or project_root())
+    outputs = declare(stack or pulumi.get_stack(), root or project_root(), region)
     for name, value in outputs.items():
         pulumi.export(name, value)
 
