@@ -1,0 +1,69 @@
+"""`ilag report`: one static page for the council and the municipal IT leaders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ilag_infra.cli.console import make_console
+from ilag_infra.model import paths
+from ilag_infra.model.errors import InputError, Problem
+
+console = make_console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("report")
+    def report_cmd(
+        out: Annotated[
+            Path, typer.Option("--out", help="Directory for index.html (created if missing).")
+        ] = Path("build/report"),
+        lang: Annotated[str, typer.Option("--lang", help="nb (bokmål, default) or en.")] = "nb",
+        costs: Annotated[
+            list[Path] | None,
+            typer.Option(
+                "--costs",
+                help="The month's costs: a JSON file from `ilag costs --format json`, or the "
+                "export file(s) themselves. Repeat for several export parts.",
+            ),
+        ] = None,
+        period: Annotated[
+            str | None, typer.Option("--period", help="YYYY-MM, when --costs are exports.")
+        ] = None,
+        runs: Annotated[
+            Path | None,
+            typer.Option(
+                "--runs", help="Directory of run records (default: runs/ or ILAG_RUNS_DIR)."
+            ),
+        ] = None,
+        with_plan: Annotated[
+            bool,
+            typer.Option("--plan/--no-plan", help="Run the offline plan for its open findings."),
+        ] = True,
+        region_file: Annotated[
+            Path | None, typer.Option("--region", "-r", help="region.yaml to report on.")
+        ] = None,
+    ) -> None:
+        """Write a self-contained HTML page: convergence, backups, restore tests, drills (RTO
+        and RPO) and the month's cost per municipality, a picture of the region, the cost
+        split and the plan's open findings. Missing sources show as missing, never as zero."""
+        from ilag_infra.model import region
+        from ilag_infra.onsite.runrecord import runs_dir
+        from ilag_infra.report import costview, findings, page, records
+        from ilag_infra.report.labels import LANGS
+
+        if lang not in LANGS:
+            raise InputError(
+                [Problem("(command line)", "--lang", f"{lang!r} is not a page language",
+                         f"use one of: {', '.join(LANGS)}")]
+            )  # fmt: skip
+        root = paths.repo_root()
+        loaded = region.load(region_file or paths.region_file(root))
+        recs = records.load(runs or runs_dir(root))
+        view = costview.load(costs, loaded.model, period) if costs else None
+        found = findings.from_plan(loaded, root) if with_plan else None
+        data = page.build(loaded, recs, view, found, lang)
+        target = page.write(data, out)
+        console.print(f"[green]wrote[/] {target}", highlight=False)
