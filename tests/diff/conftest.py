@@ -50,6 +50,14 @@ all:
 CIPHER_BASE = "v1:QmFzZUNpcGhlcnRleHQtbmV2ZXItc2hvd24tMTIz"
 CIPHER_HEAD = "v1:SGVhZENpcGhlcnRleHQtbmV2ZXItc2hvd24tNDU2"
 CIPHER_NEW = "v1:TmV3U2l0ZUNpcGhlcnRleHQtbmV2ZXItc2hvd24tNzg5"
+CIPHER_ROTATED = "v1:Um90YXRlZENpcGhlcnRleHQtbmV2ZXItc2hvd24tMA"
+PLAIN_PSK = "plain-psk-never-shown-4711"
+# Role defaults whose values must never be printed: a *_psk, a *_password, a nested one.
+SECRET_DEFAULTS = {
+    "baseline__uplink_psk": "psk-default-never-shown-1",
+    "baseline__admin_password": "password-default-never-shown-2",
+}
+NESTED_SECRET = "restic-password-never-shown-3"
 
 
 def git(root: Path, *args: str) -> str:
@@ -198,6 +206,28 @@ def _keys(cipher: str, extra: dict[str, str] | None = None) -> Callable[[Fixture
     return make
 
 
+def _rotate(slug: str, value: str, secure: bool = True) -> Callable[[FixtureRepo], None]:
+    """One municipality's key in the secrets_base stack file: a new ciphertext, or plain."""
+
+    def make(repo: FixtureRepo) -> None:
+        new = f"{{secure: {value}}}" if secure else value
+        repo.edit(
+            "stacks/Pulumi.network.yaml",
+            _sub(rf"(    {slug}:)\n      secure: {re.escape(CIPHER_BASE)}", rf"\1 {new}"),
+        )
+
+    return make
+
+
+def _role_secrets(repo: FixtureRepo) -> None:
+    lines = [f"{name}: {value}" for name, value in SECRET_DEFAULTS.items()]
+    lines.append(f"baseline__backup_env:\n  RESTIC_PASSWORD: {NESTED_SECRET}\n  RESTIC_HOST: fil01")
+    repo.edit(
+        "roles/baseline/defaults/main.yml",
+        lambda t: t.rstrip("\n") + "\n" + "\n".join(lines) + "\n",
+    )
+
+
 @pytest.fixture(scope="session")
 def fixture_repo(tmp_path_factory: pytest.TempPathFactory) -> FixtureRepo:
     root = tmp_path_factory.mktemp("diff") / "repo"
@@ -226,5 +256,8 @@ def fixture_repo(tmp_path_factory: pytest.TempPathFactory) -> FixtureRepo:
     repo.commit("no_program", _no_program)
     secrets_base = repo.commit("secrets_base", _keys(CIPHER_BASE))
     repo.commit("secrets", _keys(CIPHER_HEAD, {"vagan": CIPHER_NEW}))
+    repo.commit("psk_rotation", _rotate("hadsel", CIPHER_ROTATED), base=secrets_base)
+    repo.commit("psk_plain", _rotate("bo", PLAIN_PSK, secure=False), base=secrets_base)
+    repo.commit("role_secrets", _role_secrets)
     repo.cases["secrets_base"] = secrets_base
     return repo

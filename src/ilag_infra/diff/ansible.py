@@ -16,7 +16,7 @@ from ilag_infra.model import inventory
 from ilag_infra.model.errors import IlagError
 from ilag_infra.model.region import Region
 from ilag_infra.model.region import load as load_region
-from ilag_infra.model.secrets import MASK, is_secret_name
+from ilag_infra.model.secrets import MASK, is_secret_name, mask_mapping
 from ilag_infra.onsite import outputs
 
 SECRET = MASK
@@ -32,6 +32,8 @@ _ROLE_MODULES = {
     "ansible.builtin.import_role",
 }
 _IMPORT_PLAYBOOK = {"import_playbook", "ansible.builtin.import_playbook"}
+# Files that only the Azure plan reads: their effect is in the Azure section, not "nothing".
+AZURE_INPUTS = ("stacks/", "policy/")
 
 
 @dataclass
@@ -70,6 +72,7 @@ class MunicipalityImpact:
 class AnsibleDiff:
     changed_files: list[str] = field(default_factory=list)
     other_files: list[str] = field(default_factory=list)
+    azure_files: list[str] = field(default_factory=list)  # stack config: see the Azure side
     changes: list[AnsibleChange] = field(default_factory=list)
     municipalities: list[MunicipalityImpact] = field(default_factory=list)
     region_changed: bool = False
@@ -334,8 +337,12 @@ def playbook_hosts(views: Iterable[View], book: str) -> set[str]:
 
 
 def _show(name: str, value: Any, with_values: bool) -> str | None:
+    """A variable's value as shown in a report; None where it is never shown. Secret names
+    (a role's *_psk, *_password …) hide the whole value; inside any other value, secret
+    keys (a nested RESTIC_PASSWORD) and secret-looking text are masked."""
     if not with_values or _SECRET_NAME.search(name) or is_secret_name(name) or value == SECRET:
         return None
+    value = mask_mapping(value)
     text = value if isinstance(value, str) else repr(value) if value is not None else "null"
     text = " ".join(str(text).split())
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
@@ -507,6 +514,8 @@ def diff_ansible(base: View, head: View, changed: list[str]) -> AnsibleDiff:
             reason = f"{path} (every run)"
             munis, hosts_l = impacts.hosts(_every_host(views), reason)
             add(AnsibleChange(path, "config", path, munis, hosts_l))
+        elif path.startswith(AZURE_INPUTS) or path == "Pulumi.yaml":
+            result.azure_files.append(path)
         else:
             result.other_files.append(path)
 

@@ -6,9 +6,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ilag_infra.diff.worker import FINGERPRINT
 from ilag_infra.model.naming import PHYSICAL_NAME_KEYS
+from ilag_infra.model.secrets import MASK
 
-SECRET = "[secret]"
+SECRET = MASK
 CREATE, UPDATE, DELETE, REPLACE = "create", "update", "delete", "replace"
 OPS = (CREATE, UPDATE, DELETE, REPLACE)
 
@@ -21,6 +23,41 @@ class PropertyChange:
     kind: str
     old: Any = None
     new: Any = None
+    secret: bool = False  # a secret value changed; old and new are masked
+
+
+def is_masked(value: Any) -> bool:
+    """A masked secret: the mask itself or a secret's fingerprint."""
+    return isinstance(value, str) and (value == SECRET or bool(FINGERPRINT.fullmatch(value)))
+
+
+def _has_fingerprint(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_fingerprint(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_fingerprint(v) for v in value)
+    return isinstance(value, str) and FINGERPRINT.search(value) is not None
+
+
+def mask_fingerprints(value: Any) -> Any:
+    """Fingerprints are for comparing only: what is shown is the plain mask."""
+    if isinstance(value, dict):
+        return {k: mask_fingerprints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_fingerprints(v) for v in value]
+    return FINGERPRINT.sub(SECRET, value) if isinstance(value, str) else value
+
+
+def _masked_change(change: PropertyChange) -> PropertyChange:
+    if not (_has_fingerprint(change.old) or _has_fingerprint(change.new)):
+        return change
+    return PropertyChange(
+        change.path,
+        change.kind,
+        mask_fingerprints(change.old),
+        mask_fingerprints(change.new),
+        secret=True,
+    )
 
 
 @dataclass
@@ -91,7 +128,7 @@ def physical_name(type_: str, inputs: dict[str, Any]) -> str | None:
     keys = [PHYSICAL_NAME_KEYS.get(cls), cls[:1].lower() + cls[1:] + "Name", "name"]
     for key in keys:
         value = inputs.get(key) if key else None
-        if isinstance(value, str) and value and value != SECRET:
+        if isinstance(value, str) and value and not is_masked(value):
             return value
     return None
 
@@ -125,7 +162,12 @@ def _label(item: Any) -> str | None:
 
 
 def diff_values(old: Any, new: Any, path: str = "") -> list[PropertyChange]:
-    """Nested differences as dotted paths; list items with names are matched by name."""
+    """Nested differences as dotted paths; list items with names are matched by name. Secret
+    fingerprints are compared, then shown only as the mask (the change flagged secret)."""
+    return [_masked_change(c) for c in _diff_values(old, new, path)]
+
+
+def _diff_values(old: Any, new: Any, path: str = "") -> list[PropertyChange]:
     if old == new:
         return []
     if isinstance(old, dict) and isinstance(new, dict):
@@ -137,7 +179,7 @@ def diff_values(old: Any, new: Any, path: str = "") -> list[PropertyChange]:
             elif key not in new:
                 out.append(PropertyChange(sub, "delete", old[key], None))
             else:
-                out.extend(diff_values(old[key], new[key], sub))
+                out.extend(_diff_values(old[key], new[key], sub))
         return out
     if isinstance(old, list) and isinstance(new, list) and old and new:
         old_labels = [_label(i) for i in old]
@@ -155,20 +197,22 @@ def diff_values(old: Any, new: Any, path: str = "") -> list[PropertyChange]:
                 elif lab not in olds:
                     out.append(PropertyChange(sub, "add", None, news[lab]))
                 else:
-                    out.extend(diff_values(olds[lab], news[lab], sub))
+                    out.extend(_diff_values(olds[lab], news[lab], sub))
             return out
         if len(old) == len(new) and all(isinstance(i, dict) for i in (*old, *new)):
             out = []
             for index, (a, b) in enumerate(zip(old, new, strict=True)):
-                out.extend(diff_values(a, b, f"{path}[{index}]"))
+                out.extend(_diff_values(a, b, f"{path}[{index}]"))
             return out
     return [PropertyChange(path or "(value)", "update", old, new)]
 
 
-def _alias_hint(old: dict[str, Any], new: dict[str, Any]) -> str:
+def alias_hint(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The alias to add to the resource's existing ResourceOptions (its parent stays as it
+    is): by name when only the name changed, else by the old URN."""
     if old["type"] == new["type"] and old.get("parent") == new.get("parent"):
-        return f'opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="{old["name"]}")])'
-    return f'opts=pulumi.ResourceOptions(aliases=["{old["urn"]}"])'
+        return f'aliases=[pulumi.Alias(name="{old["name"]}")]'
+    return f'aliases=["{old["urn"]}"]'
 
 
 def diff_resources(
@@ -179,8 +223,21 @@ def diff_resources(
     new = {r["urn"]: r for r in head}
     changes: list[ResourceChange] = []
     unchanged = 0
-    for urn in sorted(set(old) & set(new)):
-        a, b = old[urn], new[urn]
+    # An alias in the program says "this is the resource once known by that URN": Pulumi
+    # moves its state over, so the pair is compared like one resource, not deleted and created.
+    renamed: dict[str, str] = {}  # new URN → old URN
+    for urn, res in new.items():
+        if urn in old:
+            continue
+        for alias in res.get("aliases") or []:
+            if alias in old and alias not in new and alias not in renamed.values():
+                renamed[urn] = alias
+                break
+    pairs = [(u, u) for u in sorted(set(old) & set(new))] + sorted(
+        (o, n) for n, o in renamed.items()
+    )
+    for old_urn, urn in pairs:
+        a, b = old[old_urn], new[urn]
         props = diff_values(a.get("inputs", {}), b.get("inputs", {}))
         if not props:
             unchanged += 1
@@ -193,8 +250,8 @@ def diff_resources(
                 "would be created anew and the old one deleted"
             )
         changes.append(change)
-    created = [new[u] for u in sorted(set(new) - set(old))]
-    deleted = [old[u] for u in sorted(set(old) - set(new))]
+    created = [new[u] for u in sorted(set(new) - set(old) - set(renamed))]
+    deleted = [old[u] for u in sorted(set(old) - set(new) - set(renamed.values()))]
     # A URN that changed while the Azure object stays the same: Pulumi would delete it and
     # create it again (a real outage for a gateway or a vault) unless the program adds an alias.
     by_identity: dict[tuple[str, ...], dict[str, Any]] = {}
@@ -216,7 +273,8 @@ def diff_resources(
         change.reason = (
             f"would replace: add an alias. The logical name changed from {match['name']!r} to "
             f"{res['name']!r} but the Azure resource is the same, so Pulumi would delete and "
-            f"recreate it. Keep it with {_alias_hint(match, res)}"
+            f"recreate it. Keep it: add {alias_hint(match, res)} to its ResourceOptions, "
+            "beside the options it has"
         )
         changes.append(change)
     changes.extend(_change(DELETE, r, []) for r in deleted if r["urn"] not in paired)

@@ -50,6 +50,9 @@ def property_lines(changes: list[PropertyChange]) -> list[str]:
     values only the items that left or arrived, which is what a reviewer looks for."""
     out = []
     for c in changes:
+        if c.secret and c.kind == "update":
+            out.append(f"~ {c.path}: changed (secret, value not shown)")
+            continue
         if c.kind == "update" and _scalars(c.old) and _scalars(c.new):
             gone = [v for v in c.old if v not in c.new]
             came = [v for v in c.new if v not in c.old]

@@ -8,6 +8,7 @@ from typing import Any
 
 from ilag_infra.diff import ansible as diffansible
 from ilag_infra.diff import plan as diffplan
+from ilag_infra.diff.stack_secrets import SecretChange
 from ilag_infra.model.errors import IlagError
 
 
@@ -44,12 +45,13 @@ class DiffReport:
     stacks: list[diffplan.StackDiff] = field(default_factory=list)
     ansible: diffansible.AnsibleDiff | None = None
     check: CheckResult | None = None
+    secrets: list[SecretChange] = field(default_factory=list)  # secret config entries changed
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def azure_changes(self) -> bool:
-        return any(s.has_changes for s in self.stacks)
+        return bool(self.secrets) or any(s.has_changes for s in self.stacks)
 
     @property
     def has_changes(self) -> bool:

@@ -22,8 +22,10 @@ from typing import Any
 from ilag_infra.diff import ansible as diffansible
 from ilag_infra.diff import git as diffgit
 from ilag_infra.diff import plan as diffplan
+from ilag_infra.diff import stack_secrets
 from ilag_infra.diff import worker as diffworker
 from ilag_infra.diff.report import DiffError, DiffReport
+from ilag_infra.model.secrets import MASK
 
 STACKS = diffworker.DEFAULT_STACKS
 # What an offline plan reads. Two revisions that agree on all of these have the same plan, so
@@ -32,6 +34,9 @@ PLAN_INPUTS = ("src", "stacks", "policy", "Pulumi.yaml", "region.yaml")
 WORKER_TIMEOUT = 600.0
 # Anything that looks like a SAS signature or an encrypted config value never leaves.
 _SIG = re.compile(r"(sig=)[^&\"'\s<>|]+", re.I)
+# One key per process for the secret fingerprints of every plan it makes (cached plans stay
+# comparable); fingerprints mean nothing outside this process.
+_FINGERPRINT_KEY = os.urandom(32)
 
 
 # --- planning a revision ----------------------------------------------------------------------
@@ -63,6 +68,7 @@ def plan_revision(tree: Path, label: str) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
         env["PYTHONPATH"] = str(tree / "src")
         env["ILAG_ROOT"] = str(tree)
+        env[diffworker.FINGERPRINT_KEY_ENV] = _FINGERPRINT_KEY.hex()
         env.pop("ILAG_REGION", None)
         try:
             proc = subprocess.run(
@@ -173,10 +179,10 @@ def scrub(data: Any, secrets: set[str]) -> Any:
     if isinstance(data, list):
         return [scrub(v, secrets) for v in data]
     if isinstance(data, str):
-        text = _SIG.sub(r"\1[secret]", data)
+        text = diffworker.FINGERPRINT.sub(MASK, _SIG.sub(rf"\1{MASK}", data))
         for secret in secrets:
             if secret and secret in text:
-                text = text.replace(secret, "[secret]")
+                text = text.replace(secret, MASK)
         return text
     return data
 
@@ -197,6 +203,26 @@ def _scrub_report(report: DiffReport, secrets: set[str]) -> None:
         for hosts in report.check.municipalities.values():
             for host in hosts:
                 host.diffs = scrub(host.diffs, secrets)
+
+
+def _secret_impacts(report: DiffReport, names: dict[str, str]) -> None:
+    """A changed secret is shown by key path, and the municipalities whose site must follow
+    (a VPN key: the site's firewall) appear in the municipality table."""
+    for change in report.secrets:
+        report.notes.append(change.line)
+        if report.ansible is None:
+            continue
+        for slug in change.municipalities:
+            impact = next((m for m in report.ansible.municipalities if m.slug == slug), None)
+            if impact is None:
+                impact = diffansible.MunicipalityImpact(slug, names.get(slug, slug), "azure-only")
+                report.ansible.municipalities.append(impact)
+            what = ", ".join(change.resources)
+            reason = f"{change.key}: {change.kind} (secret) for {what}"
+            if change.note:
+                reason += f"; {change.note}"
+            if reason not in impact.reasons:
+                impact.reasons.append(reason)
 
 
 # --- the whole diff ---------------------------------------------------------------------------
@@ -232,6 +258,10 @@ def run_diff(
             )
         views = diffansible.read_view(base_tree), diffansible.read_view(head_tree)
         report.ansible = diffansible.diff_ansible(views[0], views[1], changed)
+        report.secrets = stack_secrets.secret_changes(
+            base_tree, head_tree, base_plan, head_plan, _FINGERPRINT_KEY
+        )
+        _secret_impacts(report, {**views[0].names, **views[1].names})
         secrets = _secure_values(base_tree) | _secure_values(head_tree)
         if check_env is not None:
             from ilag_infra.diff import check as diffcheck

@@ -9,15 +9,25 @@ not have it. Usage: python -m ilag_infra.diff.worker ROOT OUTFILE
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
 import json
+import os
+import re
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
-PROTOCOL = 1
+# 2: secrets are recorded as keyed fingerprints and resources carry their aliases.
+PROTOCOL = 2
 DEFAULT_STACKS = ("network", "identity", "backup")
+# The key of the secret fingerprints; `ilag diff` passes one key to both revisions' workers,
+# so equal secrets compare equal, and no fingerprint is comparable outside that one diff.
+FINGERPRINT_KEY_ENV = "ILAG_DIFF_FINGERPRINT_KEY"
+FINGERPRINT = re.compile(r"\[secret:[0-9a-f]{16}\]")
+_STACK_TYPE = "pulumi:pulumi:Stack$"
 # Invoke arguments that could carry credentials are never written out. This is a copy of
 # ilag_infra.model.secrets (its names and "[secret]" mask) on purpose: this file must stay
 # standard-library-only and import nothing from ilag_infra, because its source also runs
@@ -55,6 +65,92 @@ def _record_invokes(plan: Any) -> list[dict[str, Any]]:
     return calls
 
 
+def fingerprint(kind: str, value: str, key: bytes) -> str:
+    """A secret as `[secret:<16 hex>]`: a keyed hash of its ciphertext (kind "secure") or of
+    its value where only that is known (kind "plain"). Never reversible, never the value."""
+    digest = hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+    return f"[secret:{digest[:16]}]"
+
+
+def _fingerprint_key() -> bytes:
+    try:
+        return bytes.fromhex(os.environ.get(FINGERPRINT_KEY_ENV, ""))[:32] or os.urandom(32)
+    except ValueError:
+        return os.urandom(32)
+
+
+def _fingerprint_secrets(plan: Any) -> None:
+    """The plan masks every secret as the same "[secret]", so a rotated key looked unchanged.
+    Record a fingerprint instead: the stack file's ciphertext for config set with --secret,
+    a keyed hash of the value for any other secret the program makes."""
+    key = _fingerprint_key()
+    mask_secure = getattr(plan, "_mask_secure", None)
+    plain = getattr(plan, "_plain", None)
+    if mask_secure is not None:
+
+        def masked(value: Any) -> Any:
+            if isinstance(value, dict):
+                if set(value) == {"secure"}:
+                    return fingerprint("secure", str(value["secure"]), key)
+                return {k: masked(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [masked(v) for v in value]
+            return value
+
+        plan._mask_secure = masked
+    if plain is None:
+        return
+    from pulumi.runtime import rpc
+
+    def plain_fp(value: Any) -> Any:
+        if isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            inner = value.get("value")
+            text = inner if isinstance(inner, str) else json.dumps(inner, sort_keys=True)
+            if FINGERPRINT.fullmatch(text):
+                return text
+            return fingerprint("plain", text, key)
+        return plain(value)
+
+    plan._plain = plain_fp
+
+
+def _strip_stack(urn: str) -> str:
+    return urn.replace(_STACK_TYPE, "")
+
+
+def _record_aliases(plan: Any) -> dict[str, list[str]]:
+    """URN → the URNs its aliases name. The plan does not record them, so without this an
+    alias added exactly as the diff suggests still looked like a delete and a create."""
+    found: dict[str, list[str]] = {}
+    recorder = getattr(plan, "_Recorder", None)
+    original = getattr(recorder, "RegisterResource", None)
+    if recorder is None or original is None:
+        return found
+
+    def register(self: Any, request: Any) -> Any:
+        urns = [str(u) for u in getattr(request, "aliasURNs", [])]
+        for alias in getattr(request, "aliases", []):
+            if alias.WhichOneof("alias") == "urn":
+                urns.append(alias.urn)
+                continue
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            urn = self.make_urn(parent, spec.type or request.type, spec.name or request.name)
+            parts = urn.split("::")
+            if spec.stack:
+                parts[0] = f"urn:pulumi:{spec.stack}"
+            if spec.project:
+                parts[1] = spec.project
+            urns.append("::".join(parts))
+        if urns and request.type != "pulumi:pulumi:Stack":
+            own = _strip_stack(self.make_urn(request.parent, request.type, request.name))
+            found[own] = sorted({_strip_stack(u) for u in urns})
+        return original(self, request)
+
+    recorder.RegisterResource = register
+    return found
+
+
 def _run_stack(plan: Any, stack: str, root: Path, feeds: dict[str, Any]) -> Any:
     params = inspect.signature(plan.run).parameters
     kwargs: dict[str, Any] = {}
@@ -83,9 +179,12 @@ def plan_revision(root: Path) -> dict[str, Any]:
         getattr(plan, "PlanResult", None), "__dataclass_fields__", {}
     )
     calls: list[dict[str, Any]] = [] if reports_invokes else _record_invokes(plan)
+    _fingerprint_secrets(plan)
+    aliases = _record_aliases(plan)
     feeds: dict[str, Any] = {}
     for stack in getattr(plan, "STACK_ORDER", DEFAULT_STACKS):
         calls.clear()
+        aliases.clear()
         entry: dict[str, Any] = {"stack": stack}
         try:
             result = _run_stack(plan, stack, root, feeds)
@@ -95,6 +194,9 @@ def plan_revision(root: Path) -> dict[str, Any]:
         else:
             feeds[stack] = result.outputs
             entry["plan"] = result.to_dict()
+            for res in entry["plan"].get("resources", []):
+                if res.get("urn") in aliases:
+                    res["aliases"] = aliases[res["urn"]]
             entry["invokes"] = (
                 [
                     {"token": str(i.token), "args": _masked_args(dict(i.args))}
