@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ilag_infra.model import secrets
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult
 
 
@@ -68,6 +69,9 @@ def write(
         "limit": req.limit,
         **result.to_dict(),
     }
+    # The runner already keeps task output out of messages; this is the policy's second net
+    # for a SAS URL or password quoted in a failure reason.
+    record["messages"] = {h: secrets.redact_text(str(m)) for h, m in result.messages.items()}
     out = runs_dir(repo_root) / f"{run_id}-{req.slug}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
