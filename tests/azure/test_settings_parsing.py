@@ -1,0 +1,91 @@
+"""Object ids are parsed with uuid and SSH public keys with cryptography, not pattern-matched."""
+
+from __future__ import annotations
+
+import base64
+import struct
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from ilag_infra.azure import plan
+from ilag_infra.model.errors import InputError
+
+from .conftest import REPO
+
+
+def _identity(plans: dict[str, plan.PlanResult], **config: str) -> plan.PlanResult:
+    return plan.run(
+        "identity",
+        root=REPO,
+        config={f"ilag:{k}": v for k, v in config.items()},
+        upstream={"network": plans["network"].outputs},
+    )
+
+
+def _openssh(key: object) -> str:
+    return key.public_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    ).decode()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        _openssh(ed25519.Ed25519PrivateKey.generate().public_key()) + " ilag-user-ca",
+        _openssh(ec.generate_private_key(ec.SECP256R1()).public_key()),
+        _openssh(rsa.generate_private_key(65537, 3072).public_key()) + " ca@offline",
+    ],
+)
+def test_real_public_keys_are_accepted(line: str, plans: dict[str, plan.PlanResult]) -> None:
+    result = _identity(plans, sshUserCaPublicKey=line)
+    assert result.outputs["ssh_user_ca_public_key"] == line
+
+
+def _blob(kind: bytes, payload: bytes) -> str:
+    data = struct.pack(">I", len(kind)) + kind + struct.pack(">I", len(payload)) + payload
+    return base64.b64encode(data).decode()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # The old pattern took any base64 after a known type name.
+        "ssh-ed25519 AAAAAAAA ilag",
+        f"ssh-ed25519 {_blob(b'ssh-ed25519', b'short')} truncated key bytes",
+        f"ssh-ed25519 {_blob(b'ssh-rsa', b'x' * 32)} type inside differs",
+        "ssh-ed25519 not_base64!!",
+        "-----BEGIN OPENSSH PRIVATE KEY----- b3BlbnNzaC1rZXktdjEAAAAA",
+        "ssh-dss AAAAB3NzaC1kc3MAAACBAP",
+    ],
+)
+def test_malformed_keys_are_bad_input(line: str, plans: dict[str, plan.PlanResult]) -> None:
+    with pytest.raises(InputError) as err:
+        _identity(plans, sshUserCaPublicKey=line)
+    assert "ilag:sshUserCaPublicKey" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["00000000-0000-0000-0000-0000000000A1", "0d9c6f0e-1b2a-4c3d-8e4f-a1b2c3d4e5f6"],
+)
+def test_object_ids_are_uuids(value: str, plans: dict[str, plan.PlanResult]) -> None:
+    result = _identity(plans, operatorsGroupObjectId=value)
+    assert result.outputs["operators_group_object_id"] == value.lower()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not-a-uuid",
+        "{0d9c6f0e-1b2a-4c3d-8e4f-a1b2c3d4e5f6}",
+        "0d9c6f0e1b2a4c3d8e4fa1b2c3d4e5f6",
+        "urn:uuid:0d9c6f0e-1b2a-4c3d-8e4f-a1b2c3d4e5f6",
+        "0d9c6f0e-1b2a-4c3d-8e4f-a1b2c3d4e5f",
+    ],
+)
+def test_other_shapes_are_bad_input(value: str, plans: dict[str, plan.PlanResult]) -> None:
+    with pytest.raises(InputError) as err:
+        _identity(plans, operatorsGroupObjectId=value)
+    assert "ilag:operatorsGroupObjectId" in str(err.value)
