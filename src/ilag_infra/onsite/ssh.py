@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import socket
+from collections.abc import Iterable
 from pathlib import Path
 
 import paramiko
+from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 
 from ilag_infra.model.errors import IlagError
 from ilag_infra.onsite.hostlist import SshHost
@@ -30,6 +32,7 @@ def _lookup_name(host: SshHost) -> str:
 def connect(host: SshHost, known_hosts: Path, timeout: float = 8.0) -> paramiko.SSHClient:
     """Connect with the pinned known_hosts only: unknown or changed keys are refused."""
     client = paramiko.SSHClient()
+    _read_pins(known_hosts)  # an unreadable pin file is a HostKeyError, not a traceback
     if known_hosts.exists():
         client.load_host_keys(str(known_hosts))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -83,24 +86,76 @@ def fetch_host_key(address: str, port: int = 22, timeout: float = 8.0) -> parami
         transport.close()
 
 
-def pinned_keys(known_hosts: Path, host: SshHost) -> list[paramiko.PKey]:
+def _read_pins(known_hosts: Path) -> paramiko.HostKeys:
+    """The pins in a known_hosts file, parsed by paramiko (hashed names included)."""
     if not known_hosts.exists():
-        return []
-    hk = paramiko.HostKeys(str(known_hosts))
+        return paramiko.HostKeys()
+    try:
+        return paramiko.HostKeys(str(known_hosts))
+    except InvalidHostKey as exc:
+        # paramiko reads no @revoked/@cert-authority markers; it refuses the whole file.
+        raise HostKeyError(
+            f"cannot read pinned host keys from {known_hosts}: unreadable line {exc.line!r}; "
+            "keep only `names keytype key` lines in it"
+        ) from None
+    except (OSError, UnicodeDecodeError, paramiko.SSHException) as exc:
+        raise HostKeyError(f"cannot read pinned host keys from {known_hosts}: {exc}") from None
+
+
+def pinned_keys(known_hosts: Path, host: SshHost) -> list[paramiko.PKey]:
+    """The keys pinned for the host, under its address (and port) or its inventory name."""
+    pins = _read_pins(known_hosts)
     found: list[paramiko.PKey] = []
     for name in (_lookup_name(host), host.name):
-        entry = hk.lookup(name)
+        entry = pins.lookup(name)
         if entry:
-            found.extend(entry.values())
+            found.extend(k for k in entry.values() if k not in found)
     return found
 
 
+def known_hosts_line(names: Iterable[str], key: paramiko.PKey) -> str:
+    """One known_hosts line pinning `key` under every name, as OpenSSH writes it."""
+    line = HostKeyEntry(sorted(set(names)), key).to_line()
+    if not line:
+        raise HostKeyError(f"cannot write a known_hosts line for {', '.join(names)}")
+    return str(line)
+
+
+def _pins_any(line: str, names: set[str]) -> bool:
+    """Whether a known_hosts line pins a key for one of the names (hashed or plain).
+
+    Lines that are no pin (comments, blank lines, key types paramiko does not know) never
+    match, so they are kept as they are.
+    """
+    try:
+        entry = HostKeyEntry.from_line(line.strip())
+    except (paramiko.SSHException, InvalidHostKey):
+        return False
+    if entry is None or entry.key is None:
+        return False
+    one = paramiko.HostKeys()
+    one.add(entry.hostnames[0], entry.key.get_name(), entry.key)
+    for extra in entry.hostnames[1:]:
+        one.add(extra, entry.key.get_name(), entry.key)
+    return any(one.lookup(name) for name in names)
+
+
 def pin(known_hosts: Path, host: SshHost, key: paramiko.PKey, replace: bool = False) -> None:
-    """Write host's key to known_hosts under its name and address."""
+    """Pin host's key under its name and address; with replace, drop its earlier pins first.
+
+    Only the lines for this host change: other hosts' pins and comments stay as written.
+    """
     names = {host.name, _lookup_name(host)}
-    lines = known_hosts.read_text(encoding="utf-8").splitlines() if known_hosts.exists() else []
+    _read_pins(known_hosts)  # refuse to rewrite a file that cannot be read
+    lines = (
+        known_hosts.read_text(encoding="utf-8").splitlines(keepends=True)
+        if known_hosts.exists()
+        else []
+    )
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
     if replace:
-        lines = [ln for ln in lines if not (set(ln.split(" ", 1)[0].split(",")) & names)]
-    lines.append(f"{','.join(sorted(names))} {key.get_name()} {key.get_base64()}")
+        lines = [ln for ln in lines if not _pins_any(ln, names)]
+    lines.append(known_hosts_line(names, key))
     known_hosts.parent.mkdir(parents=True, exist_ok=True)
-    known_hosts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    known_hosts.write_text("".join(lines), encoding="utf-8")
