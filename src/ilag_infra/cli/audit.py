@@ -1,0 +1,104 @@
+"""`ilag audit`: the security baseline, checked live on every host, read-only."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ilag_infra.cli.apply import EnvOption, make_target
+from ilag_infra.cli.console import make_console
+from ilag_infra.model import region
+from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.onsite import apply as apply_mod
+
+STYLE = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "n/a": "[yellow]n/a[/]"}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("audit")
+    def audit_cmd(
+        municipalities: Annotated[
+            list[str] | None,
+            typer.Argument(metavar="[MUNICIPALITY]...", help="Slugs, e.g. andoy sortland."),
+        ] = None,
+        all_: Annotated[bool, typer.Option("--all", help="Every municipality.")] = False,
+        limit: Annotated[
+            str | None,
+            typer.Option("--limit", "-l", help="Only these hosts or groups (Ansible pattern)."),
+        ] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print JSON instead of tables.")
+        ] = False,
+        env: EnvOption = "lab",
+    ) -> None:
+        """Check every control of the security baseline on every host, live and read-only.
+
+        Connects with the pinned host keys only and asks the running system: sshd's effective
+        settings (sshd -T), sysctl values in force, modprobe's answer for blacklisted modules,
+        the loaded audit rules, the session's umask and core limit, file modes, packages.
+        Prints one table per municipality (pass, FAIL, or n/a with the reason where a
+        container cannot hold the state). Changes nothing; safe on production. Exit 1 if any
+        control fails or a host cannot be checked.
+        """
+        from ilag_infra.onsite import audit
+
+        out = make_console(stderr=as_json)
+        target = make_target(env, None, None)
+        loaded = region.load(target.repo_root / "region.yaml")
+        slugs = apply_mod.resolve_slugs(loaded.model, municipalities or [], all_)
+        results = audit.audit(target, slugs, limit)
+        ok = all(r.ok for r in results)
+        if as_json:
+            doc = {
+                "env": target.env,
+                "ok": ok,
+                "hosts": [
+                    {
+                        "municipality": r.host.municipality,
+                        "host": r.host.name,
+                        "container": r.in_container,
+                        "ok": r.ok,
+                        "error": r.error,
+                        "controls": [f.to_dict() for f in r.findings],
+                    }
+                    for r in results
+                ],
+            }
+            typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        else:
+            for slug in slugs:
+                rows = [r for r in results if r.host.municipality == slug]
+                t = Table(title=f"Security baseline: {slug} ({target.env})")
+                for col in ("Control", "Host", "Result", "Evidence"):
+                    t.add_column(col, overflow="fold")
+                for r in rows:
+                    if r.error:
+                        t.add_row("connection", r.host.name, STYLE["fail"], escape(r.error))
+                for c in audit.CONTROLS:
+                    for r in rows:
+                        for f in r.findings:
+                            if f.control is c:
+                                t.add_row(c.id, r.host.name, STYLE[f.verdict], escape(f.evidence))
+                out.print(t)
+            failed = [
+                (r.host.name, f.control.id)
+                for r in results
+                for f in r.findings
+                if f.verdict == "fail"
+            ]
+            for name, control in failed:
+                out.print(f"[bold red]FAIL[/] {name}: {control}")
+            for r in results:
+                if r.error:
+                    out.print(f"[bold red]FAIL[/] {r.host.name}: {escape(r.error)}")
+            counts = {v: sum(f.verdict == v for r in results for f in r.findings) for v in STYLE}
+            out.print(
+                f"{len(results)} host(s), {len(audit.CONTROLS)} controls: "
+                f"{counts['pass']} pass, {counts['fail']} fail, {counts['n/a']} n/a"
+            )
+        if not ok:
+            raise typer.Exit(EXIT_FAILED)
