@@ -13,11 +13,11 @@ from decimal import Decimal
 from ilag_infra.model.region import Region
 
 WIDTH = 640
-HEIGHT = 440
+HEIGHT = 480
 _CX, _CY = WIDTH / 2, HEIGHT / 2
-_R_MUNI = 112
-_R_SITE = 188
-_SITE_SPREAD = 20.0  # degrees between the sites of one municipality
+_R_MUNI = 122
+_R_SITE = 200
+_SITE_SPREAD = 22.0  # degrees between the sites of one municipality
 
 
 @dataclass(frozen=True)
@@ -54,20 +54,30 @@ def _anchor(dx: float) -> str:
 
 
 def region_picture(region: Region, states: dict[str, str], hub_state: str) -> RegionPicture:
-    hub = Node(_CX, _CY, "", hub_state, "middle", _CX, _CY + 4)
+    hub = Node(_CX, _CY, "", hub_state, "middle", _CX, _CY + 5)
     munis: list[Node] = []
     sites: list[SiteNode] = []
     n = len(region.municipalities)
     for i, m in enumerate(region.municipalities):
         angle = math.radians(-90 + i * 360 / n)
         x, y = _CX + _R_MUNI * math.cos(angle), _CY + _R_MUNI * math.sin(angle)
-        munis.append(Node(round(x, 1), round(y, 1), m.name, states[m.slug], "middle", x, y + 4))
+        munis.append(
+            Node(
+                round(x, 1),
+                round(y, 1),
+                m.name,
+                states[m.slug],
+                "middle",
+                round(x, 1),
+                round(y + 5, 1),
+            )
+        )
         k = len(m.sites)
         for j, site in enumerate(m.sites):
             a = angle + math.radians((j - (k - 1) / 2) * _SITE_SPREAD)
             sx, sy = _CX + _R_SITE * math.cos(a), _CY + _R_SITE * math.sin(a)
-            dx = math.cos(a) * 14
-            dy = math.sin(a) * 14
+            dx = math.cos(a) * 15
+            dy = math.sin(a) * 15
             sites.append(
                 SiteNode(
                     round(sx, 1),
@@ -76,7 +86,7 @@ def region_picture(region: Region, states: dict[str, str], hub_state: str) -> Re
                     states[m.slug],
                     _anchor(dx),
                     round(sx + dx, 1),
-                    round(sy + dy + (4 if abs(dy) < 8 else (12 if dy > 0 else -2)), 1),
+                    round(sy + dy + (5 if abs(dy) < 8 else (14 if dy > 0 else -3)), 1),
                     m.slug,
                 )
             )
@@ -104,7 +114,7 @@ class BarChart:
 
 def bar_chart(rows: list[tuple[str, Decimal, Decimal, str]]) -> BarChart:
     """rows: (label, direct, shared, value text). Negative parts (credits) draw as zero width."""
-    label_w, area, bar_h, gap = 110, 380, 22, 12
+    label_w, area, bar_h, gap = 110, 360, 26, 12
     top = max((max(d, Decimal(0)) + max(s, Decimal(0)) for _, d, s, _ in rows), default=Decimal(0))
     scale = float(area) / float(top) if top > 0 else 0.0
     bars = []

@@ -1,0 +1,171 @@
+"""Run records of every kind, as the commands write them, for the report tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat(timespec="seconds")
+
+
+def apply_record(
+    slug: str, hosts: dict[str, dict[str, int]], when: datetime, **kw: Any
+) -> dict[str, Any]:
+    """The shape onsite/runrecord.write gives an apply run (no `kind` field)."""
+    full = {
+        name: {"name": name, "ok": 40, "changed": 0, "failed": 0, "unreachable": 0,
+               "skipped": 3, "rescued": 0, "ignored": 0, **h}
+        for name, h in hosts.items()
+    }  # fmt: skip
+    failed = sorted(n for n, h in full.items() if h["failed"])
+    return {
+        "run_id": when.strftime("%Y%m%dT%H%M%SZ") + "-1",
+        "who": "tech@ops",
+        "git_commit": "0123456789abcdef",
+        "environment": "lab",
+        "municipality": slug,
+        "slug": slug,
+        "playbook": "playbooks/site.yml",
+        "check": False,
+        "tags": None,
+        "limit": None,
+        "status": "failed" if failed else "successful",
+        "rc": 2 if failed else 0,
+        "hosts": full,
+        "started": _iso(when - timedelta(seconds=15)),
+        "finished": _iso(when),
+        "failed_hosts": failed,
+        "unreachable_hosts": [],
+        **kw,
+    }
+
+
+def write_records(runs: Path) -> Path:
+    """A region in mixed health: what each municipality's page card should say is in the tests."""
+    runs.mkdir(parents=True, exist_ok=True)
+    recs: dict[str, dict[str, Any]] = {
+        # Hadsel: an old failed run, then a clean one: the newest counts.
+        "a-hadsel-old.json": apply_record(
+            "hadsel", {"hadsel-app01": {"failed": 1}}, NOW - timedelta(days=2)
+        ),
+        "a-hadsel.json": apply_record(
+            "hadsel", {"hadsel-app01": {}, "hadsel-fil01": {"changed": 2}}, NOW - timedelta(hours=3)
+        ),
+        # Bø: the last run failed on one host.
+        "a-bo.json": apply_record(
+            "bo", {"bo-util01": {"failed": 1}, "bo-fil01": {}}, NOW - timedelta(hours=1)
+        ),
+        # Sortland converged; Øksnes and Andøy have no apply record at all.
+        "a-sortland.json": apply_record(
+            "sortland", {"sortland-app01": {}, "sortland-fil01": {}}, NOW - timedelta(hours=5)
+        ),
+        "b-hadsel.json": {
+            "kind": "backup-status",
+            "municipality": "hadsel",
+            "environment": "lab",
+            "finished": _iso(NOW - timedelta(minutes=30)),
+            "hosts": {
+                "hadsel-fil01": {
+                    "state": "ok",
+                    "last_success": _iso(NOW - timedelta(hours=2)),
+                    "fresh": True,
+                },
+                "hadsel-app01": {"state": "ok", "last_success": _iso(NOW - timedelta(days=3))},
+            },
+        },
+        "b-sortland.json": {
+            "kind": "backup",
+            "municipality": "sortland",
+            "finished": _iso(NOW - timedelta(minutes=20)),
+            "hosts": [
+                {
+                    "host": "sortland-fil01",
+                    "state": "ok",
+                    "fresh": True,
+                    "last_success": _iso(NOW - timedelta(hours=1)),
+                },
+            ],
+        },
+        "r-sortland.json": {
+            "kind": "restore",
+            "municipality": "sortland",
+            "host": "sortland-fil01",
+            "verified": True,
+            "finished": _iso(NOW - timedelta(hours=6)),
+        },
+        "d-bo.json": {
+            "kind": "drill",
+            "municipality": "bo",
+            "status": "ok",
+            "finished": _iso(NOW - timedelta(days=1)),
+            "summary": {"rto_seconds": 412.4, "rpo_seconds": 3725},
+        },
+    }
+    for name, data in recs.items():
+        (runs / name).write_text(json.dumps(data, indent=2), encoding="utf-8")
+    # What else lives in runs/: artifacts and locks, never read as records.
+    (runs / "20261130T100000Z-1" / "hadsel" / "artifacts").mkdir(parents=True)
+    (runs / "20261130T100000Z-1" / "hadsel" / "artifacts" / "status.json").write_text("{}")
+    (runs / "broken.json").write_text("{not json", encoding="utf-8")
+    return runs
+
+
+# --- how the records are read -----------------------------------------------------------------
+
+
+def test_records_are_read_by_kind_and_the_newest_wins(tmp_path: Path) -> None:
+    from ilag_infra.report import health, records
+
+    recs = records.load(write_records(tmp_path / "runs"))
+    assert sorted({r.kind for r in recs.records}) == ["apply", "backup", "drill", "restore"]
+    assert [p.name for p in recs.unreadable] == ["broken.json"]
+    hadsel = health.converge(recs, "hadsel")
+    assert hadsel.state == health.OK  # the newer clean run, not the older failure
+    assert [(h.name, h.detail) for h in hadsel.hosts] == [
+        ("hadsel-app01", "ok"),
+        ("hadsel-fil01", "changed"),
+    ]
+    bo = health.converge(recs, "bo")
+    assert bo.state == health.BAD
+    assert health.converge(recs, "oksnes").state == health.MISSING
+
+
+def test_backups_fresh_or_stale_per_host(tmp_path: Path) -> None:
+    from ilag_infra.report import health, records
+
+    recs = records.load(write_records(tmp_path / "runs"))
+    section = health.backups(recs, "hadsel", NOW, timedelta(hours=26))
+    assert section.state == health.BAD
+    assert [(h.name, h.detail) for h in section.hosts] == [
+        ("hadsel-app01", "stale"),  # three days old, and the record did not say
+        ("hadsel-fil01", "fresh"),
+    ]
+    assert health.backups(recs, "sortland", NOW, timedelta(hours=26)).state == health.OK
+    assert health.backups(recs, "bo", NOW, timedelta(hours=26)).state == health.MISSING
+
+
+def test_drill_rto_rpo_and_restore(tmp_path: Path) -> None:
+    from ilag_infra.report import health, records
+
+    recs = records.load(write_records(tmp_path / "runs"))
+    drill = health.drill(recs, "bo")
+    assert drill.state == health.OK
+    assert drill.facts == {"rto": "6 min 52 s", "rpo": "1 h 2 min"}
+    assert health.drill(recs, "hadsel").state == health.MISSING
+    restore = health.restore(recs, "sortland")
+    assert restore.state == health.OK and [h.name for h in restore.hosts] == ["sortland-fil01"]
+    assert health.restore(recs, "andoy").record is None
+
+
+def test_no_runs_directory_means_nothing_known(tmp_path: Path) -> None:
+    from ilag_infra.report import health, records
+
+    recs = records.load(tmp_path / "nowhere")
+    assert recs.records == [] and recs.newest is None
+    assert health.converge(recs, "bo").state == health.MISSING
