@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ilag_infra.azure import ip_rules, vpn_skus
+from ilag_infra.model.secrets import MASK
 
 Props = Mapping[str, Any]
 # What the offline plan puts where a value is not known or is secret.
-_OPAQUE = ("[unknown]", "[secret]")
+_OPAQUE = ("[unknown]", MASK)
 
 NAME_RULES_DOC = (
     "https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules"

@@ -25,15 +25,13 @@ from ilag_infra.diff import plan as diffplan
 from ilag_infra.diff import stack_secrets
 from ilag_infra.diff import worker as diffworker
 from ilag_infra.diff.report import DiffError, DiffReport
-from ilag_infra.model.secrets import MASK
+from ilag_infra.model.secrets import MASK, redact_text
 
 STACKS = diffworker.DEFAULT_STACKS
 # What an offline plan reads. Two revisions that agree on all of these have the same plan, so
 # it is computed once (an Ansible-only change then costs one plan, not two).
 PLAN_INPUTS = ("src", "stacks", "policy", "Pulumi.yaml", "region.yaml")
 WORKER_TIMEOUT = 600.0
-# Anything that looks like a SAS signature or an encrypted config value never leaves.
-_SIG = re.compile(r"(sig=)[^&\"'\s<>|]+", re.I)
 # One key per process for the secret fingerprints of every plan it makes (cached plans stay
 # comparable); fingerprints mean nothing outside this process.
 _FINGERPRINT_KEY = os.urandom(32)
@@ -173,13 +171,15 @@ def _secure_values(tree: Path) -> set[str]:
 
 
 def scrub(data: Any, secrets: set[str]) -> Any:
-    """Mask SAS signatures and known secret strings anywhere in a report's data."""
+    """Mask SAS signatures, passwords (model.secrets) and known secret strings anywhere in a
+    report's data."""
     if isinstance(data, dict):
         return {k: scrub(v, secrets) for k, v in data.items()}
     if isinstance(data, list):
         return [scrub(v, secrets) for v in data]
     if isinstance(data, str):
-        text = diffworker.FINGERPRINT.sub(MASK, _SIG.sub(rf"\1{MASK}", data))
+        # Fingerprints first, so redaction sees the plain mask; then the secrets policy.
+        text = redact_text(diffworker.FINGERPRINT.sub(MASK, data))
         for secret in secrets:
             if secret and secret in text:
                 text = text.replace(secret, MASK)
