@@ -35,7 +35,11 @@ class ApplyRequest:
     tags: str | None = None
     limit: str | None = None
     forks: int | None = None
-    strategy: str | None = None  # "mitogen" for the Mitogen strategy, None for Ansible's own
+    # "mitogen" (mitogen_linear), "mitogen_free", or None for Ansible's own linear strategy.
+    strategy: str | None = None
+    # ansible-runner's per-event JSON files; nothing here reads them, so they cost disk writes
+    # for nothing unless someone wants to look (the recap event is always kept).
+    keep_event_files: bool = False
 
 
 @dataclass
@@ -147,10 +151,13 @@ def _diff_text(res: dict[str, Any]) -> str:
 class EventSink:
     """Turns ansible-runner events into progress lines and per-host failure reasons."""
 
-    def __init__(self, slug: str, progress: ProgressFn, show_diff: bool) -> None:
+    def __init__(
+        self, slug: str, progress: ProgressFn, show_diff: bool, keep_event_files: bool = True
+    ) -> None:
         self.slug = slug
         self.progress = progress
         self.show_diff = show_diff
+        self.keep_event_files = keep_event_files
         self.messages: dict[str, str] = {}
         self.stats: dict[str, dict[str, int]] = {}
 
@@ -179,8 +186,10 @@ class EventSink:
                     )
         elif name == "playbook_on_stats":
             self.stats = {k: dict(v or {}) for k, v in data.items() if isinstance(v, dict)}
-        # ansible-runner drops the event (and the stats) unless the handler returns True.
-        return True
+            return True
+        # The return value decides whether ansible-runner writes the event to job_events/.
+        # The recap is always written (runner.stats reads it back); the rest only on request.
+        return self.keep_event_files
 
 
 def hosts_from_stats(stats: dict[str, dict[str, int]]) -> dict[str, HostResult]:
@@ -283,13 +292,16 @@ def ansible_env(target: Target, slug: str, cp_dir: Path, strategy: str | None) -
     env["ANSIBLE_CACHE_PLUGIN_CONNECTION"] = str(
         Path.home() / ".cache" / "ilag-infra" / f"facts-{target.env}"
     )
-    if strategy == "mitogen":
+    if strategy in _MITOGEN_STRATEGIES:
         import ansible_mitogen
 
         plugin_dir = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
         env["ANSIBLE_STRATEGY_PLUGINS"] = str(plugin_dir)
-        env["ANSIBLE_STRATEGY"] = "mitogen_linear"
+        env["ANSIBLE_STRATEGY"] = _MITOGEN_STRATEGIES[strategy]
     return env
+
+
+_MITOGEN_STRATEGIES = {"mitogen": "mitogen_linear", "mitogen_free": "mitogen_free"}
 
 
 def scrub_artifacts(artifact_dir: Path) -> None:
@@ -325,7 +337,7 @@ def run_playbook(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     private = run_dir / req.slug
     private.mkdir(parents=True, exist_ok=True)
-    sink = EventSink(req.slug, progress, req.diff)
+    sink = EventSink(req.slug, progress, req.diff, req.keep_event_files)
     with secret_vars_file(run_vars) as secrets, control_dir() as cp_dir:
         cmdline = [f"-e @{secrets}"]
         vault_file = os.environ.get("ILAG_VAULT_PASSWORD_FILE")
