@@ -10,7 +10,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ilag_infra.lab import azurite, base, cgroups, hosts, inventory, keys, net, outputs, state
+from ilag_infra.lab import (
+    azurite,
+    base,
+    cgroups,
+    hosts,
+    inotify,
+    inventory,
+    keys,
+    net,
+    outputs,
+    state,
+)
 from ilag_infra.lab.errors import LabError
 from ilag_infra.lab.names import inventory_file, lab_host_names, read_inventory_hosts
 from ilag_infra.lab.overlay import mounts_under, remove_tree
@@ -192,6 +203,10 @@ def _teardown(paths: LabPaths, progress: Progress) -> None:
     stray = hosts.kill_rooted(paths.hosts)
     if stray:
         progress(f"stopped {len(stray)} orphaned container process(es)")
+    if recorded and recorded.inotify_original:
+        # Only once the hosts are gone: a lowered limit must not hit running containers.
+        for line in inotify.restore(recorded.inotify_original, recorded.inotify_raised):
+            progress(line)
     if azurite.pids_for(paths.azurite):
         progress("stopping Azurite")
         azurite.stop(paths.azurite)
@@ -329,6 +344,7 @@ def up(
             for slug, name in containers.items()
         }
 
+        _raise_inotify(paths, lab, progress)
         progress(f"booting {len(lab.hosts)} hosts")
         boot_start = time.monotonic()
         for host in lab.hosts:
@@ -370,6 +386,23 @@ def up(
         state.save(paths, lab)
     progress(f"lab up in {time.monotonic() - started:.1f} s")
     return lab
+
+
+def _raise_inotify(paths: LabPaths, lab: LabState, progress: Progress) -> None:
+    """Raise the machine's inotify limits if this many hosts need it; recorded for `down`."""
+    raises = inotify.decide(len(lab.hosts), inotify.read_limits(), inotify.root_usage())
+    if not raises:
+        return
+    # Recorded before the change: a run killed in between still lets `down` set it back.
+    lab.inotify_original = {r.name: r.current for r in raises}
+    lab.inotify_raised = {r.name: r.new for r in raises}
+    state.save(paths, lab)
+    for r in raises:
+        inotify.write_limit(r.name, r.new)
+        progress(
+            f"raised fs.inotify.{r.name} from {r.current} to {r.new} for {len(lab.hosts)} hosts "
+            "(each host's systemd needs its own); `ilag lab down` sets it back"
+        )
 
 
 def _write_access_files(paths: LabPaths, lab: LabState, wanted: _Wanted) -> None:

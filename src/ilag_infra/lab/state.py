@@ -54,6 +54,9 @@ class LabState(BaseModel):
     hosts: list[HostState] = []
     azurite_pid: int | None = None
     blob_endpoint: str = ""
+    # Machine sysctls the lab raised (fs.inotify.*): the values before, and what it set.
+    inotify_original: dict[str, int] = {}
+    inotify_raised: dict[str, int] = {}
 
     def hosts_of(self, slug: str) -> list[HostState]:
         return [h for h in self.hosts if h.slug == slug]
