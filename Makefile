@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := python3 python3-venv python3-dev gcc git make openssh-client \
-	debootstrap systemd-container iproute2 nftables restic rclone
+	debootstrap systemd-container iproute2 nftables restic rclone chromium
 STAMP_APT := $(VENV)/.apt-stamp
 # Tools run from the virtualenv (ansible-lint looks for ansible-playbook on PATH).
 export PATH := $(CURDIR)/$(BIN):$(PATH)
