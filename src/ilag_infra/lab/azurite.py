@@ -21,6 +21,10 @@ BLOB_PORT = 10000
 # restic writes, reads, lists and deletes its own lock files, so `d` is needed (see DESIGN.md).
 SITE_PERMISSIONS = "racwdl"
 SAS_LIFETIME = timedelta(days=30)
+# The operator's credential for the central prune: the whole account (every container), read,
+# write, delete, list. It stays on the controller (outputs.json, lab block); hosts never get it.
+OPERATOR_PERMISSIONS = "rwdlac"
+OPERATOR_SAS_LIFETIME = timedelta(days=2)
 START_TIMEOUT = 30.0
 
 
@@ -128,3 +132,9 @@ def container_sas_url(
     """A SAS URL scoped to one container, with the site permissions and a 30-day expiry."""
     expiry = sas_time((now or datetime.now(UTC)) + SAS_LIFETIME)
     return f"{endpoint}/{container}?{container_sas(key, container, SITE_PERMISSIONS, expiry)}"
+
+
+def operator_sas_url(endpoint: str, now: datetime | None = None, key: AccountKey = DEV_KEY) -> str:
+    """An account SAS URL for the operator's prune: every container, including delete."""
+    expiry = sas_time((now or datetime.now(UTC)) + OPERATOR_SAS_LIFETIME)
+    return f"{endpoint}?{account_sas(key, OPERATOR_PERMISSIONS, 'b', 'sco', expiry)}"
