@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ilag_infra.model import yamlsource
 from ilag_infra.model.errors import Problem, RegionError
+from ilag_infra.model.retention import Retention
 from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
 
 DEFAULT_REGION_FILE = "region.yaml"
@@ -49,7 +50,7 @@ def _prefix(value: Any) -> ipaddress.IPv4Network:
     if "/" not in value:
         raise ValueError(f"{value!r} has no prefix length; write it as e.g. {value}/24")
     try:
-        return ipaddress.IPv4Network(value, strict=True)
+        net = ipaddress.IPv4Network(value, strict=True)
     except ipaddress.NetmaskValueError:
         raise ValueError(f"{value!r} has an invalid prefix length (0-32)") from None
     except ValueError as exc:
@@ -57,6 +58,25 @@ def _prefix(value: Any) -> ipaddress.IPv4Network:
             net = ipaddress.IPv4Network(value, strict=False)
             raise ValueError(f"{value!r} has host bits set; did you mean {net}?") from None
         raise ValueError(f"{value!r} is not an IPv4 prefix") from None
+    if str(net) != value:
+        # ipaddress reads "/08" as /8; a leading zero is a typo more often than not.
+        raise ValueError(f"{value!r} is not written the usual way; write {str(net)!r}")
+    return net
+
+
+def _ntp_server(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(
+            f"expected a host name or IPv4 address as text, got {type(value).__name__}"
+        )
+    try:
+        ipaddress.IPv4Address(value)
+        return value
+    except ValueError:
+        pass
+    if not _FQDN.match(value):
+        raise ValueError(f"{value!r} is neither an IPv4 address nor a DNS name with a domain")
+    return value.lower()
 
 
 def _slug(value: Any) -> str:
@@ -115,6 +135,11 @@ Slug = Annotated[str, BeforeValidator(_slug)]
 Kommunenummer = Annotated[str, BeforeValidator(_kommunenummer)]
 Endpoint = Annotated[str, BeforeValidator(_endpoint)]
 ObjectId = Annotated[str, BeforeValidator(_uuid)]
+NtpServer = Annotated[str, BeforeValidator(_ntp_server)]
+# No municipality of Norway has two million people: a larger number is a typo.
+MAX_POPULATION = 2_000_000
+# management_networks may reach SSH on every on-site server: none may be wider than this.
+MAX_MANAGEMENT_PREFIXLEN = 24
 
 
 class _Model(BaseModel):
@@ -137,10 +162,12 @@ class Municipality(_Model):
     slug: Slug
     name: str = Field(min_length=1)
     kommunenummer: Kommunenummer
-    population: int = Field(gt=0, strict=True)
+    population: int = Field(gt=0, le=MAX_POPULATION, strict=True)
     spoke_prefix: Prefix | None = None
     technician_group_object_id: ObjectId
     sites: list[Site] = Field(min_length=1)
+    # Backup keep rules; fields left out come from region.backup_retention.
+    backup_retention: Retention | None = None
 
     @property
     def networks(self) -> list[ipaddress.IPv4Network]:
@@ -171,9 +198,10 @@ class RegionInfo(_Model):
     location: Literal["norwayeast", "norwaywest"]
     location_pair: Literal["norwayeast", "norwaywest"]
     dns_domain: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,63}$")
-    ntp_servers: list[str] = Field(min_length=1)
+    ntp_servers: list[NtpServer] = Field(min_length=1)
     hub: Hub
     management_networks: list[Prefix] = Field(default_factory=list)
+    backup_retention: Retention | None = None  # defaults for every municipality
 
 
 class CostKey(_Model):
@@ -244,7 +272,7 @@ def _pydantic_problems(
         key = format_path(loc)
         line = line_of(lines, loc)
         msg = str(err["msg"]).removeprefix("Value error, ")
-        fix = "correct the value"
+        fix = _FIXES.get(str(err["type"]), "") or _fix_for(loc, msg)
         if err["type"] == "extra_forbidden":
             parent = _model_for(loc[:-1])
             known = sorted(parent.model_fields) if parent else []
@@ -263,6 +291,44 @@ def _pydantic_problems(
             fix = "write a list (- item) here"
         problems.append(Problem(filename, key, msg, fix, line))
     return problems
+
+
+# What to write, per pydantic error type; the rest get a fix from the field (_fix_for).
+_FIXES = {
+    "int_type": "write a whole number without quotes, e.g. 4553",
+    "int_parsing": "write a whole number without quotes, e.g. 4553",
+    "string_type": 'write text; quote it if YAML would read it otherwise, e.g. "1871"',
+    "float_type": "write a decimal number, e.g. 0.30",
+    "float_parsing": "write a decimal number, e.g. 0.30",
+    "bool_type": "write true or false",
+    "greater_than": "write a number above the limit named here",
+    "greater_than_equal": "write a number at or above the limit named here",
+    "less_than_equal": "write a number at or below the limit named here",
+    "too_short": "add at least one entry",
+    "literal_error": "use one of the values named here",
+    "string_pattern_mismatch": "use lowercase letters, digits, '-' and dots, e.g. ilag.internal",
+    "string_too_short": "write a non-empty value",
+}
+
+
+def _fix_for(loc: tuple[Any, ...], msg: str) -> str:
+    """A fix from the message the validator wrote ("did you mean", "write it as …")."""
+    for marker in ("did you mean", "try ", "write ", "use "):
+        if marker in msg:
+            return msg[msg.index(marker) :].rstrip(".")
+    field = str(next((p for p in reversed(loc) if isinstance(p, str)), "the value"))
+    examples = {
+        "prefix": "write an IPv4 network like 10.71.10.0/24",
+        "spoke_prefix": "write an IPv4 network like 10.20.16.0/22",
+        "vpn_endpoint": "write the site's public IPv4 address or DNS name",
+        "technician_group_object_id": "copy the group's Object ID from Entra ID",
+        "kommunenummer": 'write the 4-digit number in quotes, e.g. "1871"',
+        "slug": "write lowercase ASCII, e.g. andoy",
+        "name": "write a lowercase name of letters, digits and '-'",
+        "ntp_servers": "write a DNS name like 0.no.pool.ntp.org or an IPv4 address",
+        "management_networks": "write an IPv4 network like 10.20.1.0/26",
+    }
+    return examples.get(field, f"see the shipped region.yaml for the form of {field!r}")
 
 
 def _named_networks(region: Region) -> Iterator[tuple[KeyPath, str, ipaddress.IPv4Network]]:
@@ -366,6 +432,9 @@ def check(loaded: LoadedRegion) -> list[Problem]:
                     )
                 )
 
+    problems.extend(_endpoint_problems(loaded))
+    problems.extend(_management_problems(loaded))
+
     if r.cost_key.method == "weighted" and r.cost_key.equal_share is None:
         add(
             loaded.problem(
@@ -382,6 +451,66 @@ def check(loaded: LoadedRegion) -> list[Problem]:
                 "remove equal_share or set method: weighted",
             )
         )
+    return problems
+
+
+def _endpoint_problems(loaded: LoadedRegion) -> list[Problem]:
+    """Two sites cannot share a public VPN endpoint: the gateway would pair one of them with
+    the other's tunnel."""
+    seen: dict[str, str] = {}
+    problems = []
+    for i, m in enumerate(loaded.model.municipalities):
+        for j, site in enumerate(m.sites):
+            label = f"{m.slug}/{site.name}"
+            other = seen.setdefault(site.vpn_endpoint, label)
+            if other != label:
+                problems.append(
+                    loaded.problem(
+                        ("municipalities", i, "sites", j, "vpn_endpoint"),
+                        f"VPN endpoint {site.vpn_endpoint} is also the endpoint of {other}",
+                        "give each site its own public address (ask the site's ISP)",
+                    )
+                )
+    return problems
+
+
+def _management_problems(loaded: LoadedRegion) -> list[Problem]:
+    """Each management network (SSH on every on-site server is allowed from it) is inside the
+    hub, or is a municipality's own network marked `management: true`, and is no wider than
+    /MAX_MANAGEMENT_PREFIXLEN."""
+    r = loaded.model
+    marked = [
+        (m.slug, s.name, n.prefix)
+        for m in r.municipalities
+        for s in m.sites
+        for n in s.networks
+        if n.management
+    ]
+    problems = []
+    for i, net in enumerate(r.region.management_networks):
+        key: KeyPath = ("region", "management_networks", i)
+        if net.prefixlen < MAX_MANAGEMENT_PREFIXLEN:
+            problems.append(
+                loaded.problem(
+                    key,
+                    f"{net} is wider than /{MAX_MANAGEMENT_PREFIXLEN}: every address in it could "
+                    "reach SSH on every on-site server",
+                    f"list the jump hosts' own network, /{MAX_MANAGEMENT_PREFIXLEN} or narrower",
+                )
+            )
+            continue
+        if net.subnet_of(r.region.hub.address_space):
+            continue
+        if not any(net.subnet_of(p) for _, _, p in marked):
+            problems.append(
+                loaded.problem(
+                    key,
+                    f"{net} is neither inside the hub ({r.region.hub.address_space}) nor a "
+                    "municipality network marked management: true",
+                    "use the hub's jump-host subnet, or mark the municipality's on-site jump "
+                    "network with management: true under its site",
+                )
+            )
     return problems
 
 
