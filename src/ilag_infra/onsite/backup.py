@@ -32,6 +32,26 @@ class BackupStatus:
     def age(self) -> timedelta | None:
         return datetime.now(UTC) - self.last_success if self.last_success else None
 
+    @property
+    def verdict(self) -> str:
+        """fresh, failed (the last run failed, however recent) or stale (too old or missing)."""
+        if self.fresh:
+            return "fresh"
+        return "failed" if self.state in ("failed", "partial") else "stale"
+
+    def to_dict(self) -> dict[str, Any]:
+        age = self.age
+        return {
+            "municipality": self.host.municipality,
+            "host": self.host.name,
+            "state": self.state,
+            "last_success": self.last_success.isoformat() if self.last_success else None,
+            "age_seconds": round(age.total_seconds()) if age else None,
+            "snapshot_id": self.snapshot_id,
+            "verdict": self.verdict,
+            "error": self.error,
+        }
+
 
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
@@ -70,12 +90,13 @@ def _on_host(
     except (OSError, paramiko.SSHException, ssh.HostKeyError) as exc:
         return BackupStatus(host, "unreachable", error=str(exc)[:200])
     try:
+        failure = None
         if command:
             rc, _, err = ssh.run(client, command, timeout=1800)
             if rc != 0:
                 tail = err.strip().splitlines()[-1:] or [f"exit {rc}"]
                 # the service's own output is already redacted; keep only its last line
-                return BackupStatus(host, "failed", error=tail[0][:300])
+                failure = tail[0][:300]
         rc, out, err = ssh.run(client, FACT)
         if rc != 0:
             return BackupStatus(host, "not installed", error=err.strip()[:200] or FACT)
@@ -83,7 +104,11 @@ def _on_host(
             data = json.loads(out)
         except ValueError:
             return BackupStatus(host, "unreadable", error="status is not JSON")
-        return interpret(host, data if isinstance(data, dict) else {}, max_age)
+        status = interpret(host, data if isinstance(data, dict) else {}, max_age)
+        if failure is not None:
+            # The run just failed; the fact still knows the earlier success, so keep it.
+            status.state, status.error, status.fresh = "failed", failure, False
+        return status
     finally:
         client.close()
 

@@ -1,0 +1,96 @@
+"""`ilag restore`: bring back files of one host from its own backups, verified."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ilag_infra.cli.apply import EnvOption, make_target
+from ilag_infra.cli.backup import human_bytes
+from ilag_infra.cli.console import make_console
+from ilag_infra.model import region
+from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.onsite import restore as restore_mod
+
+console = make_console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("restore")
+    def restore_cmd(
+        host: Annotated[str, typer.Argument(help="Inventory name of the host.")],
+        paths: Annotated[list[str], typer.Argument(metavar="PATH...", help="Absolute paths.")],
+        at: Annotated[
+            str | None,
+            typer.Option("--at", help="Snapshot id, or a time (UTC): the newest snapshot then."),
+        ] = None,
+        to: Annotated[
+            str | None,
+            typer.Option("--to", help="Restore under this new or empty directory on the host."),
+        ] = None,
+        in_place: Annotated[
+            bool,
+            typer.Option(
+                "--in-place", help="Put the snapshot's version back where it was (asks first)."
+            ),
+        ] = False,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+        env: EnvOption = "lab",
+    ) -> None:
+        """Restore PATHs of HOST from its own repository, then verify them against the snapshot.
+
+        By default into a new dated directory under /var/lib/ilag-restore on the same host:
+        nothing is overwritten. --in-place keeps the current version as <path>.ilag-before-<time>.
+        """
+        target = make_target(env, None, None)
+        loaded = region.load(target.repo_root / "region.yaml")
+        req = restore_mod.RestoreRequest(host, paths, at, to, in_place)
+
+        def confirm(question: str) -> bool:
+            if yes:
+                return True
+            if not sys.stdin.isatty():
+                # Nobody to ask (a script, a pipe): only --yes may replace live files.
+                return False
+            return typer.confirm(question, default=False)
+
+        result = restore_mod.restore(target, loaded.model.slugs, req, confirm)
+        if as_json:
+            print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            s = result.summary
+            console.print(
+                f"{result.host.name}: snapshot {result.snapshot.short_id} "
+                f"({result.snapshot.time.isoformat(timespec='seconds')}) → "
+                f"{escape(result.destination)} in {result.seconds:.1f} s"
+            )
+            console.print(
+                f"  {s.files} files ({human_bytes(s.bytes)}), {s.dirs} folders, "
+                f"{s.symlinks} symlinks, {s.others} other; {s.hardlink_groups} hard-link "
+                f"groups, {s.with_xattrs} with xattrs/ACLs"
+            )
+            console.print(
+                "  content verified by restic: "
+                + ("[green]yes[/]" if result.restic_verified else "[bold red]no[/]")
+            )
+            for aside in result.kept_aside:
+                console.print(f"  previous version kept as {escape(aside)}")
+            for line in s.differences[:50]:
+                console.print(f"  [red]differs:[/] {escape(line)}")
+            if len(s.differences) > 50:
+                console.print(f"  … and {len(s.differences) - 50} more (see the record)")
+            if s.extra:
+                console.print(f"  {len(s.extra)} entries not in the snapshot were left alone")
+            if result.error:
+                console.print(f"  [bold red]{escape(result.error)}[/]")
+            console.print(
+                ("[green]verified[/]" if result.ok else "[bold red]NOT verified[/]")
+                + f"; record: {result.record}"
+            )
+        if not result.ok:
+            raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,336 @@
+"""Backup lifecycle on the lab's real hosts: see the snapshots, restore with metadata, refuse
+another municipality's repository, prune centrally by the keep rules, prune beside a backup.
+
+Only Andøy and Bø are converged (two municipalities are enough for the cross checks).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ilag_infra import lab as lab_mod
+from ilag_infra.cli.app import main
+from ilag_infra.lab.azurite import DIRECT
+from ilag_infra.model.retention import Retention
+from ilag_infra.onsite import prune, ssh
+from ilag_infra.onsite.hostlist import SshHost
+
+from .conftest import Lab
+
+pytestmark = pytest.mark.lab
+SLUGS = ["andoy", "bo"]
+FS = "andoy-fil01"
+PROBE = "/srv/æøå-prosjekt"
+
+# A tree with every kind of metadata the restore must keep. ACL and xattr are set through
+# python3 (the base has no acl/attr tools): a POSIX ACL is the system.posix_acl_access xattr.
+MAKE_PROBE = r"""
+import os, struct
+root = "/srv/æøå-prosjekt"
+os.makedirs(root + "/undermappe", exist_ok=True)
+with open(root + "/rapport.txt", "w") as f:
+    f.write("Vesterålen budsjett\n" * 200)
+with open(root + "/undermappe/data.bin", "wb") as f:
+    f.write(os.urandom(300000))
+open(root + "/tom.txt", "w").close()
+os.chown(root + "/rapport.txt", 1234, 5678)
+os.chmod(root + "/rapport.txt", 0o640)
+os.chmod(root + "/undermappe/data.bin", 0o600)
+os.link(root + "/rapport.txt", root + "/rapport-lenke.txt")
+os.symlink("undermappe/data.bin", root + "/snarvei")
+os.symlink("finnes-ikke", root + "/brutt")
+os.mkfifo(root + "/kø")
+os.setxattr(root + "/rapport.txt", "user.ilag.merke", b"hemmelig")
+acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, p, i) for t, p, i in [
+    (0x01, 6, 0xFFFFFFFF), (0x02, 4, 65534), (0x04, 4, 0xFFFFFFFF),
+    (0x10, 4, 0xFFFFFFFF), (0x20, 0, 0xFFFFFFFF)])
+os.setxattr(root + "/undermappe/data.bin", "system.posix_acl_access", acl)
+os.utime(root + "/rapport.txt", (946684800, 946684800))
+os.utime(root + "/snarvei", (946684800, 946684800), follow_symlinks=False)
+"""
+
+# Everything a person would compare, path relative to the given root, one JSON line each.
+MANIFEST = r"""
+import hashlib, json, os, stat, sys
+root = sys.argv[1]
+out = []
+for base, dirs, files in os.walk(root):
+    for name in sorted(dirs) + sorted(files):
+        p = os.path.join(base, name)
+        st = os.lstat(p)
+        item = {"path": os.path.relpath(p, root), "mode": oct(st.st_mode), "uid": st.st_uid,
+                "gid": st.st_gid, "mtime_ns": st.st_mtime_ns, "nlink": st.st_nlink,
+                "xattrs": {k: os.getxattr(p, k, follow_symlinks=False).hex()
+                           for k in sorted(os.listxattr(p, follow_symlinks=False))}}
+        if stat.S_ISLNK(st.st_mode):
+            item["target"] = os.readlink(p)
+        elif stat.S_ISREG(st.st_mode):
+            item["sha256"] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+            item["size"] = st.st_size
+        out.append(item)
+print(json.dumps(sorted(out, key=lambda i: i["path"])))
+"""
+
+
+def _host(lab: Lab, name: str) -> Any:
+    return next(h for h in lab.hosts() if h.name == name)  # type: ignore[attr-defined]
+
+
+def on_host(lab: Lab, name: str, command: str, stdin: str | None = None, timeout: float = 300):
+    h = _host(lab, name)
+    host = SshHost(h.name, h.slug, h.ip, 22, "root", lab_mod.lab_paths().operator_key)
+    client = ssh.connect(host, lab.target.known_hosts(h.slug))
+    try:
+        if stdin is None:
+            return ssh.run(client, command, timeout=timeout)
+        i, o, e = client.exec_command(command, timeout=timeout)
+        i.write(stdin)
+        i.channel.shutdown_write()
+        out, err = o.read().decode(), e.read().decode()
+        return o.channel.recv_exit_status(), out, err
+    finally:
+        client.close()
+
+
+def must(lab: Lab, name: str, command: str, stdin: str | None = None, timeout: float = 300) -> str:
+    rc, out, err = on_host(lab, name, command, stdin, timeout)
+    assert rc == 0, f"{name}: {command!r} exited {rc}: {err[-800:]}"
+    return out
+
+
+def manifest(lab: Lab, name: str, root: str) -> list[dict[str, Any]]:
+    return json.loads(must(lab, name, f"python3 - '{root}'", stdin=MANIFEST))  # type: ignore[no-any-return]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    capsys.readouterr()
+    rc = main(list(args))
+    return rc, capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def ready(lab: Lab) -> Iterator[list[dict[str, Any]]]:
+    """Andøy and Bø converged, a probe tree on the file server, and one backup of each host."""
+    outcome = lab.apply(SLUGS)
+    assert outcome.ok, outcome.problem_hosts
+    must(lab, FS, "python3 -", stdin=MAKE_PROBE)
+    before = manifest(lab, FS, PROBE)
+    assert main(["backup", "run", *SLUGS]) == 0
+    yield before
+
+
+def test_snapshots_and_ls_show_the_backup(
+    lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out = cli(capsys, "backup", "snapshots", "andoy", "--json")
+    assert rc == 0, out
+    rows = json.loads(out)
+    assert sorted(r["host"] for r in rows) == ["andoy-fil01", "andoy-util01"]
+    for r in rows:
+        assert r["error"] is None and r["snapshots"], r
+        snap = r["snapshots"][-1]
+        assert snap["host"] == r["host"] and "ilag" in snap["tags"]
+        assert "/etc" in snap["paths"] and snap["size_added"] > 0
+    rc, out = cli(capsys, "backup", "ls", FS, PROBE, "--json")
+    assert rc == 0, out
+    listed = {n["path"]: n for n in json.loads(out)["nodes"]}
+    assert listed[f"{PROBE}/rapport.txt"]["uid"] == 1234
+    assert listed[f"{PROBE}/kø"]["type"] == "fifo"
+    rc, out = cli(capsys, "backup", "snapshots", "andoy", FS)
+    assert rc == 0 and FS in out and "andoy-util01" not in out
+
+
+def test_restore_default_target_keeps_every_kind_of_metadata(
+    lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    must(lab, FS, f"rm -rf '{PROBE}'")
+    rc, out = cli(capsys, "restore", FS, PROBE, "--json")
+    assert rc == 0, out
+    result = json.loads(out)
+    dest = result["destination"]
+    assert dest.startswith("/var/lib/ilag-restore/") and result["ok"] and result["restic_verified"]
+    s = result["summary"]
+    assert s["files"] == 4 and s["symlinks"] == 2 and s["others"] == 1 and s["dirs"] == 2
+    assert s["hardlink_groups"] == 1 and s["with_xattrs"] >= 2 and s["differences"] == []
+    # Independent of ilag's own check: the restored tree equals the original, xattrs and ACL too.
+    assert manifest(lab, FS, dest + PROBE) == ready
+    # The live path was not touched; a second restore to the same place is refused.
+    rc_live, _, _ = on_host(lab, FS, f"test -e '{PROBE}'")
+    assert rc_live != 0
+    assert main(["restore", FS, PROBE, "--to", dest]) == 2
+    records = list(lab.runs_dir.glob(f"*-restore-{FS}.json"))
+    assert records and json.loads(records[-1].read_text())["summary"]["files"] == 4
+
+
+def test_restore_in_place_asks_keeps_the_old_version_and_verifies(
+    lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    must(lab, FS, f"mkdir -p '{PROBE}' && echo ødelagt > '{PROBE}/rapport.txt'")
+    # Without --yes and with nobody to answer: nothing changes.
+    assert main(["restore", FS, PROBE, "--in-place"]) != 0
+    assert must(lab, FS, f"cat '{PROBE}/rapport.txt'") == "ødelagt\n"
+    rc, out = cli(capsys, "restore", FS, PROBE, "--in-place", "--yes", "--json")
+    assert rc == 0, out
+    result = json.loads(out)
+    assert result["ok"] and len(result["kept_aside"]) == 1
+    assert manifest(lab, FS, PROBE) == ready
+    aside = result["kept_aside"][0]
+    assert must(lab, FS, f"cat '{aside}/rapport.txt'") == "ødelagt\n"
+
+
+def test_restore_bad_input_exits_2_and_changes_nothing(
+    lab: Lab, ready: list[dict[str, Any]]
+) -> None:
+    before = must(lab, FS, "ls -A /var/lib/ilag-restore | wc -l")
+    assert main(["restore", "andoy-nosuch01", PROBE]) == 2
+    assert main(["restore", FS, "/srv/finnes-ikke"]) == 2
+    assert main(["restore", FS, PROBE, "--at", "2001-01-01T00:00"]) == 2
+    assert main(["restore", FS, "relative/path"]) == 2
+    assert must(lab, FS, "ls -A /var/lib/ilag-restore | wc -l") == before
+
+
+def _site_env_for(lab: Lab, other: str, own_sas: str) -> str:
+    """Shell exports that point a host's restic at another municipality's repository, with the
+    host's own SAS signature and the other municipality's restic password."""
+    names = lab.outputs["backup"]["container_names"]  # type: ignore[index]
+    base, query = own_sas.split("?", 1)
+    foreign = base.rsplit("/", 1)[0] + "/" + names[other]
+    password = lab.outputs["lab"]["restic_passwords"][other]  # type: ignore[index]
+    return (
+        "export RCLONE_CONFIG=/dev/null RCLONE_CONFIG_X_TYPE=azureblob "
+        f"RCLONE_CONFIG_X_SAS_URL='{foreign}?{query}' RESTIC_PASSWORD='{password}' "
+        f"RESTIC_REPOSITORY='rclone:x:{names[other]}/{FS}' RESTIC_CACHE_DIR=/tmp/xcache; "
+    )
+
+
+def test_a_municipality_credential_cannot_restore_or_prune_another(
+    lab: Lab, ready: list[dict[str, Any]]
+) -> None:
+    sas = lab.outputs["backup"]["container_sas_urls"]  # type: ignore[index]
+    env = _site_env_for(lab, "andoy", sas["bo"])
+    # Bø's host, Bø's SAS, even with Andøy's restic password: Azure (Azurite) refuses.
+    for cmd in (
+        "restic snapshots",
+        f"restic restore latest --target /tmp/x --include {PROBE}",
+        "restic forget --prune --keep-last 1",
+    ):
+        rc, out, err = on_host(lab, "bo-fil01", env + cmd)
+        assert rc != 0, (cmd, out)
+        assert any(m in err for m in ("403", "Authoriz", "Authentic")), err
+    # And the blobs themselves: Bø's SAS cannot delete Andøy's repository config.
+    base, query = sas["bo"].split("?", 1)
+    names = lab.outputs["backup"]["container_names"]  # type: ignore[index]
+    url = f"{base.rsplit('/', 1)[0]}/{names['andoy']}/{FS}/config?{query}"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        DIRECT.open(urllib.request.Request(url, method="DELETE"), timeout=10)
+    assert info.value.code == 403
+    # Andøy's snapshots are all still there.
+    assert main(["backup", "snapshots", "andoy", FS]) == 0
+
+
+FAKE_TIMES = [
+    "2024-12-31 10:00:00",
+    "2025-06-01 10:00:00",
+    "2025-12-31 10:00:00",
+    "2026-09-15 10:00:00",
+    "2026-10-01 10:00:00",
+    "2026-10-15 10:00:00",
+    "2026-11-20 10:00:00",
+    "2026-11-21 10:00:00",
+]
+
+
+def test_prune_keeps_what_the_rules_say_and_checks_clean(
+    lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = "bo-util01"
+    make = " && ".join(
+        f"head -c 200000 /dev/urandom > /var/backups/prune-probe.bin && "
+        f"restic backup -q --host {host} --time '{t}' /var/backups/prune-probe.bin"
+        for t in FAKE_TIMES
+    )
+    must(lab, host, "set -a && . /etc/ilag-backup/env && set +a && " + make, timeout=600)
+    # One more real backup now, so the newest snapshot is today's.
+    assert main(["backup", "run", "bo"]) == 0
+    rc, out = cli(capsys, "backup", "snapshots", "bo", host, "--json")
+    assert rc == 0, out
+    snaps_before = json.loads(out)[0]["snapshots"]
+    assert len(snaps_before) >= len(FAKE_TIMES) + 2
+    # Rules small enough to reason about: 2 daily, 2 monthly, 1 yearly, for Bø only.
+    model = lab.loaded.model
+    bo = model.municipality("bo").model_copy(
+        update={"backup_retention": Retention(daily=2, monthly=2, yearly=1, weekly=0)}
+    )
+    region = model.model_copy(
+        update={
+            "municipalities": [bo if m.slug == "bo" else m for m in model.municipalities],
+            "region": model.region.model_copy(
+                update={"backup_retention": Retention(daily=14, weekly=8, monthly=12, yearly=3)}
+            ),
+        }
+    )
+    shown = prune.prune(lab.target, region, ["bo"], act=False)
+    repo = next(r for r in shown[0].repos if r.name == host)
+    # Newest first: today (daily, monthly, yearly), 11-21 (daily), 10-15 (monthly of October).
+    kept = sorted(s.time.strftime("%Y-%m-%d") for s in repo.keep)
+    assert kept[:2] == ["2026-10-15", "2026-11-21"] and len(kept) == 3, kept
+    assert len(repo.remove) == len(snaps_before) - 3
+    # The dry run removed nothing.
+    rc, out = cli(capsys, "backup", "snapshots", "bo", host, "--json")
+    assert rc == 0, out
+    assert len(json.loads(out)[0]["snapshots"]) == len(snaps_before)
+
+    done = prune.prune(lab.target, region, ["bo"], act=True)
+    assert done[0].ok, done[0].to_dict()
+    repo = next(r for r in done[0].repos if r.name == host)
+    assert repo.check_ok and repo.freed is not None and repo.freed > 1_000_000, repo.to_dict()
+    rc, out = cli(capsys, "backup", "snapshots", "bo", host, "--json")
+    assert rc == 0, out
+    after = sorted(s["time"][:10] for s in json.loads(out)[0]["snapshots"])
+    assert after == kept
+    assert list(lab.runs_dir.glob("*-prune-bo.json"))
+    # The operator credential stayed on the controller: no host holds it.
+    operator_sig = lab.outputs["lab"]["operator_sas_url"].split("sig=")[1].split("&")[0]  # type: ignore[index]
+    rc_grep, _, _ = on_host(lab, host, f"grep -rqF '{operator_sig}' /etc /var/lib/ilag-backup")
+    assert rc_grep == 1
+
+
+def test_prune_cli_shows_first_and_refuses_unknown(
+    lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, out = cli(capsys, "backup", "prune", "andoy")
+    assert rc == 0 and "would prune" in out and "--yes" in out
+    assert main(["backup", "prune", "nowhere"]) == 2
+
+
+def test_backup_during_prune_waits_and_nothing_breaks(
+    lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = "andoy-util01"
+    must(lab, host, "head -c 3000000 /dev/urandom > /root/stor.bin")
+    assert main(["backup", "run", "andoy"]) == 0
+    results: dict[str, Any] = {}
+
+    def do_prune() -> None:
+        results["prune"] = prune.prune(lab.target, lab.loaded.model, ["andoy"], act=True)
+
+    worker = threading.Thread(target=do_prune)
+    worker.start()
+    rc, _, err = on_host(lab, host, "systemctl start ilag-backup.service", timeout=900)
+    worker.join(timeout=900)
+    assert rc == 0, err
+    assert results["prune"][0].ok, results["prune"][0].to_dict()
+    status = json.loads(must(lab, host, "cat /var/lib/ilag-backup/status.json"))
+    assert status["state"] == "ok"
+    # Both sides used the repository; it is clean afterwards.
+    must(lab, host, "set -a && . /etc/ilag-backup/env && set +a && restic check", timeout=600)
+    log = must(lab, host, "journalctl -u ilag-backup.service --no-pager -n 200")
+    waits = sum(r.lock_waits for r in results["prune"][0].repos)
+    print(f"prune lock waits: {waits}; backup waits: {log.count('repository is locked')}")
