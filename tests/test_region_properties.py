@@ -7,7 +7,8 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ilag_infra.model import region, yamlsource
@@ -43,6 +44,29 @@ def set_at(data: Any, path: tuple[Any, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.IPv4Network(text, strict=True)
+    except ValueError:
+        return False
+    return True
+
+
+def _same_value(kept: Any, given: Any) -> bool:
+    """Equal and of the same JSON type; an int where a float is expected is the same number."""
+    if isinstance(kept, float) and type(given) is int:
+        return kept == given
+    if type(kept) is not type(given):
+        return False
+    if isinstance(given, dict):
+        return kept.keys() == given.keys() and all(_same_value(kept[k], given[k]) for k in given)
+    if isinstance(given, list):
+        return len(kept) == len(given) and all(map(_same_value, kept, given))
+    if isinstance(given, float) and given != given:
+        return kept != kept  # NaN
+    return bool(kept == given)
+
+
 ALL_PREFIX_PATHS = [p for p in leaf_paths(BASE) if p and str(p[-1]) in ("prefix", "spoke_prefix")]
 ANY_VALUE = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
@@ -62,8 +86,7 @@ ANY_VALUE = st.recursive(
 def test_overlapping_prefixes_are_rejected(
     a: tuple[Any, ...], b: tuple[Any, ...], shrink: int
 ) -> None:
-    if a == b:
-        return
+    assume(a != b)
     data = copy.deepcopy(BASE)
     target: Any = data
     for part in a:
@@ -79,12 +102,8 @@ def test_overlapping_prefixes_are_rejected(
 @SETTINGS
 @given(path=st.sampled_from(ALL_PREFIX_PATHS), junk=st.text(max_size=25))
 def test_broken_cidrs_are_rejected(path: tuple[Any, ...], junk: str) -> None:
-    try:
-        ipaddress.IPv4Network(junk, strict=True)
-        if "/" in junk:
-            return  # a valid network by chance; other tests cover overlaps
-    except ValueError:
-        pass
+    # A valid network by chance is no broken CIDR; the overlap tests cover those.
+    assume(not _is_network(junk))
     data = copy.deepcopy(BASE)
     set_at(data, path, junk)
     exc = expect_region_error(data)
@@ -94,8 +113,7 @@ def test_broken_cidrs_are_rejected(path: tuple[Any, ...], junk: str) -> None:
 @SETTINGS
 @given(i=st.integers(0, 4), j=st.integers(0, 4), field=st.sampled_from(["slug", "kommunenummer"]))
 def test_duplicate_slugs_and_numbers(i: int, j: int, field: str) -> None:
-    if i == j:
-        return
+    assume(i != j)
     data = copy.deepcopy(BASE)
     data["municipalities"][j][field] = data["municipalities"][i][field]
     exc = expect_region_error(data)
@@ -109,8 +127,7 @@ def test_unknown_keys_are_rejected(path: tuple[Any, ...], key: str) -> None:
     parent: Any = data
     for part in path[:-1]:
         parent = parent[part]
-    if not isinstance(parent, dict) or key in parent:
-        return
+    assume(isinstance(parent, dict) and key not in parent)
     parent[key] = "x"
     exc = expect_region_error(data)
     assert any("unknown key" in p.message for p in exc.problems)
@@ -118,13 +135,25 @@ def test_unknown_keys_are_rejected(path: tuple[Any, ...], key: str) -> None:
 
 @SETTINGS
 @given(path=st.sampled_from(leaf_paths(BASE)), value=ANY_VALUE)
-def test_any_wrong_value_is_an_input_error_or_valid(path: tuple[Any, ...], value: Any) -> None:
+def test_any_wrong_value_is_an_input_error_or_kept_as_given(
+    path: tuple[Any, ...], value: Any
+) -> None:
+    # Known gap (see the xfail below): a retention keep count takes "1", yes/no and -0.0.
+    assume(not ("backup_retention" in path and type(value) is not int))
     data = copy.deepcopy(BASE)
     set_at(data, path, value)
     try:
-        region.parse(data, {}, Path("region.yaml"))
+        loaded = region.parse(data, {}, Path("region.yaml"))
     except RegionError as exc:
-        assert all(p.key for p in exc.problems)
+        assert exc.problems
+        assert all(p.file == "region.yaml" and p.key and p.message for p in exc.problems)
+        return
+    # Accepted: then the model holds exactly that value, not a coerced stand-in
+    # (no "1" for 1, no True for 1, no silently dropped key).
+    kept: Any = loaded.model.model_dump(mode="json")
+    for part in path:
+        kept = kept[part]
+    assert _same_value(kept, value), (path, value, kept)
 
 
 @SETTINGS
@@ -142,3 +171,41 @@ def test_any_text_as_file_is_an_input_error(text: str) -> None:
         assert exc.problem.file == "region.yaml"
         return
     expect_region_error(data)
+
+
+def _parsed_or_problems(path: tuple[Any, ...], value: Any) -> Any:
+    data = copy.deepcopy(BASE)
+    set_at(data, path, value)
+    try:
+        kept: Any = region.parse(data, {}, Path("region.yaml")).model.model_dump(mode="json")
+    except RegionError as exc:
+        return exc
+    for part in path:
+        kept = kept[part]
+    return kept
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the region model validates in lax mode: equal_share takes '1' and true as 1.0, "
+    "management takes '1' as true, retention counts take '1' and yes/no; reported. "
+    "Remove this mark once the model is strict.",
+)
+def test_numbers_and_flags_take_no_look_alikes() -> None:
+    """Every number or flag in region.yaml refuses a string, a bool or null, or keeps it as is."""
+    scalars = [p for p in leaf_paths(BASE) if isinstance(_leaf(p), (bool, int, float))]
+    assert len(scalars) >= 5
+    for path in scalars:
+        for value in ("1", True, None):
+            got = _parsed_or_problems(path, value)
+            if isinstance(got, RegionError):
+                assert any(p.key for p in got.problems)
+            else:
+                assert _same_value(got, value), (path, value, got)
+
+
+def _leaf(path: tuple[Any, ...]) -> Any:
+    node: Any = BASE
+    for part in path:
+        node = node[part]
+    return node
