@@ -199,3 +199,23 @@ def test_a_file_that_is_not_there_or_not_csv(
     latin.write_bytes((FIX / "ea-small.csv").read_bytes().replace(b"ILAG IKT", b"\xd8ksnes"))
     code, _, err = run(capsys, str(latin))
     assert code == 2 and "not UTF-8" in err
+
+
+def test_a_correction_of_last_month_belongs_to_this_bill(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = as_json(capsys, FIX / "focus-correction.csv")
+    assert data["period"] == "2026-10"
+    assert data["total"] == "95.54"  # 99.74 less the 4.20 correction
+    credits = data["credits"]
+    assert isinstance(credits, list) and credits[0]["category"] == "Adjustment"
+    code, _, err = run(capsys, str(FIX / "focus-correction.csv"), "--period", "2026-09")
+    assert code == 2 and "row 2, column ChargePeriodEnd" in err
+    # The same row without ChargeClass=Correction is a September charge: outside October.
+    plain = tmp_path / "no-correction.csv"
+    text = (FIX / "focus-correction.csv").read_text(encoding="utf-8")
+    plain.write_text(text.replace("Correction", ""), encoding="utf-8")
+    code, _, err = run(capsys, str(plain), "--period", "2026-10")
+    assert code == 2 and "row 6, column ChargePeriodStart" in err
+    code, _, err = run(capsys, str(plain))
+    assert code == 2 and "the file has 2026-09, 2026-10" in err

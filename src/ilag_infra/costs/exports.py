@@ -59,6 +59,10 @@ class CostRow:
     start_column: str = "ChargePeriodStart"
     end_column: str = "ChargePeriodEnd"
     currency_column: str = "BillingCurrency"
+    # FOCUS corrections (ChargeClass "Correction") fix an earlier month's charge on this
+    # month's bill: their charge period lies in the past, their billing period is this one.
+    correction: bool = False
+    billing_start: datetime | None = None
 
     @property
     def resource(self) -> str:
@@ -125,6 +129,8 @@ class _Columns:
     resource_group: str | None
     description: str | None
     tags: str | None
+    charge_class: str | None = None
+    billing_start: str | None = None
 
 
 class _Cells:
@@ -226,6 +232,8 @@ def _columns(file: str, headers: dict[str, str], basis: Basis, problems: _Proble
             _first(headers, "x_ResourceGroupName", "ResourceGroupName", "ResourceGroup"),
             _first(headers, "ChargeDescription"),
             tags,
+            _first(headers, "ChargeClass"),
+            _first(headers, "BillingPeriodStart"),
         )
     cost = _first(headers, "CostInBillingCurrency")
     currency = _first(headers, "BillingCurrencyCode", "BillingCurrency")
@@ -443,6 +451,13 @@ def _row(
                 str(exc),
                 'tags are written like "municipality": "andoy" (EA/MCA) or as a JSON object',
             )
+    correction = get(values, cols.charge_class).strip().lower() == "correction"
+    billing_start = None
+    if correction and cols.billing_start is not None:
+        try:
+            billing_start = parse_instant(get(values, cols.billing_start))
+        except ValueError as exc:
+            problems.add(file, number, cols.billing_start, str(exc))
     if len(problems.items) + problems.dropped != before:
         return None
     return CostRow(
@@ -462,6 +477,8 @@ def _row(
         start_column=cols.start,
         end_column=cols.end or cols.start,
         currency_column=cols.currency,
+        correction=correction,
+        billing_start=billing_start,
     )
 
 

@@ -138,15 +138,20 @@ def _ref(row: CostRow) -> str:
 def check_period(rows: list[CostRow], period: Period | None) -> Period:
     """The month every row falls in (start inclusive, end exclusive); InputError otherwise."""
     if period is None:
-        period = Period.of(min(r.start for r in rows))
+        # Corrections run in an earlier month; the bill's month is that of the other rows.
+        usual = [r.start for r in rows if not r.correction]
+        period = Period.of(min(usual or [r.billing_start or r.start for r in rows]))
         given = False
     else:
         given = True
     problems: list[Problem] = []
     outside = 0
+    months = ", ".join(sorted({str(Period.of(r.start)) for r in rows}))
     for r in rows:
         if r.start >= period.start and r.end <= period.end:
             continue
+        if r.correction and r.billing_start and period.start <= r.billing_start < period.end:
+            continue  # billed this month, for an earlier one
         outside += 1
         if len(problems) < MAX_PROBLEMS:
             column = r.start_column if r.start < period.start else r.end_column
@@ -156,7 +161,7 @@ def check_period(rows: list[CostRow], period: Period | None) -> Period:
                     f"row {r.row}, column {column}",
                     f"charge from {r.start:%Y-%m-%d %H:%M} to {r.end:%Y-%m-%d %H:%M} (end "
                     f"exclusive) lies outside {period}"
-                    + ("" if given else " (the month of the earliest row)"),
+                    + ("" if given else f" (the month of the earliest row; the file has {months})"),
                     "export exactly one month, and pass it as --period YYYY-MM",
                 )
             )
