@@ -222,7 +222,7 @@ def markdown(s: CostSplit) -> str:
     lines = [
         f"## Costs {s.period} ({s.currency})",
         "",
-        f"Shared costs split {s.key_description}; {s.basis} cost.",
+        f"Shared costs: {s.key_description}; {s.basis} cost.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
