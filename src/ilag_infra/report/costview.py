@@ -96,6 +96,9 @@ def from_exports(paths: list[Path], region: Region, period: str | None) -> CostV
 
 def load(paths: list[Path], region: Region, period: str | None = None) -> CostView:
     """A JSON split if the one file given is one, else the files are read as exports."""
-    if len(paths) == 1 and paths[0].is_file() and paths[0].read_bytes()[:1] in (b"{", b" "):
-        return from_json(paths[0])
+    if len(paths) == 1 and paths[0].is_file():
+        with paths[0].open("rb") as fh:
+            head = fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head.startswith(b"{"):  # no export starts so: CSV starts with a header, gzip with 1f8b
+            return from_json(paths[0])
     return from_exports(paths, region, period)
