@@ -599,7 +599,7 @@ def verdict(control: Control, output: str, in_container: bool) -> tuple[Verdict,
     if passed:
         return "pass", evidence
     if in_container and control.container_na:
-        return "n/a", f"{control.container_na} (seen: {evidence})"
+        return "n/a", f"container: {control.container_na} (seen: {evidence})"
     return "fail", evidence
 
 
