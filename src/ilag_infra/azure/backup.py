@@ -24,6 +24,7 @@ from ilag_infra.azure.identity import (
 )
 from ilag_infra.azure.settings import BackupSettings, VmRetention
 from ilag_infra.model import naming
+from ilag_infra.model.stack_outputs import BackupOutput
 
 # A site's restic needs to read, add, create, write, delete and list in its own container.
 SITE_SAS_PERMISSIONS = "racwdl"
@@ -386,9 +387,9 @@ def declare(
         ),
     )
     return {
-        "blob_endpoint": blob_endpoint,
-        "storage_account_name": account.name,
-        "container_names": dict(containers),
-        "container_sas_urls": pulumi.Output.secret(sas_urls),
-        "resource_group_name": rg.name,
+        BackupOutput.BLOB_ENDPOINT: blob_endpoint,
+        BackupOutput.STORAGE_ACCOUNT_NAME: account.name,
+        BackupOutput.CONTAINER_NAMES: dict(containers),
+        BackupOutput.CONTAINER_SAS_URLS: pulumi.Output.secret(sas_urls),
+        BackupOutput.RESOURCE_GROUP_NAME: rg.name,
     }

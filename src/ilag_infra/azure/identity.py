@@ -16,6 +16,7 @@ from ilag_infra.azure.roles import (
 )
 from ilag_infra.azure.settings import IdentitySettings
 from ilag_infra.model import naming
+from ilag_infra.model.stack_outputs import IdentityOutput
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "api://AzureADTokenExchange"
@@ -330,13 +331,13 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
     Access("access", AccessArgs(client.subscription_id, grants))
     lock_role = LockRole("lock-role", LockRoleArgs(ctx, client.subscription_id))
     return {
-        "key_vault_uri": kv.vault.properties.vault_uri,
-        "ssh_user_ca_public_key": settings.ssh_user_ca_public_key,
-        "deploy_identity_client_id": deploy.identity.client_id,
+        IdentityOutput.KEY_VAULT_URI: kv.vault.properties.vault_uri,
+        IdentityOutput.SSH_USER_CA_PUBLIC_KEY: settings.ssh_user_ca_public_key,
+        IdentityOutput.DEPLOY_IDENTITY_CLIENT_ID: deploy.identity.client_id,
         # Read by the backup stack through StackReference.
-        "deploy_identity_principal_id": deploy.identity.principal_id,
-        "operators_group_object_id": operators,
-        "key_vault_name": kv.vault.name,
-        "resource_group_name": rg.name,
-        "lock_role_definition_id": lock_role.definition_id,
+        IdentityOutput.DEPLOY_IDENTITY_PRINCIPAL_ID: deploy.identity.principal_id,
+        IdentityOutput.OPERATORS_GROUP_OBJECT_ID: operators,
+        IdentityOutput.KEY_VAULT_NAME: kv.vault.name,
+        IdentityOutput.RESOURCE_GROUP_NAME: rg.name,
+        IdentityOutput.LOCK_ROLE_DEFINITION_ID: lock_role.definition_id,
     }

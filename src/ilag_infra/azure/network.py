@@ -11,6 +11,7 @@ from ilag_infra.azure import vpn_skus
 from ilag_infra.azure.blueprint import Context, NsgRule, SiteSpec, SpokeSpec, SubnetSpec
 from ilag_infra.azure.settings import NetworkSettings
 from ilag_infra.model import naming
+from ilag_infra.model.stack_outputs import NetworkOutput
 
 
 def ipsec_policy() -> network.IpsecPolicyArgs:
@@ -460,15 +461,15 @@ def declare(
             SpokeArgs(ctx, rg.name, hub.vnet, spoke, depends_on=[gateway.gateway]),
         )
     return {
-        "gateway_public_ip": gateway.public_ip.ip_address,
-        "hub_prefixes": hub_prefixes,
-        "resolver_inbound_ip": resolver.inbound_ip,
-        "connection_names": connection_names,
-        "dns_domain": r.dns_domain,
+        NetworkOutput.GATEWAY_PUBLIC_IP: gateway.public_ip.ip_address,
+        NetworkOutput.HUB_PREFIXES: hub_prefixes,
+        NetworkOutput.RESOLVER_INBOUND_IP: resolver.inbound_ip,
+        NetworkOutput.CONNECTION_NAMES: connection_names,
+        NetworkOutput.DNS_DOMAIN: r.dns_domain,
         # Read by the identity and backup stacks through StackReference.
-        "resource_group_name": rg.name,
-        "resource_group_id": rg.id,
-        "hub_vnet_id": hub.vnet.id,
-        "private_endpoint_subnet_id": hub.subnet_ids["private_endpoints"],
-        "private_dns_zone_ids": dns.zone_ids,
+        NetworkOutput.RESOURCE_GROUP_NAME: rg.name,
+        NetworkOutput.RESOURCE_GROUP_ID: rg.id,
+        NetworkOutput.HUB_VNET_ID: hub.vnet.id,
+        NetworkOutput.PRIVATE_ENDPOINT_SUBNET_ID: hub.subnet_ids["private_endpoints"],
+        NetworkOutput.PRIVATE_DNS_ZONE_IDS: dns.zone_ids,
     }

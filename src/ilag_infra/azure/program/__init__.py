@@ -68,7 +68,7 @@ def run(
     """Declare the current stack and export its outputs; errors stay IlagError."""
     outputs = declare(stack or pulumi.get_stack(), root or project_root(), region)
     for name, value in outputs.items():
-        pulumi.export(name, value)
+        pulumi.export(str(name), value)  # contract names are StrEnum members; export plain text
 
 
 def main() -> None:
