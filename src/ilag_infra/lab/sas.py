@@ -1,7 +1,7 @@
 """Shared access signatures for the lab's Azure Blob Storage, signed by azure-storage-blob.
 
 The library signs with its own service version (the `sv` field); Azurite verifies every version
-from 2020-12-06 on with the same string-to-sign layout. tests/lab_unit/test_sas.py holds
+from 2020-12-06 on with the same string-to-sign layout. tests/lab_unit/test_sas_reference_vectors.py holds
 reference vectors computed by Azurite for the version the pinned library uses.
 """
 
