@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
@@ -169,3 +172,38 @@ def test_no_runs_directory_means_nothing_known(tmp_path: Path) -> None:
     recs = records.load(tmp_path / "nowhere")
     assert recs.records == [] and recs.newest is None
     assert health.converge(recs, "bo").state == health.MISSING
+
+
+def test_records_as_the_commands_write_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real writers: an apply record (runrecord) and a restore record (jobrecord)."""
+    from ilag_infra.onsite import jobrecord, runrecord
+    from ilag_infra.onsite.runner import ApplyRequest, HostResult, MunicipalityResult
+    from ilag_infra.report import health, records
+
+    monkeypatch.setenv("ILAG_RUNS_DIR", str(tmp_path / "runs"))
+    result = MunicipalityResult(
+        "oksnes",
+        "successful",
+        0,
+        {"oksnes-fil01": HostResult("oksnes-fil01", ok=50, changed=1)},
+        started="2026-11-30T10:00:00+00:00",
+        finished="2026-11-30T10:00:20+00:00",
+    )
+    req = ApplyRequest("oksnes", REPO / "playbooks" / "site.yml")
+    runrecord.write(REPO, "20261130T100000Z-1", "lab", req, result)
+    jobrecord.write(
+        REPO,
+        "restore",
+        "oksnes-fil01",
+        {"environment": "lab", "host": "oksnes-fil01", "municipality": "oksnes", "ok": False},
+    )
+    recs = records.load(tmp_path / "runs")
+    converge = health.converge(recs, "oksnes")
+    assert converge.state == health.OK
+    assert converge.when == datetime(2026, 11, 30, 10, 0, 20, tzinfo=UTC)
+    restore = health.restore(recs, "oksnes")
+    assert restore.state == health.BAD  # the restore's own verdict, not a default
+    assert restore.when is not None and restore.when.year >= 2026
+    assert [h.name for h in restore.hosts] == ["oksnes-fil01"]

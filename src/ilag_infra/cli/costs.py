@@ -9,7 +9,8 @@ import typer
 from rich.markup import escape
 
 from ilag_infra.cli.console import make_console
-from ilag_infra.model import paths
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.options import RegionOption
 from ilag_infra.model.errors import InputError, Problem
 
 console = make_console()
@@ -46,17 +47,13 @@ def register(app: typer.Typer) -> None:
                 "(EffectiveCost, reservations amortised).",
             ),
         ] = "billed",
-        region_file: Annotated[
-            Path | None,
-            typer.Option("--region", "-r", help="region.yaml with the cost key and populations."),
-        ] = None,
+        region_file: RegionOption = None,
     ) -> None:
         """Split a month's Azure bill: direct costs by the municipality tag, shared and
         untagged costs by the cost key in region.yaml. The lines add up to the export total
         to the øre. Exit 2 names file, row and column of every bad row."""
         from ilag_infra.costs import exports as exports_mod
         from ilag_infra.costs import render, split
-        from ilag_infra.model import region
 
         problems = []
         if fmt not in render.FORMATS:
@@ -87,7 +84,7 @@ def register(app: typer.Typer) -> None:
                 )
         if problems:
             raise InputError(problems)
-        loaded = region.load(region_file or paths.region_file(paths.repo_root()))
+        loaded = Context(region_path=region_file).region
         data = exports_mod.read(exports, "billed" if basis == "billed" else "effective")
         result = split.split(data, loaded.model, month, basis)
         if fmt == "csv":

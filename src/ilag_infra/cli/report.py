@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from ilag_infra.cli.console import make_console
-from ilag_infra.model import paths
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.options import RegionOption
 from ilag_infra.model.errors import InputError, Problem
 
 console = make_console()
@@ -42,14 +43,11 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--plan/--no-plan", help="Run the offline plan for its open findings."),
         ] = True,
-        region_file: Annotated[
-            Path | None, typer.Option("--region", "-r", help="region.yaml to report on.")
-        ] = None,
+        region_file: RegionOption = None,
     ) -> None:
         """Write a self-contained HTML page: convergence, backups, restore tests, drills (RTO
         and RPO) and the month's cost per municipality, a picture of the region, the cost
         split and the plan's open findings. Missing sources show as missing, never as zero."""
-        from ilag_infra.model import region
         from ilag_infra.onsite.runrecord import runs_dir
         from ilag_infra.report import costview, findings, page, records
         from ilag_infra.report.labels import LANGS
@@ -59,8 +57,8 @@ def register(app: typer.Typer) -> None:
                 [Problem("(command line)", "--lang", f"{lang!r} is not a page language",
                          f"use one of: {', '.join(LANGS)}")]
             )  # fmt: skip
-        root = paths.repo_root()
-        loaded = region.load(region_file or paths.region_file(root))
+        ctx = Context(region_path=region_file)
+        root, loaded = ctx.root, ctx.region
         recs = records.load(runs or runs_dir(root))
         view = costview.load(costs, loaded.model, period) if costs else None
         found = findings.from_plan(loaded, root) if with_plan else None

@@ -38,7 +38,7 @@ def parse_time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         try:
-            parsed = datetime.strptime(text[:16], "%Y%m%dT%H%M%S")  # a run id: 20261130T141638Z
+            parsed = datetime.strptime(text[:15], "%Y%m%dT%H%M%S")  # a run id: 20261130T141638Z-1
         except ValueError:
             return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
