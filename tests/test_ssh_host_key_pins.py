@@ -211,3 +211,12 @@ def test_fingerprint_is_what_ssh_keygen_prints(tmp_path: Path) -> None:
         ["ssh-keygen", "-lf", f"{path}.pub"], capture_output=True, text=True, check=True
     ).stdout.split()[1]
     assert ssh.fingerprint(key) == printed
+
+
+def test_a_public_key_line_is_parsed_by_paramiko_or_refused(tmp_path: Path) -> None:
+    path, key = key_file(tmp_path)
+    line = Path(f"{path}.pub").read_text()
+    assert ssh.public_key(line) == key
+    for bad in ("", "ssh-ed25519", "ssh-ed25519 not-base64!", f"ssh-rsa {key.get_base64()}"):
+        with pytest.raises(ssh.HostKeyError, match="not an OpenSSH public key line"):
+            ssh.public_key(bad)

@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from ilag_infra.lab.net import MunicipalityNet, NetPlan
+from ilag_infra.onsite import ssh
 from ilag_infra.onsite.targets import LAB_GROUP
 
 # Inventory hosts that have no lab twin (more inventory hosts than --hosts-per-municipality).
@@ -103,7 +104,6 @@ def known_hosts_lines(hosts: list[LabHost]) -> str:
     """Pinned keys as `NAME,IP keytype key`: a client may use either the name or the address."""
     out = []
     for host in hosts:
-        keytype, key = host.public_key.split()[:2]
         ipaddress.IPv4Address(host.ip)  # refuse to pin anything that is not an address
-        out.append(f"{host.name},{host.ip} {keytype} {key}\n")
+        out.append(ssh.known_hosts_line([host.name, host.ip], ssh.public_key(host.public_key)))
     return "".join(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import socket
 from collections.abc import Iterable
@@ -113,9 +114,18 @@ def pinned_keys(known_hosts: Path, host: SshHost) -> list[paramiko.PKey]:
     return found
 
 
+def public_key(line: str) -> paramiko.PKey:
+    """An OpenSSH public key line ("ssh-ed25519 AAAA… comment") as a key paramiko checks."""
+    try:
+        keytype, blob = line.split()[:2]
+        return paramiko.PKey.from_type_string(keytype, base64.b64decode(blob, validate=True))
+    except (ValueError, binascii.Error, paramiko.SSHException) as exc:
+        raise HostKeyError(f"not an OpenSSH public key line: {line[:40]!r}… ({exc})") from None
+
+
 def known_hosts_line(names: Iterable[str], key: paramiko.PKey) -> str:
-    """One known_hosts line pinning `key` under every name, as OpenSSH writes it."""
-    line = HostKeyEntry(sorted(set(names)), key).to_line()
+    """One known_hosts line pinning `key` under every name (in the order given)."""
+    line = HostKeyEntry(list(dict.fromkeys(names)), key).to_line()
     if not line:
         raise HostKeyError(f"cannot write a known_hosts line for {', '.join(names)}")
     return str(line)
@@ -145,7 +155,7 @@ def pin(known_hosts: Path, host: SshHost, key: paramiko.PKey, replace: bool = Fa
 
     Only the lines for this host change: other hosts' pins and comments stay as written.
     """
-    names = {host.name, _lookup_name(host)}
+    names = [host.name, _lookup_name(host)]
     _read_pins(known_hosts)  # refuse to rewrite a file that cannot be read
     lines = (
         known_hosts.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -155,7 +165,7 @@ def pin(known_hosts: Path, host: SshHost, key: paramiko.PKey, replace: bool = Fa
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     if replace:
-        lines = [ln for ln in lines if not _pins_any(ln, names)]
+        lines = [ln for ln in lines if not _pins_any(ln, set(names))]
     lines.append(known_hosts_line(names, key))
     known_hosts.parent.mkdir(parents=True, exist_ok=True)
     known_hosts.write_text("".join(lines), encoding="utf-8")
