@@ -187,9 +187,8 @@ def _parsed_or_problems(path: tuple[Any, ...], value: Any) -> Any:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the region model validates in lax mode: equal_share takes '1' and true as 1.0, "
-    "management takes '1' as true, retention counts take '1' and yes/no; reported. "
-    "Remove this mark once the model is strict.",
+    reason="retention keep counts (model/retention.py) validate in lax mode and take '1' and "
+    "yes/no; equal_share and management are strict now. Remove this mark once retention is.",
 )
 def test_numbers_and_flags_take_no_look_alikes() -> None:
     """Every number or flag in region.yaml refuses a string, a bool or null, or keeps it as is."""

@@ -15,7 +15,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ilag_infra.model import yamlsource
 from ilag_infra.model.errors import Problem, RegionError
-from ilag_infra.model.retention import Retention
 from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
 
 DEFAULT_REGION_FILE = "region.yaml"
@@ -149,7 +148,7 @@ class _Model(BaseModel):
 class Network(_Model):
     name: Slug
     prefix: Prefix
-    management: bool = False
+    management: bool = Field(default=False, strict=True)
 
 
 class Site(_Model):
@@ -166,8 +165,6 @@ class Municipality(_Model):
     spoke_prefix: Prefix | None = None
     technician_group_object_id: ObjectId
     sites: list[Site] = Field(min_length=1)
-    # Backup keep rules; fields left out come from region.backup_retention.
-    backup_retention: Retention | None = None
 
     @property
     def networks(self) -> list[ipaddress.IPv4Network]:
@@ -201,12 +198,11 @@ class RegionInfo(_Model):
     ntp_servers: list[NtpServer] = Field(min_length=1)
     hub: Hub
     management_networks: list[Prefix] = Field(default_factory=list)
-    backup_retention: Retention | None = None  # defaults for every municipality
 
 
 class CostKey(_Model):
     method: Literal["equal", "population", "weighted"]
-    equal_share: float | None = Field(default=None, ge=0, le=1)
+    equal_share: float | None = Field(default=None, ge=0, le=1, strict=True)
 
 
 class Region(_Model):
@@ -311,11 +307,14 @@ _FIXES = {
 }
 
 
+_ADVICE = re.compile(r"\b(did you mean|try|write|use)\b")
+
+
 def _fix_for(loc: tuple[Any, ...], msg: str) -> str:
     """A fix from the message the validator wrote ("did you mean", "write it as …")."""
-    for marker in ("did you mean", "try ", "write ", "use "):
-        if marker in msg:
-            return msg[msg.index(marker) :].rstrip(".")
+    found = _ADVICE.search(msg)
+    if found:
+        return msg[found.start() :].rstrip(".")
     field = str(next((p for p in reversed(loc) if isinstance(p, str)), "the value"))
     examples = {
         "prefix": "write an IPv4 network like 10.71.10.0/24",
