@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ilag_infra.diff import run as diff_mod
-from ilag_infra.diff.ansible import AnsibleDiff, MunicipalityImpact, match_pattern, var_changes
+from ilag_infra.diff.ansible import AnsibleDiff, MunicipalityImpact, var_changes
 from ilag_infra.diff.check import run_check
 from ilag_infra.diff.plan import diff_resources, diff_values
 from ilag_infra.diff.preview import MISSING_CLI, stack_diff_from_events
@@ -71,26 +71,6 @@ def test_nested_paths_and_named_list_items() -> None:
         "properties.addressSpace.addressPrefixes": (["10.0.0.0/24"], ["10.1.0.0/24"]),
         "rules[name=dns].priority": (200, 210),
     }
-
-
-@pytest.mark.parametrize(
-    ("pattern", "expected"),
-    [
-        ("all", {"a-fil01", "a-db01", "b-fil01"}),
-        ("file_servers", {"a-fil01", "b-fil01"}),
-        ("file_servers:!b", {"a-fil01"}),
-        ("a:&file_servers", {"a-fil01"}),
-        ("*-db01,b-fil01", {"a-db01", "b-fil01"}),
-        ("{{ target }}", {"a-fil01", "a-db01", "b-fil01"}),
-    ],
-)
-def test_host_patterns(pattern: str, expected: set[str]) -> None:
-    hosts = {
-        "a-fil01": {"all", "a", "file_servers"},
-        "a-db01": {"all", "a", "database_servers"},
-        "b-fil01": {"all", "b", "file_servers"},
-    }
-    assert match_pattern(pattern, hosts) == expected
 
 
 def test_variable_values_of_secret_names_stay_hidden() -> None:

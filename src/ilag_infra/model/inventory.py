@@ -1,21 +1,36 @@
-"""Per-municipality inventories, read as data and checked against the region model."""
+"""The one inventory model: where inventories live, their groups, hosts and inline variables,
+checked in the shape Ansible accepts, and host patterns resolved by Ansible itself.
+
+Validation, host resolution (onsite.hostlist), the diff's impact analysis and the lab all
+read inventories through this module.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ilag_infra.model import yamlsource
 from ilag_infra.model.errors import InventoryError, Problem
 from ilag_infra.model.region import LoadedRegion
 from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
 
+if TYPE_CHECKING:
+    from ansible.inventory.manager import InventoryManager
+
 INVENTORY_DIR = "inventories"
 HOSTS_FILE = "hosts.yml"
+REGION_INVENTORY = "region.yml"
 # Directory entries under inventories/ that are not municipalities.
-SHARED_ENTRIES = {"group_vars", "host_vars", "region.yml"}
+SHARED_ENTRIES = {"group_vars", "host_vars", REGION_INVENTORY}
+GROUP_KEYS = ("hosts", "children", "vars")
+# A host name is also an SSH target and a file name: letters, digits, '-', '.'.
+_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+_SHAPE = "see inventories/andoy/hosts.yml for the shape"
 
 
 @dataclass
@@ -23,89 +38,200 @@ class Host:
     name: str
     municipality: str
     address: str | None
-    groups: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)  # every group it is in, ancestors included
     key: KeyPath = ()
     line: int | None = None
+    vars: dict[str, Any] = field(default_factory=dict)  # written inline in hosts.yml
 
 
 @dataclass
 class Inventory:
     municipality: str
     path: Path
-    hosts: dict[str, Host]
+    hosts: dict[str, Host]  # in order of first appearance
+    group_vars: dict[str, dict[str, Any]] = field(default_factory=dict)  # inline vars:
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.hosts)
+
+    def in_group(self, group: str) -> set[str]:
+        return {h.name for h in self.hosts.values() if group in h.groups}
 
 
 def inventory_path(root: Path, slug: str) -> Path:
     return root / INVENTORY_DIR / slug / HOSTS_FILE
 
 
-def _collect(
-    node: Any,
-    group: str,
-    key: KeyPath,
-    lines: dict[KeyPath, int],
-    inv: Inventory,
-    errs: list[Problem],
-) -> None:
-    """Walk Ansible's YAML inventory shape: group → hosts / children / vars."""
-    if node is None:
-        return
-    if not isinstance(node, dict):
-        errs.append(
-            Problem(
-                str(inv.path),
-                format_path(key),
-                "a group must be a mapping",
-                "use keys hosts:, children: and vars:",
-                line_of(lines, key),
-            )
+def sources(root: Path, slug: str) -> list[Path]:
+    """What a run of one municipality reads, in precedence order (later wins)."""
+    return [root / INVENTORY_DIR / REGION_INVENTORY, inventory_path(root, slug)]
+
+
+def inventory_slugs(root: Path) -> list[str]:
+    """Municipality directories under inventories/, sorted."""
+    base = root / INVENTORY_DIR
+    if not base.is_dir():
+        return []
+    return sorted(e.name for e in base.iterdir() if e.is_dir() and e.name not in SHARED_ENTRIES)
+
+
+class _Reader:
+    """Walks Ansible's YAML inventory shape (group → hosts / children / vars), noting every
+    problem with its key path and line instead of stopping at the first."""
+
+    def __init__(self, inv: Inventory, lines: dict[KeyPath, int]) -> None:
+        self.inv, self.lines = inv, lines
+        self.problems: list[Problem] = []
+
+    def bad(self, key: KeyPath, message: str, fix: str) -> None:
+        self.problems.append(
+            Problem(str(self.inv.path), format_path(key), message, fix, line_of(self.lines, key))
         )
-        return
-    for section, value in node.items():
-        skey = (*key, str(section))
-        if section == "hosts":
-            for name, hvars in (value or {}).items():
-                hkey = (*skey, str(name))
-                host = inv.hosts.setdefault(
-                    str(name),
-                    Host(str(name), inv.municipality, None, set(), hkey, line_of(lines, hkey)),
-                )
-                host.groups.add(group)
-                if isinstance(hvars, dict) and "ansible_host" in hvars:
-                    if host.address is not None and host.address != str(hvars["ansible_host"]):
-                        errs.append(
-                            Problem(
-                                str(inv.path),
-                                format_path(hkey),
-                                f"host {name} has two addresses: {host.address} and "
-                                f"{hvars['ansible_host']}",
-                                "set ansible_host once",
-                                line_of(lines, hkey),
-                            )
-                        )
-                    host.address = str(hvars["ansible_host"])
-                    host.key, host.line = (
-                        (*hkey, "ansible_host"),
-                        line_of(lines, (*hkey, "ansible_host")),
-                    )
-        elif section == "children":
-            for child, cnode in (value or {}).items():
-                _collect(cnode, str(child), (*skey, str(child)), lines, inv, errs)
-        elif section != "vars":
-            errs.append(
-                Problem(
-                    str(inv.path),
-                    format_path(skey),
-                    f"unknown group key {section!r}",
-                    "use hosts:, children: or vars:",
-                    line_of(lines, skey),
-                )
+
+    def group(self, node: Any, chain: tuple[str, ...], key: KeyPath) -> None:
+        if node is None:
+            return
+        if not isinstance(node, dict):
+            self.bad(
+                key,
+                f"group {chain[-1]} is {_kind(node)}; a group is a mapping",
+                "write the group as a mapping with hosts:, children: and vars: under it",
             )
+            return
+        for section, value in node.items():
+            skey = (*key, str(section))
+            if section == "hosts":
+                self.hosts(value, chain, skey)
+            elif section == "children":
+                self.children(value, chain, skey)
+            elif section == "vars":
+                if value is not None and not isinstance(value, dict):
+                    self.bad(
+                        skey,
+                        f"vars of group {chain[-1]} is {_kind(value)}; Ansible needs a mapping",
+                        "write one `name: value` per line under vars:",
+                    )
+                elif value:
+                    self.inv.group_vars.setdefault(chain[-1], {}).update(value)
+            else:
+                self.bad(
+                    skey,
+                    f"unknown group key {section!r} in group {chain[-1]}",
+                    "use hosts:, children: or vars: (a child group goes under children:)",
+                )
+
+    def hosts(self, value: Any, chain: tuple[str, ...], key: KeyPath) -> None:
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            example = "  andoy-fil01:\n  andoy-util01:"
+            if isinstance(value, list):
+                message = (
+                    f"hosts of group {chain[-1]} is a list; Ansible's YAML inventory needs a "
+                    "mapping of host names"
+                )
+                fix = f"drop the '- ' and end each host name with ':' ({example.strip()})"
+            else:
+                message = f"hosts of group {chain[-1]} is {_kind(value)}; it must map host names"
+                fix = "write one `host-name:` per line under hosts:, with its variables below it"
+            self.bad(key, message, fix)
+            return
+        for name, hvars in value.items():
+            hkey = (*key, str(name))
+            if not isinstance(name, str) or not _HOST.match(name):
+                self.bad(
+                    hkey,
+                    f"host name {name!r} is not a host name"
+                    + (f" (YAML read it as {_kind(name)})" if not isinstance(name, str) else ""),
+                    "name the host with letters, digits, '-' and '.', e.g. andoy-fil01",
+                )
+                continue
+            if hvars is not None and not isinstance(hvars, dict):
+                self.bad(
+                    hkey,
+                    f"variables of host {name} are {_kind(hvars)}; Ansible needs a mapping",
+                    "write `ansible_host: <address>` (and other variables) under the host",
+                )
+                continue
+            self.host(name, hvars or {}, chain, hkey)
+
+    def host(self, name: str, hvars: dict[str, Any], chain: tuple[str, ...], hkey: KeyPath) -> None:
+        host = self.inv.hosts.get(name)
+        if host is None:
+            host = Host(name, self.inv.municipality, None, set(), hkey, line_of(self.lines, hkey))
+            self.inv.hosts[name] = host
+        host.groups.update(chain)
+        host.vars.update(hvars)
+        if "ansible_host" not in hvars:
+            return
+        address = hvars["ansible_host"]
+        akey = (*hkey, "ansible_host")
+        if not isinstance(address, str):
+            self.bad(
+                akey,
+                f"ansible_host of {name} is {_kind(address)}",
+                "write the server's IPv4 address, e.g. 10.71.10.10",
+            )
+            return
+        if host.address is not None and host.address != address:
+            self.bad(
+                hkey,
+                f"host {name} has two addresses: {host.address} and {address}",
+                "set ansible_host once, under one of its groups",
+            )
+        host.address = address
+        host.key, host.line = akey, line_of(self.lines, akey)
+
+    def children(self, value: Any, chain: tuple[str, ...], key: KeyPath) -> None:
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            self.bad(
+                key,
+                f"children of group {chain[-1]} is {_kind(value)}; it must map group names",
+                "write one `group_name:` per line under children:, each with its hosts:",
+            )
+            return
+        for child, node in value.items():
+            ckey = (*key, str(child))
+            if not isinstance(child, str) or not child:
+                self.bad(ckey, f"group name {child!r} is not text", "name groups like file_servers")
+                continue
+            if child in chain:
+                self.bad(ckey, f"group {child} contains itself", "remove the loop")
+                continue
+            self.group(node, (*chain, child), ckey)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"text ({value[:40]!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def read(path: Path, slug: str) -> tuple[Inventory, list[Problem]]:
+    """One hosts.yml as the model; structural problems are returned, not raised."""
+    inv, _, problems = _read(path, slug)
+    return inv, problems
 
 
 def load(root: Path, slug: str) -> tuple[Inventory, dict[KeyPath, int], list[Problem]]:
     """Read one municipality's hosts.yml; structural problems are returned, not raised."""
-    path = inventory_path(root, slug)
+    return _read(inventory_path(root, slug), slug)
+
+
+def _read(path: Path, slug: str) -> tuple[Inventory, dict[KeyPath, int], list[Problem]]:
     inv = Inventory(slug, path, {})
     try:
         data, lines = yamlsource.load(path)
@@ -115,25 +241,44 @@ def load(root: Path, slug: str) -> tuple[Inventory, dict[KeyPath, int], list[Pro
         return (
             inv,
             lines,
-            [
-                Problem(
-                    str(path),
-                    "(top level)",
-                    "expected 'all:' with children",
-                    "see inventories/andoy/hosts.yml for the shape",
-                )
-            ],
+            [Problem(str(path), "(top level)", "expected 'all:' with children", _SHAPE)],
         )
-    errs: list[Problem] = []
-    _collect(data["all"], "all", ("all",), lines, inv, errs)
-    return inv, lines, errs
+    reader = _Reader(inv, lines)
+    for top, node in data.items():
+        if top != "all":
+            reader.bad(
+                (str(top),),
+                f"top-level group {top!r} beside all:",
+                "put every group under all: → children:",
+            )
+            continue
+        reader.group(node, ("all",), ("all",))
+    # Ansible's own plugin has the last word, once the shape is known to be sound.
+    return inv, lines, reader.problems or ansible_problems(path)
+
+
+def ansible_problems(path: Path) -> list[Problem]:
+    """What Ansible's own YAML inventory plugin says about a file our checks passed."""
+    from ansible.errors import AnsibleError
+    from ansible.inventory.data import InventoryData
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import inventory_loader
+
+    plugin = inventory_loader.get("yaml")
+    try:
+        plugin.parse(InventoryData(), DataLoader(), str(path), cache=False)
+    except AnsibleError as exc:
+        message = " ".join(str(getattr(exc, "message", exc)).split())[:300]
+        return [
+            Problem(str(path), "(inventory)", f"Ansible refuses it: {message}", _SHAPE),
+        ]
+    return []
 
 
 def load_all(region: LoadedRegion, root: Path) -> dict[str, Inventory]:
     """Load and cross-check every municipality's inventory; raise InventoryError on problems."""
     problems: list[Problem] = []
     inventories: dict[str, Inventory] = {}
-    base = root / INVENTORY_DIR
     slugs = region.model.slugs
     for slug in slugs:
         path = inventory_path(root, slug)
@@ -147,21 +292,19 @@ def load_all(region: LoadedRegion, root: Path) -> dict[str, Inventory]:
                 )
             )
             continue
-        inv, _, errs = load(root, slug)
+        inv, errs = read(path, slug)
         problems.extend(errs)
         inventories[slug] = inv
-    if base.is_dir():
-        for entry in sorted(base.iterdir()):
-            if entry.name not in SHARED_ENTRIES and entry.name not in slugs and entry.is_dir():
-                problems.append(
-                    Problem(
-                        str(entry),
-                        "(directory)",
-                        f"inventory for unknown municipality {entry.name!r}",
-                        f"add it to {region.path} or remove the directory; "
-                        f"known: {', '.join(slugs)}",
-                    )
+    for name in inventory_slugs(root):
+        if name not in slugs:
+            problems.append(
+                Problem(
+                    str(root / INVENTORY_DIR / name),
+                    "(directory)",
+                    f"inventory for unknown municipality {name!r}",
+                    f"add it to {region.path} or remove the directory; known: {', '.join(slugs)}",
                 )
+            )
     problems.extend(_cross_check(region, inventories))
     if problems:
         raise InventoryError(problems)
@@ -181,21 +324,28 @@ def _cross_check(region: LoadedRegion, inventories: dict[str, Inventory]) -> lis
                     Problem(str(inv.path), format_path(host.key), message, fix, host.line)
                 )
 
-            if host.name in seen_names:
+            # DNS and SSH ignore case: ANDOY-FIL01 and andoy-fil01 are one server.
+            folded = host.name.lower()
+            if folded in seen_names:
+                other = seen_names[folded]
+                same = "" if other.name == host.name else f" as {other.name} (case is ignored)"
                 add(
-                    f"host name {host.name} is also used in {seen_names[host.name].municipality}",
+                    f"host name {host.name} is also used in {other.municipality}{same}",
                     "host names must be unique across the region; rename one",
                 )
-            seen_names.setdefault(host.name, host)
+            seen_names.setdefault(folded, host)
             if host.address is None:
-                add(f"host {host.name} has no ansible_host", "give it an ansible_host address")
+                add(
+                    f"host {host.name} has no ansible_host",
+                    f"add `ansible_host: <IPv4 address>` under {host.name}",
+                )
                 continue
             try:
                 addr = ipaddress.IPv4Address(host.address)
             except ValueError:
                 add(
                     f"ansible_host {host.address!r} of {host.name} is not an IPv4 address",
-                    "use the server's IPv4 address",
+                    "write the server's IPv4 address, e.g. 10.71.10.10",
                 )
                 continue
             if host.address in seen_addrs:
@@ -214,3 +364,39 @@ def _cross_check(region: LoadedRegion, inventories: dict[str, Inventory]) -> lis
                     f"{region.path}",
                 )
     return problems
+
+
+# --- host patterns, by Ansible ---------------------------------------------------------------
+
+
+def manager(paths: Sequence[Path]) -> InventoryManager:
+    """Ansible's own inventory of these sources (missing ones left out)."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    return InventoryManager(loader=DataLoader(), sources=[str(p) for p in paths if p.is_file()])
+
+
+def select(inventory: InventoryManager, pattern: str) -> list[str]:
+    """Host names a `hosts:` or `--limit` pattern selects: groups, names, globs, `~regex`,
+    `[0:1]` slices, `&` and `!`, exactly as ansible-playbook would."""
+    import ansible.constants as ansible_constants
+
+    if "{{" in pattern:
+        pattern = "all"  # decided at run time: assume every host
+    # A part that matches nothing selects nothing; Ansible's warning about it on stderr
+    # would only be noise in a report (the setting is read at call time).
+    saved = ansible_constants.HOST_PATTERN_MISMATCH
+    ansible_constants.HOST_PATTERN_MISMATCH = "ignore"
+    try:
+        return [h.name for h in inventory.get_hosts(pattern=pattern)]
+    finally:
+        ansible_constants.HOST_PATTERN_MISMATCH = saved
+
+
+def select_in(root: Path, slugs: Iterable[str], pattern: str) -> set[str]:
+    """Hosts a pattern selects across municipalities, each with its own sources as a run has."""
+    out: set[str] = set()
+    for slug in slugs:
+        out |= set(select(manager(sources(root, slug)), pattern))
+    return out

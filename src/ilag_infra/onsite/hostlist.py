@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from ilag_infra.model import inventory
 from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.onsite.targets import Target, lab_prefix
 
@@ -24,17 +25,16 @@ def resolve(
     target: Target, slug: str, limit: str | None = None, require_pins: bool = True
 ) -> list[SshHost]:
     """Hosts of one municipality as ansible-playbook would see them (lab overlay included)."""
-    from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible.vars.manager import VariableManager
 
     target.check_ready(slug, require_pins)
-    loader = DataLoader()
-    inv = InventoryManager(loader=loader, sources=[str(p) for p in target.inventory_sources(slug)])
-    vm = VariableManager(loader=loader, inventory=inv)
+    inv = inventory.manager(target.inventory_sources(slug))
+    vm = VariableManager(loader=DataLoader(), inventory=inv)
     pattern = target.host_pattern(limit) or "all"
     hosts = []
-    for h in inv.get_hosts(pattern=pattern):
+    for name in inventory.select(inv, pattern):
+        h = inv.get_host(name)
         hv = vm.get_vars(host=h, include_hostvars=False)
         key = hv.get("ansible_ssh_private_key_file") or hv.get("ansible_private_key_file")
         hosts.append(
