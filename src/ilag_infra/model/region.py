@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from ilag_infra.model import yamlsource
 from ilag_infra.model.errors import Problem, RegionError
+from ilag_infra.model.retention import Retention
 from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
 
 DEFAULT_REGION_FILE = "region.yaml"
@@ -165,6 +166,8 @@ class Municipality(_Model):
     spoke_prefix: Prefix | None = None
     technician_group_object_id: ObjectId
     sites: list[Site] = Field(min_length=1)
+    # Backup keep rules; fields left out come from region.backup_retention.
+    backup_retention: Retention | None = None
 
     @property
     def networks(self) -> list[ipaddress.IPv4Network]:
@@ -198,6 +201,7 @@ class RegionInfo(_Model):
     ntp_servers: list[NtpServer] = Field(min_length=1)
     hub: Hub
     management_networks: list[Prefix] = Field(default_factory=list)
+    backup_retention: Retention | None = None  # defaults for every municipality
 
 
 class CostKey(_Model):
