@@ -207,3 +207,24 @@ def test_records_as_the_commands_write_them(
     assert restore.state == health.BAD  # the restore's own verdict, not a default
     assert restore.when is not None and restore.when.year >= 2026
     assert [h.name for h in restore.hosts] == ["oksnes-fil01"]
+
+
+def test_a_drill_record_as_ilag_drill_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ilag_infra.lab.drill import DrillResult, HostDrill, write_reports
+    from ilag_infra.report import health, records
+
+    monkeypatch.setenv("ILAG_RUNS_DIR", str(tmp_path / "runs"))
+    hosts = [
+        HostDrill("bo-fil01", files=12, rpo_seconds=540.0, rto_seconds=301.0),
+        HostDrill("bo-util01", files=3, rpo_seconds=600.0, rto_seconds=355.5),
+    ]
+    write_reports(REPO, DrillResult("bo", NOW, hosts), "lab")
+    drill = health.drill(records.load(tmp_path / "runs"), "bo")
+    assert drill.state == health.OK
+    assert drill.facts == {"rto": "5 min 56 s", "rpo": "10 min 0 s"}
+    assert [(h.name, h.detail) for h in drill.hosts] == [
+        ("bo-fil01", "RTO 5 min 1 s, RPO 9 min 0 s"),
+        ("bo-util01", "RTO 5 min 56 s, RPO 10 min 0 s"),
+    ]

@@ -182,5 +182,13 @@ def drill(records: Records, slug: str) -> Section:
         value = _find(rec.data, name)
         if value is not None:
             facts[name] = duration(value)
+    hosts = []
+    for name, h in _host_items(rec.data.get("hosts")):
+        parts = [
+            f"{label} {duration(v)}"
+            for label, v in (("RTO", _find(h, "rto")), ("RPO", _find(h, "rpo")))
+            if v is not None
+        ]
+        hosts.append(HostLine(name, OK if _good(h.get("ok")) else BAD, ", ".join(parts)))
     state = BAD if ok is False else (OK if facts else WARN)
-    return Section(state, rec, [], facts)
+    return Section(state, rec, hosts, facts)
