@@ -219,3 +219,10 @@ def test_a_correction_of_last_month_belongs_to_this_bill(
     assert code == 2 and "row 6, column ChargePeriodStart" in err
     code, _, err = run(capsys, str(plain))
     assert code == 2 and "the file has 2026-09, 2026-10" in err
+
+
+def test_the_same_month_twice_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, str(FIX / "ea-small.csv"), str(FIX / "focus-small.csv"))
+    assert code == 2 and f"{FIX / 'focus-small.csv'}: row 1" in err and "counted twice" in err
+    code, _, err = run(capsys, str(FIX / "ea-small.csv"), str(FIX / "ea-small.csv"))
+    assert code == 2 and "given twice" in err

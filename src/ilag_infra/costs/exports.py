@@ -486,17 +486,38 @@ def read(paths: list[Path], basis: Basis = "billed") -> Export:
     """Every row of every file; InputError names file, row and column of each problem.
 
     The files are parts of one bill (Azure splits large exports into several files), so they
-    must share one currency.
+    must share one schema and one currency, and no file may be given twice: any of these
+    would count a charge twice or add kroner to euros.
     """
     if not paths:
         raise InputError([Problem("(command line)", "EXPORT", "no export file given")])
     problems = _Problems()
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        real = path.resolve()
+        if real in seen:
+            problems.add(
+                str(path), 0, "", f"given twice (also as {seen[real]}); it would count twice"
+            )
+        seen.setdefault(real, path)
+    problems.raise_if_any()
     files: list[ExportFile] = []
     rows: list[CostRow] = []
     for path in paths:
         info, found = read_file(path, basis, problems)
         files.append(info)
         rows.extend(found)
+    known = [f for f in files if f.schema in (FOCUS, ACTUAL)]
+    for f in known[1:]:
+        if f.schema != known[0].schema:
+            problems.add(
+                f.path,
+                1,
+                "",
+                f"is a {f.schema} export but {known[0].path} is {known[0].schema}; the same "
+                "month in two schemas would be counted twice",
+                "give the files of one export only",
+            )
     if rows:
         first = rows[0]
         for r in rows:
