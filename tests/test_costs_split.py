@@ -164,6 +164,8 @@ def test_dates_are_us_as_azure_writes_them() -> None:
     assert parse_day("10/03/2026", ",").isoformat() == "2026-10-03"
     assert parse_day("2026-10-03", ",").isoformat() == "2026-10-03"
     assert parse_day("03.10.2026", ";").isoformat() == "2026-10-03"
+    assert parse_day("2026-10-03T00:00:00.0000000Z", ",").isoformat() == "2026-10-03"
+    assert parse_day("10/3/2026 12:00:00 AM", ",").isoformat() == "2026-10-03"
     for bad in ("13/10/2026", "03.10.2026", "02/30/2026", "yesterday"):
         with pytest.raises(ValueError):
             parse_day(bad, ",")

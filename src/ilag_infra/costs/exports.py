@@ -300,7 +300,7 @@ def parse_instant(text: str) -> datetime:
 
 
 def parse_day(text: str, delimiter: str) -> date:
-    """The Date of an EA/MCA row: US MM/DD/YYYY as Azure writes it; ISO days are unambiguous."""
+    """The Date of an EA/MCA row: US MM/DD/YYYY as Azure writes it; ISO forms are unambiguous."""
     value = text.strip()
     if not value:
         raise ValueError("empty date")
@@ -315,6 +315,8 @@ def parse_day(text: str, delimiter: str) -> date:
             return date(year, month, day)
         if m := _ISO_DAY.match(value):
             return date(int(m[1]), int(m[2]), int(m[3]))
+        if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d", value):  # some exports write ISO times
+            return parse_instant(value).date()
         if delimiter == ";" and (m := _NB_DATE.match(value)):
             return date(int(m[3]), int(m[2]), int(m[1]))
     except ValueError as exc:
