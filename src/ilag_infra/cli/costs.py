@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         exports: Annotated[
             list[Path],
             typer.Argument(
-                metavar="EXPORT...",
+                metavar="EXPORT",
                 help="Cost Management export files of one month (FOCUS or EA/MCA actual cost; "
                 "CSV or .csv.gz). Several files are the parts of one export.",
             ),

@@ -10,7 +10,7 @@ import typer
 from ilag_infra.cli.console import make_console
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import RegionOption
-from ilag_infra.model.errors import InputError, Problem
+from ilag_infra.model.errors import IlagError, InputError, Problem
 
 console = make_console()
 
@@ -61,7 +61,13 @@ def register(app: typer.Typer) -> None:
         root, loaded = ctx.root, ctx.region
         recs = records.load(runs or runs_dir(root))
         view = costview.load(costs, loaded.model, period) if costs else None
-        found = findings.from_plan(loaded, root) if with_plan else None
+        found = None
+        if with_plan:
+            try:
+                found = findings.from_plan(loaded, root)
+            except IlagError as exc:
+                # The page still tells the rest; the plan's section then says it is missing.
+                console.print(f"[yellow]plan not available:[/] {exc}", highlight=False)
         data = page.build(loaded, recs, view, found, lang)
         target = page.write(data, out)
         console.print(f"[green]wrote[/] {target}", highlight=False)
