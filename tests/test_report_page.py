@@ -150,3 +150,20 @@ def test_bad_language_or_costs_file_exits_2(
 def _card(html: str, slug: str) -> str:
     start = html.index(f'id="m-{slug}"')
     return html[start : html.index("</section>", start)]
+
+
+def test_the_plan_findings_section_and_the_hub(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    runs = write_records(tmp_path / "runs")
+    out = tmp_path / "site"
+    assert main(["report", "--out", str(out), "--runs", str(runs)]) == 0
+    capsys.readouterr()
+    page = Page()
+    page.feed((out / "index.html").read_text(encoding="utf-8"))
+    text = page.all_text()
+    assert "Planen ble ikke kjørt" not in text
+    assert "Ingen åpne funn." in text or page.with_class("bad") or page.with_class("warn")
+    [hub] = page.with_class("hub")
+    assert hub["data-state"] in ("ok", "warn", "bad")  # known, not missing
+    assert "ilag plan" in text  # listed among the sources
