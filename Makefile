@@ -37,6 +37,7 @@ node_modules/.bin/azurite: package.json $(STAMP_APT)
 
 demo: setup
 	$(BIN)/ilag demo
+	$(BIN)/ilag report --out build/report
 
 lint: setup
 	$(BIN)/ruff check src tests bench
