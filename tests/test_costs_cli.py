@@ -226,3 +226,15 @@ def test_the_same_month_twice_is_refused(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 2 and f"{FIX / 'focus-small.csv'}: row 1" in err and "counted twice" in err
     code, _, err = run(capsys, str(FIX / "ea-small.csv"), str(FIX / "ea-small.csv"))
     assert code == 2 and "given twice" in err
+
+
+def test_a_spreadsheets_unicode_text_save_is_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = (FIX / "ea-small.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    out = io.StringIO()
+    csv.writer(out, delimiter="\t", lineterminator="\r\n").writerows(rows)
+    saved = tmp_path / "eksport.txt"
+    saved.write_bytes(out.getvalue().encode("utf-16"))  # with its byte-order mark
+    assert lines_of(as_json(capsys, saved)) == lines_of(as_json(capsys, FIX / "ea-small.csv"))

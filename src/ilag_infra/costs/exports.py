@@ -174,6 +174,9 @@ def _read_text(path: Path) -> tuple[str, bool]:
                 )
             ]
         )
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # A spreadsheet's "Unicode text" save: UTF-16 with a byte-order mark, tab-separated.
+        return raw.decode("utf-16"), compressed
     try:
         return raw.decode("utf-8-sig"), compressed
     except UnicodeDecodeError as exc:
