@@ -15,7 +15,7 @@ from ilag_infra.cli.app import build_app, main
 from ilag_infra.cli.context import Context
 from ilag_infra.model import paths, region
 from ilag_infra.model.secrets import MASK
-from tests.test_runner import PASSWORD, SAS, make_repo
+from tests.test_ansible_runner_wrapper import PASSWORD, SAS, make_repo
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -227,3 +227,16 @@ def test_plan_json_keeps_stderr_clean_without_a_terminal(
     data = json.loads(out)
     assert data["stack"] == "network" and data["ok"] is True
     assert {"resources", "outputs", "violations", "policies_checked"} <= set(data)
+
+
+def test_errors_pass_the_secrets_policy(capsys: pytest.CaptureFixture[str]) -> None:
+    from ilag_infra.cli.app import report_error
+    from ilag_infra.model.errors import IlagError, InputError, Problem
+
+    assert report_error(IlagError(f"upload to {SAS} failed [x]")) == 1
+    err = capsys.readouterr().err
+    assert "TOPSECRET" not in err and f"sig={MASK}" in err and "[x]" in err
+    problem = Problem("outputs.json", "backup", f"bad url {SAS}", "password=hunter2")
+    assert report_error(InputError([problem])) == 2
+    err = capsys.readouterr().err
+    assert "TOPSECRET" not in err and "hunter2" not in err and "outputs.json" in err

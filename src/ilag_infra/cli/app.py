@@ -11,6 +11,7 @@ import typer
 
 from ilag_infra.cli.console import make_console
 from ilag_infra.model.errors import EXIT_FAILED, IlagError, InputError
+from ilag_infra.model.secrets import redact_text
 
 
 def version() -> str:
@@ -92,10 +93,14 @@ def report_error(exc: IlagError) -> int:
     if isinstance(exc, InputError):
         err_console.print(f"[bold red]bad input[/] ({len(exc.problems)} problem(s)):")
         for problem in exc.problems:
-            err_console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+            err_console.print(
+                f"  {redact_text(str(problem))}", markup=False, highlight=False, soft_wrap=True
+            )
         err_console.print("Nothing was changed.")
     else:
-        err_console.print(f"[bold red]failed:[/] {exc}", highlight=False, soft_wrap=True)
+        # An exception may quote a SAS URL or a password: the secrets policy first.
+        err_console.print("[bold red]failed:[/] ", end="", highlight=False)
+        err_console.print(redact_text(str(exc)), markup=False, highlight=False, soft_wrap=True)
     return exc.exit_code
 
 

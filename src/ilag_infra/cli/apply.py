@@ -19,6 +19,7 @@ from ilag_infra.cli.options import (
 )
 from ilag_infra.cli.views import LivePrinter, recap, recap_json
 from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.model.secrets import redact_text
 from ilag_infra.onsite import apply as apply_mod
 from ilag_infra.onsite.runner import ApplyRequest
 
@@ -91,5 +92,5 @@ def register(app: typer.Typer) -> None:
                 out.print(f"[bold red]{slug}: failed or unreachable: {', '.join(hosts)}[/]")
             for r in outcome.results:
                 for host, msg in r.messages.items():
-                    out.print(f"  {r.slug} {host}: {msg}", markup=False)
+                    out.print(f"  {r.slug} {host}: {redact_text(msg)}", markup=False)
             raise typer.Exit(EXIT_FAILED)

@@ -11,6 +11,7 @@ from ilag_infra import demo
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.views import LivePrinter
 from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.model.secrets import redact_text
 
 
 def summary(report: demo.DemoReport) -> Table:
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
         report = demo.run(
             ctx.root,
             ctx.region,
-            lambda m: console.print(m, markup=False),
+            lambda m: console.print(redact_text(m), markup=False),
             LivePrinter(console, verbose),
             hosts_per_municipality,
             mitogen,
