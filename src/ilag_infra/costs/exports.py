@@ -280,7 +280,7 @@ def parse_amount(text: str, delimiter: str) -> Decimal:
     value = text.strip()
     if not value:
         raise ValueError("empty amount")
-    if delimiter == ";" and _DECIMAL_COMMA.match(value):
+    if delimiter != "," and _DECIMAL_COMMA.match(value):
         value = value.replace(",", ".")
     if not _NUMBER.match(value):
         raise ValueError(f"{text!r} is not a number (expected e.g. 123.45 or 1.2E-05)")
@@ -320,7 +320,7 @@ def parse_day(text: str, delimiter: str) -> date:
             return date(int(m[1]), int(m[2]), int(m[3]))
         if re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d", value):  # some exports write ISO times
             return parse_instant(value).date()
-        if delimiter == ";" and (m := _NB_DATE.match(value)):
+        if delimiter != "," and (m := _NB_DATE.match(value)):
             return date(int(m[3]), int(m[2]), int(m[1]))
     except ValueError as exc:
         if "MM/DD/YYYY" in str(exc):
