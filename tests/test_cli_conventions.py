@@ -240,3 +240,20 @@ def test_errors_pass_the_secrets_policy(capsys: pytest.CaptureFixture[str]) -> N
     assert report_error(InputError([problem])) == 2
     err = capsys.readouterr().err
     assert "TOPSECRET" not in err and "hunter2" not in err and "outputs.json" in err
+
+
+def test_plan_reads_the_region_once_for_all_stacks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    loads: list[Path] = []
+    real = region.load
+
+    def counting(path: Path | str = region.DEFAULT_REGION_FILE) -> region.LoadedRegion:
+        loads.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(region, "load", counting)
+    code, out, _ = run(capsys, "plan", "--json", "--region", str(REPO / "region.yaml"))
+    assert code == 0
+    assert [d["stack"] for d in json.loads(out)] == ["network", "identity", "backup"]
+    assert loads == [REPO / "region.yaml"]
