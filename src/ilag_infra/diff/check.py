@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ilag_infra.diff.ansible import AnsibleDiff
 from ilag_infra.diff.report import CheckHost, CheckResult
+from ilag_infra.model import paths
 from ilag_infra.model.errors import IlagError
 from ilag_infra.model.region import load as load_region
 from ilag_infra.onsite import apply as apply_mod
@@ -43,7 +44,7 @@ def run_check(root: Path, ansible: AnsibleDiff, env: str) -> CheckResult:
         result.message = "no municipality's servers are affected, nothing to check"
         return result
     try:
-        region = load_region(root / "region.yaml").model
+        region = load_region(paths.region_file(root)).model
     except IlagError as exc:
         result.message = f"region.yaml does not load at head: {exc}"
         return result
