@@ -13,7 +13,7 @@ from ilag_infra.model import region
 from ilag_infra.onsite import apply as apply_mod
 from ilag_infra.onsite.runner import ApplyRequest, Progress
 from ilag_infra.onsite.targets import Target
-from tests.test_runner import make_repo
+from tests.test_ansible_runner_wrapper import make_repo
 
 LOCAL = (
     "ctl-local: {ansible_connection: local, "
