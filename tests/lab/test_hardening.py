@@ -235,3 +235,14 @@ def test_a_control_undone_by_hand_fails_the_audit_until_the_next_converge(
     assert rc == 0 and doc["ok"], [
         c for x in doc["hosts"] for c in x["controls"] if c["verdict"] == "fail"
     ]
+
+
+def test_check_mode_on_the_hardened_hosts_changes_nothing(lab: Lab, converged: tuple) -> None:  # type: ignore[type-arg]
+    # The shell steps (host keys, moduli, PAM profiles, sysctl) must not claim changes in a
+    # dry run of a converged host, or `ilag diff --check` would show noise.
+    outcome = lab.apply(["bo"], check=True, diff=True)
+    assert outcome.ok, outcome.problem_hosts
+    assert {n: h.changed for r in outcome.results for n, h in r.hosts.items()} == {
+        h.name: 0
+        for h in lab.hosts("bo")  # type: ignore[attr-defined]
+    }
