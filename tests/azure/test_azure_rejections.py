@@ -232,3 +232,38 @@ def test_the_deploy_identity_may_write_the_lock_it_declares(
     for result in (identity, backup):
         for a in of_type(result, ":RoleAssignment"):
             assert a.inputs["roleDefinitionId"].rsplit("/", 1)[-1] not in strong
+
+
+# 7. CI's role-assignment rights are limited by an ABAC condition -----------------------------
+
+
+def _condition_guids(condition: str) -> list[set[str]]:
+    import re
+
+    return [
+        {g.strip().lower() for g in block.split(",")}
+        for block in re.findall(r"GuidEquals \{([^}]*)\}", condition)
+    ]
+
+
+def test_ci_may_assign_only_the_roles_the_stacks_assign(plans: dict[str, plan.PlanResult]) -> None:
+    rbac_admin = roles.BUILTIN_ROLES["Role Based Access Control Administrator"]
+    privileged = {roles.BUILTIN_ROLES[r] for r in roles.PRIVILEGED_ROLES}
+    for stack in ("identity", "backup"):
+        assignments = of_type(plans[stack], ":RoleAssignment")
+        admins = [a for a in assignments if a.inputs["roleDefinitionId"].endswith(rbac_admin)]
+        assert admins, stack
+        for admin in admins:
+            condition = admin.inputs["condition"]
+            assert admin.inputs["conditionVersion"] == "2.0"
+            assert "roleAssignments/write" in condition and "roleAssignments/delete" in condition
+            assert condition.count("(") == condition.count(")")
+            write_guids, delete_guids = _condition_guids(condition)
+            assert write_guids == delete_guids and not write_guids & privileged
+            for a in assignments:
+                guid = a.inputs["roleDefinitionId"].rsplit("/", 1)[-1].lower()
+                if guid in privileged or not _covers(admin.inputs["scope"], a.inputs["scope"]):
+                    continue
+                # Everything CI re-applies under this scope is inside its condition.
+                assert guid in write_guids, (stack, a.name)
+                assert a.inputs["principalType"] in roles.DELEGATED_PRINCIPAL_TYPES

@@ -70,6 +70,19 @@ FIXTURES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
         {"publicIpAddressName": "pip-vgw-ilag-hub-prod-noe", "tags": TAGS},
         {"publicIpAddressName": "pip-jumphost", "tags": TAGS},
     ),
+    "conditioned-role-admins": (
+        "azure-native:authorization:RoleAssignment",
+        {
+            "roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/"
+            "roleDefinitions/f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+            "condition": "( ( !(ActionMatches{'x'}) ) )",
+            "conditionVersion": "2.0",
+        },
+        {
+            "roleDefinitionId": "/subscriptions/s/providers/Microsoft.Authorization/"
+            "roleDefinitions/f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+        },
+    ),
     "backup-versioning-soft-delete": (
         "azure-native:storage:BlobServiceProperties",
         {

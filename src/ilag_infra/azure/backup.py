@@ -22,6 +22,7 @@ from ilag_infra.azure.identity import (
     PrivateEndpoint,
     PrivateEndpointArgs,
 )
+from ilag_infra.azure.roles import delegation_condition_output
 from ilag_infra.azure.settings import BackupSettings, VmRetention
 from ilag_infra.model import naming
 from ilag_infra.model.stack_outputs import BackupOutput
@@ -359,8 +360,20 @@ def declare(
     deploy = ident.require_output("deploy_identity_principal_id")
     for role in ("Contributor", "Backup Contributor"):
         grants.append(Grant("rg-backup", rg.id, role, "operators", operators, "Group"))
-    for role in ("Contributor", "Role Based Access Control Administrator"):
-        grants.append(Grant("rg-backup", rg.id, role, "deploy", deploy, "ServicePrincipal"))
+    lock_role_id = ident.require_output("lock_role_definition_id")
+    grants.append(Grant("rg-backup", rg.id, "Contributor", "deploy", deploy, "ServicePrincipal"))
+    grants.append(
+        Grant(
+            "rg-backup",
+            rg.id,
+            "Role Based Access Control Administrator",
+            "deploy",
+            deploy,
+            "ServicePrincipal",
+            # The same limits as in the identity stack: only the roles the stacks hand out.
+            condition=delegation_condition_output([], [lock_role_id]),
+        )
+    )
     # Contributor cannot write locks: the deploy identity gets the lock-only custom role from
     # the identity stack here, and the lock waits for that assignment.
     lock_grant = Grant(
@@ -370,7 +383,7 @@ def declare(
         "deploy",
         deploy,
         "ServicePrincipal",
-        role_definition=ident.require_output("lock_role_definition_id"),
+        role_definition=lock_role_id,
     )
     grants.append(lock_grant)
     access = Access(

@@ -12,6 +12,7 @@ from ilag_infra.azure.roles import (
     LOCK_ACTIONS,
     assignment_name_output,
     custom_role_guid,
+    delegation_condition_output,
     role_definition_id,
 )
 from ilag_infra.azure.settings import IdentitySettings
@@ -190,6 +191,7 @@ class Grant:
     principal_id: pulumi.Input[str]
     principal_type: str  # Group | ServicePrincipal
     role_definition: pulumi.Input[str] | None = None  # full id of a custom role
+    condition: pulumi.Input[str] | None = None  # ABAC condition (version 2.0)
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,8 @@ class Access(pulumi.ComponentResource):
                 role_definition_id=role_id,
                 principal_id=g.principal_id,
                 principal_type=g.principal_type,
+                condition=g.condition,
+                condition_version="2.0" if g.condition is not None else None,
                 opts=_child(self),
             )
         self.register_outputs({})
@@ -301,6 +305,9 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
         "deploy", DeployIdentityArgs(ctx, rg.name, settings.github_oidc_subject)
     )
     operators = settings.operators_group_object_id
+    lock_role = LockRole("lock-role", LockRoleArgs(ctx, client.subscription_id))
+    # CI may only hand out the roles the stacks declare, never a privileged one.
+    ci_condition = delegation_condition_output(settings.operator_roles, [lock_role.definition_id])
     platform_rgs: list[tuple[str, pulumi.Input[str]]] = [
         ("rg-network", net.require_output("resource_group_id")),
         ("rg-identity", rg.id),
@@ -310,10 +317,27 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
         for role in settings.operator_roles:
             grants.append(Grant(key, scope, role, "operators", operators, "Group"))
         # CI deploys the stacks: it changes resources and assigns the roles declared here.
-        for role in ("Contributor", "Role Based Access Control Administrator"):
-            grants.append(
-                Grant(key, scope, role, "deploy", deploy.identity.principal_id, "ServicePrincipal")
+        grants.append(
+            Grant(
+                key,
+                scope,
+                "Contributor",
+                "deploy",
+                deploy.identity.principal_id,
+                "ServicePrincipal",
             )
+        )
+        grants.append(
+            Grant(
+                key,
+                scope,
+                "Role Based Access Control Administrator",
+                "deploy",
+                deploy.identity.principal_id,
+                "ServicePrincipal",
+                condition=ci_condition,
+            )
+        )
     # Data-plane roles are separate from Contributor under RBAC authorization.
     grants.append(
         Grant("kv", kv.vault.id, "Key Vault Administrator", "operators", operators, "Group")
@@ -329,7 +353,6 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
         )
     )
     Access("access", AccessArgs(client.subscription_id, grants))
-    lock_role = LockRole("lock-role", LockRoleArgs(ctx, client.subscription_id))
     return {
         IdentityOutput.KEY_VAULT_URI: kv.vault.properties.vault_uri,
         IdentityOutput.SSH_USER_CA_PUBLIC_KEY: settings.ssh_user_ca_public_key,

@@ -13,6 +13,13 @@ from typing import Any
 
 from ilag_infra.model import naming
 
+# Role definition GUIDs (the same in every tenant) of roles that can grant any access.
+_OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+_ROLE_GRANTING = {
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+}
+
 MANDATORY = "mandatory"
 REQUIRED_TAGS = ("municipality", "service", "environment", "managed-by", "cost-center")
 MIN_SOFT_DELETE_DAYS = 30
@@ -165,6 +172,20 @@ def backup_versioning(type_: str, props: Props) -> list[str]:
     return out
 
 
+def conditioned_role_admins(type_: str, props: Props) -> list[str]:
+    if type_ != "azure-native:authorization:RoleAssignment":
+        return []
+    role = str(props.get("roleDefinitionId") or "").rsplit("/", 1)[-1].lower()
+    if role == _OWNER:
+        return ["the stacks never assign Owner; an Owner grants it by hand"]
+    if role in _ROLE_GRANTING and not props.get("condition"):
+        return [
+            f"{_ROLE_GRANTING[role]} without an ABAC condition could grant itself Owner; "
+            "limit it to the roles and principal types the stacks assign"
+        ]
+    return []
+
+
 POLICIES: tuple[Policy, ...] = (
     Policy(
         "mandatory-tags",
@@ -183,6 +204,11 @@ POLICIES: tuple[Policy, ...] = (
         key_vault_purge_protection,
     ),
     Policy("no-public-ip", "No public IP address except the VPN gateway's.", no_public_ip),
+    Policy(
+        "conditioned-role-admins",
+        "Role-granting roles carry an ABAC condition; Owner is never assigned.",
+        conditioned_role_admins,
+    ),
     Policy(
         "backup-versioning-soft-delete",
         "Blob services: versioning and 30+ day blob and container soft delete.",

@@ -48,6 +48,57 @@ LOCK_ACTIONS = (
 LOCK_CAPABLE_BUILTINS = ("Owner", "User Access Administrator")
 
 
+# Roles that let a principal grant access (or do anything): never delegated through CI.
+PRIVILEGED_ROLES = ("Owner", "User Access Administrator", "Role Based Access Control Administrator")
+# Built-in roles the stacks hand out through CI; the CI's RBAC Administrator assignments are
+# conditioned to these (plus the custom lock role) and to groups and service principals.
+DELEGABLE_ROLES = (
+    "Contributor",
+    "Reader",
+    "Network Contributor",
+    "Key Vault Administrator",
+    "Key Vault Secrets User",
+    "Backup Contributor",
+    "Storage Blob Data Reader",
+    "Storage Blob Data Contributor",
+)
+DELEGATED_PRINCIPAL_TYPES = ("Group", "ServicePrincipal")
+CONDITION_DOC = (
+    "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-examples"
+)
+
+
+def delegation_condition(role_guids: list[str]) -> str:
+    """An ABAC condition for a Role Based Access Control Administrator assignment: it may
+    only create or delete assignments of these role definitions, to groups and service
+    principals. Without it the holder could make itself Owner."""
+    guids = ", ".join(sorted({g.lower() for g in role_guids}))
+    types = ", ".join(f"'{t}'" for t in DELEGATED_PRINCIPAL_TYPES)
+
+    def clause(action: str, source: str) -> str:
+        return (
+            f"( ( !(ActionMatches{{'Microsoft.Authorization/roleAssignments/{action}'}}) ) OR "
+            f"( @{source}[Microsoft.Authorization/roleAssignments:RoleDefinitionId] "
+            f"ForAnyOfAnyValues:GuidEquals {{{guids}}} AND "
+            f"@{source}[Microsoft.Authorization/roleAssignments:PrincipalType] "
+            f"ForAnyOfAnyValues:StringEqualsIgnoreCase {{{types}}} ) )"
+        )
+
+    return f"{clause('write', 'Request')} AND {clause('delete', 'Resource')}"
+
+
+def delegation_condition_output(
+    extra_roles: list[str], custom_role_ids: list[pulumi.Input[str]]
+) -> pulumi.Output[str]:
+    """delegation_condition over the delegable built-ins, `extra_roles` (built-in names, the
+    privileged ones left out) and custom role definition ids known only at deploy time."""
+    names = [r for r in (*DELEGABLE_ROLES, *extra_roles) if r not in PRIVILEGED_ROLES]
+    builtin = [BUILTIN_ROLES[r] for r in names]
+    return pulumi.Output.all(*custom_role_ids).apply(
+        lambda ids: delegation_condition(builtin + [str(i).rsplit("/", 1)[-1] for i in ids])
+    )
+
+
 def role_definition_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
     """The full role definition id of a built-in role in this subscription."""
     guid = BUILTIN_ROLES[role]
