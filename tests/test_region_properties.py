@@ -7,7 +7,6 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -138,8 +137,6 @@ def test_unknown_keys_are_rejected(path: tuple[Any, ...], key: str) -> None:
 def test_any_wrong_value_is_an_input_error_or_kept_as_given(
     path: tuple[Any, ...], value: Any
 ) -> None:
-    # Known gap (see the xfail below): a retention keep count takes "1", yes/no and -0.0.
-    assume(not ("backup_retention" in path and type(value) is not int))
     data = copy.deepcopy(BASE)
     set_at(data, path, value)
     try:
@@ -185,11 +182,6 @@ def _parsed_or_problems(path: tuple[Any, ...], value: Any) -> Any:
     return kept
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="retention keep counts (model/retention.py) validate in lax mode and take '1' and "
-    "yes/no; equal_share and management are strict now. Remove this mark once retention is.",
-)
 def test_numbers_and_flags_take_no_look_alikes() -> None:
     """Every number or flag in region.yaml refuses a string, a bool or null, or keeps it as is."""
     scalars = [p for p in leaf_paths(BASE) if isinstance(_leaf(p), (bool, int, float))]

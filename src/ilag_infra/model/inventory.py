@@ -30,6 +30,8 @@ SHARED_ENTRIES = {"group_vars", "host_vars", REGION_INVENTORY}
 GROUP_KEYS = ("hosts", "children", "vars")
 # A host name is also an SSH target and a file name: letters, digits, '-', '.'.
 _HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+# Ansible's rule for variable names (ansible-core 2.23 drops the deprecated exceptions).
+_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHAPE = "see inventories/andoy/hosts.yml for the shape"
 
 
@@ -113,6 +115,7 @@ class _Reader:
                         "write one `name: value` per line under vars:",
                     )
                 elif value:
+                    self.variables(value, f"vars of group {chain[-1]}", skey)
                     self.inv.group_vars.setdefault(chain[-1], {}).update(value)
             else:
                 self.bad(
@@ -156,7 +159,19 @@ class _Reader:
                 continue
             self.host(name, hvars or {}, chain, hkey)
 
+    def variables(self, values: dict[str, Any], owner: str, key: KeyPath) -> None:
+        """Ansible's rule for variable names; a host name here is a host indented too deep."""
+        for name in values:
+            if not isinstance(name, str) or not _VARIABLE.match(name):
+                self.bad(
+                    (*key, str(name)),
+                    f"{name!r} under {owner} is not a variable name (letters, digits and _, "
+                    "not starting with a digit)",
+                    "if it is a host, indent it like the hosts beside it; if a variable, rename it",
+                )
+
     def host(self, name: str, hvars: dict[str, Any], chain: tuple[str, ...], hkey: KeyPath) -> None:
+        self.variables(hvars, f"host {name}", hkey)
         host = self.inv.hosts.get(name)
         if host is None:
             host = Host(name, self.inv.municipality, None, set(), hkey, line_of(self.lines, hkey))

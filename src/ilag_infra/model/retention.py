@@ -10,7 +10,7 @@ KEEP_FIELDS = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
 class Retention(BaseModel):
     """restic `forget --keep-*` counts. A field left out inherits the region's value."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     last: int | None = Field(default=None, ge=0)
     hourly: int | None = Field(default=None, ge=0)
