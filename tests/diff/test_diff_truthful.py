@@ -4,7 +4,10 @@ rename, secret role defaults, and never a secret's value."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 from ilag_infra.diff.plan import StackDiff
 from ilag_infra.diff.render import render
@@ -121,3 +124,42 @@ def test_secret_role_defaults_are_masked(fixture_repo: FixtureRepo) -> None:
         out = render(report, fmt)
         for value in (*SECRET_DEFAULTS.values(), NESTED_SECRET):
             assert value not in out, (fmt, value)
+
+
+def test_broken_head_is_bad_input_not_a_traceback(fixture_repo: FixtureRepo) -> None:
+    def break_files(repo: FixtureRepo) -> None:
+        # The common Ansible mistake (hosts as a list) and a tag with a bad value.
+        repo.edit(
+            "inventories/bo/hosts.yml",
+            _sub(r"bo-fil01:\n(\s+)ansible_host: [0-9.]+", r"- bo-fil01"),
+        )
+        repo.edit("region.yaml", _sub(r"population: 2634", "population: !!float abc"))
+
+    fixture_repo.commit("broken_head", break_files)
+    head = fixture_repo.cases["broken_head"]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ilag_infra.cli.app",
+            "diff",
+            "--base",
+            fixture_repo.base,
+            "--head",
+            head,
+            "--json",
+        ],
+        cwd=fixture_repo.root,
+        env={**os.environ, "ILAG_ROOT": str(fixture_repo.root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    data = json.loads(proc.stdout)
+    assert data["bad_input"] is True and data["failed"] is True
+    notes = "\n".join(data["notes"])
+    assert "inventories/bo/hosts.yml" in notes and "is a list" in notes
+    errors = [s["head_error"] for s in data["stacks"] if s["head_error"]]
+    assert errors and all("region.yaml" in e and "!!float" in e for e in errors)

@@ -91,7 +91,8 @@ def register(app: typer.Typer) -> None:
         lists policy results at head, and maps changed roles, variables and inventories to
         municipalities and hosts. Secret values are always masked.
         Exit 0 when the report was made, 1 if the head plan fails or violates a mandatory
-        policy (the report is still written), 2 on bad input such as an unknown ref.
+        policy (the report is still written), 2 on bad input: an unknown ref, or a file at
+        head that does not validate (the report is still written).
 
         Examples:  ilag diff --base HEAD~1      ilag diff --base origin/main -f markdown -o c.md
         """
@@ -117,8 +118,8 @@ def register(app: typer.Typer) -> None:
         _emit(render(report, fmt), output, summary)
         if text_output is not None:
             text_output.write_text(render(report, "text"), encoding="utf-8")
-        if report.failed or report.mandatory_violations:
-            raise typer.Exit(EXIT_FAILED)
+        if report.exit_code:  # 2: a file at head does not validate; 1: its plan fails
+            raise typer.Exit(report.exit_code)
 
     @app.command("preview")
     def preview_cmd(

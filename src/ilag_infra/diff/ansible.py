@@ -57,6 +57,7 @@ class AnsibleDiff:
     changes: list[AnsibleChange] = field(default_factory=list)
     municipalities: list[MunicipalityImpact] = field(default_factory=list)
     region_changed: bool = False
+    problems: list[str] = field(default_factory=list)  # head inventories that do not validate
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -132,6 +133,7 @@ def _host_state(view: View, slug: str, host: str) -> tuple[Any, ...]:
 def diff_ansible(base: View, head: View, changed: list[str]) -> AnsibleDiff:
     """What the changed paths do to the on-site side, per municipality and host."""
     result = AnsibleDiff(changed_files=list(changed))
+    result.problems = [str(p).replace(f"{head.root}/", "") for p in head.problems]
     impacts = _Impacts(base, head)
     views = (base, head)
     add = result.changes.append

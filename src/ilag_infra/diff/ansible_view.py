@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ilag_infra.diff.ansible_plays import Play, read_plays
 from ilag_infra.model import inventory
-from ilag_infra.model.errors import IlagError
+from ilag_infra.model.errors import IlagError, Problem
 from ilag_infra.model.region import Region
 from ilag_infra.model.region import load as load_region
 
@@ -30,6 +30,7 @@ class View:
     plays: list[Play]
     imports: dict[str, list[str]]  # playbook → playbooks it imports
     broken: set[str] = field(default_factory=set)  # slugs whose hosts.yml does not validate
+    problems: list[Problem] = field(default_factory=list)  # why they do not
     _managers: dict[str, InventoryManager] = field(default_factory=dict, repr=False)
 
     @property
@@ -74,6 +75,7 @@ def read_view(root: Path) -> View:
     hvars: dict[str, dict[str, Any]] = {}
     gvars: dict[str, dict[str, dict[str, Any]]] = {}
     broken: set[str] = set()
+    found: list[Problem] = []
     for slug in slugs:
         per: dict[str, set[str]] = {}
         path = inventory.inventory_path(root, slug)
@@ -81,10 +83,11 @@ def read_view(root: Path) -> View:
             inv, problems = inventory.read(path, slug)
             if problems:
                 broken.add(slug)
+                found.extend(problems)
             for host in inv.hosts.values():
                 per[host.name] = {"all", slug, *host.groups}
                 hvars.setdefault(host.name, {}).update(host.vars)
             gvars[slug] = inv.group_vars
         hosts[slug] = per
     plays, imports = read_plays(root)
-    return View(root, region, names, hosts, hvars, gvars, plays, imports, broken)
+    return View(root, region, names, hosts, hvars, gvars, plays, imports, broken, found)

@@ -93,6 +93,7 @@ class StackDiff:
     stack: str
     base_error: str | None = None
     head_error: str | None = None
+    head_bad_input: bool = False  # the head plan refused its input (region, stack config)
     base_missing: bool = False  # the base revision has no Azure program at all
     resources: list[ResourceChange] = field(default_factory=list)
     outputs: list[PropertyChange] = field(default_factory=list)
@@ -370,6 +371,7 @@ def diff_stack(stack: str, base: dict[str, Any] | None, head: dict[str, Any] | N
         result.head_error = "the head revision does not declare this stack"
     elif "error" in head:
         result.head_error = str(head["error"])
+        result.head_bad_input = bool(head.get("bad_input"))
     else:
         head_plan = head.get("plan") or {}
     if result.head_error is not None:

@@ -9,7 +9,7 @@ from typing import Any
 from ilag_infra.diff import ansible as diffansible
 from ilag_infra.diff import plan as diffplan
 from ilag_infra.diff.stack_secrets import SecretChange
-from ilag_infra.model.errors import IlagError
+from ilag_infra.model.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, IlagError
 
 
 class DiffError(IlagError):
@@ -65,10 +65,25 @@ class DiffReport:
     def mandatory_violations(self) -> int:
         return sum(s.mandatory_violations for s in self.stacks)
 
+    @property
+    def bad_input(self) -> bool:
+        """The head revision has a file that does not validate (exit 2, as `ilag validate`)."""
+        return any(s.head_bad_input for s in self.stacks) or bool(
+            self.ansible and self.ansible.problems
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """2 if the head has bad input, 1 if its plan fails or violates a mandatory policy."""
+        if self.bad_input:
+            return EXIT_BAD_INPUT
+        return EXIT_FAILED if self.failed or self.mandatory_violations else EXIT_OK
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["has_changes"] = self.has_changes
         data["failed"] = self.failed
+        data["bad_input"] = self.bad_input
         for stack, raw in zip(self.stacks, data["stacks"], strict=True):
             raw["counts"] = stack.counts
         return data

@@ -190,6 +190,8 @@ def plan_revision(root: Path) -> dict[str, Any]:
             result = _run_stack(plan, stack, root, feeds)
         except Exception as exc:
             entry["error"] = f"{type(exc).__name__}: {exc}".strip()
+            # The revision's own code says bad input (its exit code 2): a broken file, not a bug.
+            entry["bad_input"] = getattr(exc, "exit_code", None) == 2
             entry["trace"] = traceback.format_exc(limit=3)[-2000:]
         else:
             feeds[stack] = result.outputs
