@@ -14,9 +14,10 @@ _PIPE_WIDTH = 160
 def make_console(stderr: bool = False) -> Console:
     """A console on stdout (or stderr): the terminal's width, else wide for logs and pipes."""
     probe = Console(stderr=stderr)
+    # emoji=False: text from a user's file is printed as written ("line:100:" is no emoji).
     if probe.is_terminal:
-        return Console(stderr=stderr, highlight=False)
-    return Console(stderr=stderr, highlight=False, width=_PIPE_WIDTH)
+        return Console(stderr=stderr, highlight=False, emoji=False)
+    return Console(stderr=stderr, highlight=False, emoji=False, width=_PIPE_WIDTH)
 
 
 @contextlib.contextmanager
