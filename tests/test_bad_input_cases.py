@@ -152,3 +152,38 @@ def test_host_indented_too_deep_is_caught(
     edit(hosts, BACKUP, BACKUP.replace("            bo-util01:", "              bo-util01:"))
     code, err = validate(capsys, region_copy)
     assert code == 2 and "'bo-util01' under host bo-fil01" in err and "indent it" in err
+
+
+def test_production_refuses_the_shipped_placeholders(
+    capsys: pytest.CaptureFixture[str], region_copy: Path
+) -> None:
+    code, _ = validate(capsys, region_copy)
+    assert code == 0  # the lab keeps them
+    code, err = run(capsys, "validate", "--region", str(region_copy), "--env", "prod")
+    assert code == 2
+    assert "198.51.100.66 is a documentation placeholder" in err
+    assert "andoy.example.net is a documentation placeholder" in err
+    assert "00000000-0000-0000-0000-000000001866 is a placeholder object id" in err
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "placeholder"),
+    [
+        ("vpn.sortland.kommune.no", False),
+        ("myexample.com", False),
+        ("example.com", True),
+        ("fw.andoy.example.org", True),
+        ("fw.site.test", True),
+        ("gw.invalid", True),
+        ("192.0.2.10", True),
+        ("203.0.113.200", True),
+        ("198.51.100.1", True),
+        ("198.51.101.1", False),
+    ],
+)
+def test_placeholder_rule(region_copy: Path, endpoint: str, placeholder: bool) -> None:
+    from ilag_infra.model import region
+
+    edit(region_copy, "vpn_endpoint: 198.51.100.66", f"vpn_endpoint: {endpoint}")
+    problems = region.placeholder_problems(region.load(region_copy))
+    assert any(endpoint in p.message for p in problems) == placeholder

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ilag_infra.cli.context import Context
-from ilag_infra.cli.options import JsonOption, RegionOption
+from ilag_infra.cli.options import EnvOption, JsonOption, RegionOption
 from ilag_infra.model import cost, topology
 from ilag_infra.model.errors import InputError
 from ilag_infra.model.validate import ValidationReport, validate
@@ -31,17 +31,21 @@ def validation_json(ctx: Context, report: ValidationReport | None, err: InputErr
 
 def register(app: typer.Typer) -> None:
     @app.command("validate")
-    def validate_cmd(region_file: RegionOption = None, as_json: JsonOption = False) -> None:
+    def validate_cmd(
+        region_file: RegionOption = None, as_json: JsonOption = False, env: EnvOption = "lab"
+    ) -> None:
         """Check region.yaml and every municipality's inventory against it.
 
         Rejects unknown keys, duplicate slugs or kommunenummer, bad or overlapping prefixes,
         private VPN endpoints, hosts outside their municipality's networks, duplicate host
         names or addresses, and missing or unknown inventories. Exit 2 names file, line, key
-        and fix for each problem (with --json, also as JSON on stdout).
+        and fix for each problem (with --json, also as JSON on stdout). With --env prod, the
+        shipped placeholders (documentation addresses, .example/.invalid/.test names, all-zero
+        object ids) are refused as well.
         """
-        ctx = Context(region_path=region_file, json=as_json)
+        ctx = Context(env=env, region_path=region_file, json=as_json)
         try:
-            report = validate(ctx.region_file, ctx.region)
+            report = validate(ctx.region_file, ctx.region, production=ctx.env == "prod")
         except InputError as err:
             if as_json:
                 typer.echo(json.dumps(validation_json(ctx, None, err), indent=2))

@@ -517,6 +517,53 @@ def _management_problems(loaded: LoadedRegion) -> list[Problem]:
     return problems
 
 
+# Placeholders the shipped files use, which must never reach production: the documentation
+# address ranges (RFC 5737), names under reserved domains (RFC 2606, RFC 6761) and object ids
+# that are all zeros but for the last group.
+DOCUMENTATION_RANGES = tuple(
+    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+_RESERVED_NAME = re.compile(
+    r"(^|\.)(example\.(com|net|org)|[^.]+\.(example|invalid|test|localhost)|"
+    r"example|invalid|test|localhost)\.?$",
+    re.I,
+)
+_ZERO_ID = re.compile(r"^00000000-0000-0000-0000-")
+
+
+def placeholder_problems(loaded: LoadedRegion) -> list[Problem]:
+    """Placeholders left in region.yaml: fine for the lab, refused for production."""
+    problems = []
+    for i, m in enumerate(loaded.model.municipalities):
+        if _ZERO_ID.match(m.technician_group_object_id):
+            problems.append(
+                loaded.problem(
+                    ("municipalities", i, "technician_group_object_id"),
+                    f"{m.technician_group_object_id} is a placeholder object id",
+                    f"copy the Object ID of {m.name}'s technician group from Entra ID",
+                )
+            )
+        for j, site in enumerate(m.sites):
+            key: KeyPath = ("municipalities", i, "sites", j, "vpn_endpoint")
+            endpoint = site.vpn_endpoint
+            try:
+                address = ipaddress.IPv4Address(endpoint)
+            except ValueError:
+                placeholder = bool(_RESERVED_NAME.search(endpoint))
+            else:
+                placeholder = any(address in net for net in DOCUMENTATION_RANGES)
+            if placeholder:
+                problems.append(
+                    loaded.problem(
+                        key,
+                        f"{endpoint} is a documentation placeholder, not {m.slug}/{site.name}'s "
+                        "public address",
+                        "write the site firewall's public IPv4 address or DNS name",
+                    )
+                )
+    return problems
+
+
 def parse(data: Any, lines: dict[KeyPath, int], path: Path) -> LoadedRegion:
     """Validate already-loaded YAML data; raise RegionError with every problem found."""
     filename = str(path)

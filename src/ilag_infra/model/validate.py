@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ilag_infra.model import inventory, region
+from ilag_infra.model.errors import RegionError
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,19 @@ class ValidationReport:
         return sum(len(m.sites) for m in self.region.model.municipalities)
 
 
-def validate(region_file: Path, loaded: region.LoadedRegion | None = None) -> ValidationReport:
+def validate(
+    region_file: Path, loaded: region.LoadedRegion | None = None, production: bool = False
+) -> ValidationReport:
     """Check region.yaml and every inventory; raise RegionError/InventoryError on bad input.
 
     A caller that already loaded the region passes it, so the file is read once per command.
+    For production, the shipped placeholders (documentation addresses, reserved names,
+    all-zero object ids) are refused too; the lab keeps them.
     """
     loaded = loaded or region.load(region_file)
+    if production:
+        placeholders = region.placeholder_problems(loaded)
+        if placeholders:
+            raise RegionError(placeholders)
     invs = inventory.load_all(loaded, region_file.resolve().parent)
     return ValidationReport(loaded, invs)
