@@ -148,6 +148,21 @@ def _apply_network(lab: Lab, h: Any) -> None:
     assert outcome.ok, outcome.problem_hosts
 
 
+def _sections(text: str) -> dict[str, list[str]]:
+    """resolvectl's per-scope listing ("Global: a b", "Link 2 (host0): c", wrapped lines
+    continued) as scope → words."""
+    out: dict[str, list[str]] = {}
+    scope = ""
+    for line in text.splitlines():
+        if line.startswith("Global:"):
+            scope, line = "Global", line[len("Global:") :]
+        elif line.startswith("Link "):
+            head, _, line = line.partition(":")
+            scope = head[head.find("(") + 1 : head.rfind(")")]
+        out.setdefault(scope, []).extend(line.split())
+    return out
+
+
 def _names(tag: str) -> dict[str, str]:
     """One fresh name per zone (no cache can answer), plus internal and other names."""
     names = {zone: f"st{tag}.{zone}" for zone in ZONES}
@@ -206,13 +221,13 @@ def test_resolved_mode_routes_the_zones_to_the_hub_and_the_rest_to_the_site(
     # networkd hands the link's server to resolved; make sure it did after resolved started.
     _must(lab, h, "networkctl reconfigure host0 && sleep 1")
     # Live state of systemd-resolved (over D-Bus), not the file the role wrote.
-    domains = _must(lab, h, "resolvectl domain")
-    dns = _must(lab, h, "resolvectl dns")
-    global_domains = next(line for line in domains.splitlines() if line.startswith("Global:"))
+    domains = _sections(_must(lab, h, "resolvectl domain"))
+    dns = _sections(_must(lab, h, "resolvectl dns"))
     for zone in ("ilag.internal", *ZONES):
-        assert f"~{zone}" in global_domains.split(), (zone, domains)
-    assert hub_ip in next(line for line in dns.splitlines() if line.startswith("Global:")), dns
-    assert site_ip in next(line for line in dns.splitlines() if "host0" in line), dns
+        assert f"~{zone}" in domains["Global"], (zone, domains)
+        assert f"~{zone}" not in domains.get("host0", []), (zone, domains)
+    assert dns["Global"] == [hub_ip], dns
+    assert dns["host0"] == [site_ip], dns
     names = _names(uuid.uuid4().hex[:8])
     with responders(hub_ip, site_ip) as (hub, site):
         deadline = time.monotonic() + 20
