@@ -381,6 +381,7 @@ def test_cut_off_municipality_fails_alone_and_recovers(
     lab: Lab, converged: tuple, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cut = "bo"
+    before = set(lab.runs_dir.glob("*.json"))
     lab_mod.cut(cut)
     try:
         code = main(["apply", "--all", "--mitogen"])
@@ -390,18 +391,27 @@ def test_cut_off_municipality_fails_alone_and_recovers(
     assert code == 1
     names = sorted(h.name for h in lab.hosts(cut))
     assert f"{cut}: failed or unreachable: {', '.join(names)}" in out
-    records = sorted(lab.runs_dir.glob("*.json"))[-5:]
-    by_slug = {
-        json.loads(p.read_text())["municipality"]: json.loads(p.read_text()) for p in records
-    }
+    # The run left one record per municipality, all five, under one run id.
+    records = [json.loads(p.read_text()) for p in set(lab.runs_dir.glob("*.json")) - before]
+    by_slug = {rec["municipality"]: rec for rec in records}
+    assert len(records) == 5
+    assert set(by_slug) == set(lab.loaded.model.slugs)
+    assert len({rec["run_id"] for rec in records}) == 1
     for slug, rec in by_slug.items():
+        assert rec["environment"] == "lab"
+        assert set(rec["hosts"]) == {h.name for h in lab.hosts(slug)}, slug
         if slug == cut:
             assert rec["unreachable_hosts"] == names
+            assert rec["status"] != "ok"
         else:
             assert rec["failed_hosts"] == [] and rec["unreachable_hosts"] == [], slug
+    # Reconnected, the municipality converges again and its record says so for every host.
     rerun = lab.apply([cut])
     assert rerun.ok, rerun.problem_hosts
-    assert (REPO / "region.yaml").exists()
+    (record,) = [json.loads(p.read_text()) for p in rerun.records]
+    assert record["municipality"] == cut and record["run_id"] == rerun.run_id
+    assert sorted(record["hosts"]) == names
+    assert record["failed_hosts"] == [] and record["unreachable_hosts"] == []
 
 
 def test_diff_check_shows_what_a_role_change_would_do_on_lab_hosts(
