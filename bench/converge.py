@@ -1,10 +1,18 @@
-"""Benchmark: no-op re-converge of every lab host, project settings against stock ansible-playbook,
-and the offline plan of all stacks. Both sides run in this one process, on the same hosts, and
-the script prints ratios against the baseline.
+"""Benchmark: no-op re-converge of lab hosts, project settings against stock ansible-playbook,
+a drift round that must fix exactly what was changed, and the offline plan of all stacks.
+Both sides run in this one process, on the same hosts, and the script prints ratios against
+the baseline.
 
-    .venv/bin/python bench/converge.py [--rounds 2] [--hosts-per-municipality 2]
+    .venv/bin/python bench/converge.py [--rounds 3] [--hosts-per-municipality 2] [--profile]
+        [--municipalities andoy,bo] [--levers] [--no-stock] [--no-plan]
 
-Needs root (the lab). Brings the lab up if it is not, and down again only if it did so.
+--profile breaks one no-op converge down into controller CPU (by process, and the
+ansible-playbook processes by kind of work from py-spy samples), target CPU, and idle cores.
+--levers times the project converge under each alternative setting against the default.
+
+Needs root (the lab). Brings the lab up if it is not (or has another size), and down again
+only if it did so. Exits 1 if a converge fails or the drift round does not fix exactly the
+drifted hosts. Host key checking is on in every run (pinned known_hosts, strict).
 """
 
 from __future__ import annotations
@@ -18,17 +26,37 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
+import breakdown  # noqa: E402
+import drift  # noqa: E402
+
 from ilag_infra import lab  # noqa: E402
 from ilag_infra.model import region  # noqa: E402
 from ilag_infra.onsite import apply as apply_mod  # noqa: E402
 from ilag_infra.onsite import outputs  # noqa: E402
-from ilag_infra.onsite.runner import ApplyRequest, Progress, secret_vars_file  # noqa: E402
+from ilag_infra.onsite.apply import ApplyOutcome  # noqa: E402
+from ilag_infra.onsite.runner import (  # noqa: E402
+    ApplyRequest,
+    Progress,
+    ansible_env,
+    secret_vars_file,
+)
 from ilag_infra.onsite.targets import Target  # noqa: E402
+
+SITE = REPO / "playbooks" / "site.yml"
+PROJECT = ApplyRequest("", SITE, strategy="mitogen")
+# Alternatives timed by --levers against PROJECT, each in the same process on the same hosts.
+LEVERS: dict[str, ApplyRequest] = {
+    "mitogen_free instead of mitogen_linear": replace(PROJECT, strategy="mitogen_free"),
+    "every event written to job_events/": replace(PROJECT, keep_event_files=True),
+    "forks 5 instead of 10": replace(PROJECT, forks=5),
+    "forks 20 instead of 10": replace(PROJECT, forks=20),
+}
 
 
 def quiet(_: Progress) -> None:
@@ -52,7 +80,7 @@ def stock_run(
             f"@{pub.name}",
             "-e",
             f"@{secrets}",
-            str(REPO / "playbooks" / "site.yml"),
+            str(SITE),
         ]
         env = {
             **os.environ,
@@ -70,33 +98,51 @@ def stock_run(
         return proc.returncode, time.perf_counter() - started
 
 
-def stock_all(target: Target, model: region.Region, out: outputs.StackOutputs) -> float:
+def stock_all(
+    target: Target, model: region.Region, slugs: list[str], out: outputs.StackOutputs
+) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".cfg") as cfg:
         cfg.write("[defaults]\n")
         cfg.flush()
         started = time.perf_counter()
-        with ThreadPoolExecutor(len(model.slugs)) as pool:
+        with ThreadPoolExecutor(len(slugs)) as pool:
             results = list(
-                pool.map(lambda s: stock_run(target, model, s, out, Path(cfg.name)), model.slugs)
+                pool.map(lambda s: stock_run(target, model, s, out, Path(cfg.name)), slugs)
             )
         elapsed = time.perf_counter() - started
-    bad = [s for s, (rc, _) in zip(model.slugs, results, strict=True) if rc != 0]
+    bad = [s for s, (rc, _) in zip(slugs, results, strict=True) if rc != 0]
     if bad:
         raise SystemExit(f"stock ansible-playbook failed for {bad}")
     return elapsed
 
 
-def project_all(target: Target, model: region.Region) -> float:
-    req = ApplyRequest("", REPO / "playbooks" / "site.yml", strategy="mitogen")
+def converge(
+    target: Target, model: region.Region, slugs: list[str], req: ApplyRequest = PROJECT
+) -> tuple[float, ApplyOutcome]:
     started = time.perf_counter()
-    outcome = apply_mod.apply(model, target, model.slugs, req, quiet)
+    outcome = apply_mod.apply(model, target, slugs, req, quiet)
     elapsed = time.perf_counter() - started
     if not outcome.ok:
-        raise SystemExit(f"project converge failed: {outcome.problem_hosts}")
-    changed = sum(h.changed for r in outcome.results for h in r.hosts.values())
+        msgs = {r.slug: r.messages for r in outcome.results if not r.succeeded}
+        raise SystemExit(f"project converge failed: {outcome.problem_hosts} {msgs}")
+    return elapsed, outcome
+
+
+def noop(target: Target, model: region.Region, slugs: list[str], req: ApplyRequest) -> float:
+    elapsed, outcome = converge(target, model, slugs, req)
+    changed = {n: h.changed for r in outcome.results for n, h in r.hosts.items() if h.changed}
     if changed:
-        print(f"  note: {changed} changes in a run meant to be a no-op")
+        print(f"  note: changes in a run meant to be a no-op: {changed}")
     return elapsed
+
+
+def check_host_keys(target: Target, slug: str) -> None:
+    """Refuse to measure anything with host key checking off."""
+    env = ansible_env(target, slug, Path("/nonexistent"), PROJECT.strategy)
+    if env["ANSIBLE_HOST_KEY_CHECKING"] != "True" or "StrictHostKeyChecking=yes" not in env.get(
+        "ANSIBLE_SSH_ARGS", ""
+    ):
+        raise SystemExit("host key checking is not on in the project's settings; not measuring")
 
 
 def bench_plan(loaded: region.LoadedRegion) -> None:
@@ -118,39 +164,117 @@ def bench_plan(loaded: region.LoadedRegion) -> None:
     print(f"  ilag plan (upstream outputs fed) {chained:6.2f} s   ratio {separate / chained:.2f}x")
 
 
+def ensure_lab(loaded: region.LoadedRegion, per_municipality: int) -> bool:
+    """Bring the lab up at the asked size if it is not; True if this call did."""
+    st = lab.status()
+    if st.healthy and lab.lab_state().hosts_per_municipality == per_municipality:
+        return False
+    print(f"bringing the lab up with {per_municipality} host(s) per municipality …", flush=True)
+    started = time.perf_counter()
+    lab.up(loaded, REPO, per_municipality, progress=lambda m: print(f"  lab: {m}", flush=True))
+    print(f"  lab up in {time.perf_counter() - started:.1f} s", flush=True)
+    return True
+
+
+def run_levers(
+    target: Target, model: region.Region, slugs: list[str], rounds: int, hosts: int
+) -> None:
+    """Each setting once per round, interleaved, so load from elsewhere hits all alike."""
+    variants = {"default (mitogen_linear, forks 10, recap event only)": PROJECT, **LEVERS}
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, req in variants.items():
+            times[name].append(noop(target, model, slugs, req))
+    base = statistics.median(next(iter(times.values())))
+    print(f"levers: no-op converge of {hosts} hosts, median of {rounds}, against the default:")
+    for name, ts in times.items():
+        t = statistics.median(ts)
+        print(f"  {name:<54} {t:6.1f} s   {t / base:.2f}x the default's time")
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hosts-per-municipality", type=int, default=2)
+    parser.add_argument(
+        "--municipalities", default="", help="comma-separated slugs (default: all five)"
+    )
+    parser.add_argument("--profile", action="store_true", help="break one no-op converge down")
+    parser.add_argument("--levers", action="store_true", help="time alternative settings")
+    parser.add_argument("--no-stock", action="store_true", help="skip the stock baseline")
+    parser.add_argument("--no-plan", action="store_true", help="skip the offline plan bench")
     args = parser.parse_args()
     loaded = region.load(REPO / "region.yaml")
     model = loaded.model
-    bench_plan(loaded)
+    slugs = [s for s in args.municipalities.split(",") if s] or list(model.slugs)
+    unknown = sorted(set(slugs) - set(model.slugs))
+    if unknown:
+        print(f"unknown municipalities {unknown}; use {', '.join(model.slugs)}")
+        return 2
+    print(
+        f"bench/converge.py on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+    if not args.no_plan:
+        bench_plan(loaded)
 
-    brought_up = not lab.status().healthy
-    if brought_up:
-        print("bringing the lab up …")
-        lab.up(loaded, REPO, args.hosts_per_municipality)
+    brought_up = ensure_lab(loaded, args.hosts_per_municipality)
+    failed = False
     try:
         os.environ.setdefault("ILAG_RUNS_DIR", tempfile.mkdtemp(prefix="ilag-bench-runs-"))
         target = Target("lab", REPO)
+        for slug in slugs:
+            check_host_keys(target, slug)
         out = target.stack_outputs()
-        hosts = len(lab.lab_state().hosts)
-        print(f"converging {hosts} lab hosts once to reach a steady state …")
-        project_all(target, model)
-        stock, project = [], []
-        for i in range(args.rounds):
-            stock.append(stock_all(target, model, out))
-            project.append(project_all(target, model))
-            print(f"  round {i + 1}: stock {stock[-1]:.1f} s, project {project[-1]:.1f} s")
-        s, p = statistics.median(stock), statistics.median(project)
-        print(f"no-op re-converge of {hosts} hosts in 5 municipalities (median of {args.rounds}):")
-        print(f"  baseline: stock ansible-playbook defaults   {s:6.1f} s")
-        print(f"  ilag apply (pipelining, Mitogen, cfg)       {p:6.1f} s   ratio {s / p:.2f}x")
+        all_hosts = lab.lab_state().hosts
+        lab_hosts = [h for h in all_hosts if h.slug in slugs]
+        names = [h.name for h in lab_hosts]
+        n = len(lab_hosts)
+        what = "first converge" if brought_up else "converge to a steady state"
+        print(f"{what} of {n} lab hosts in {len(slugs)} municipalities …", flush=True)
+        first = breakdown.measure(lambda: converge(target, model, slugs), names, None)
+        print(f"  {what}: {first.wall:.1f} s, controller peak memory {first.peak_pss_mib:.0f} MiB")
+
+        if not args.no_stock:
+            stock, project = [], []
+            for i in range(args.rounds):
+                stock.append(stock_all(target, model, slugs, out))
+                project.append(noop(target, model, slugs, PROJECT))
+                print(
+                    f"  round {i + 1}: stock {stock[-1]:.1f} s, project {project[-1]:.1f} s",
+                    flush=True,
+                )
+            s, p = statistics.median(stock), statistics.median(project)
+            print(
+                f"no-op re-converge of {n} hosts in {len(slugs)} municipalities (median of {args.rounds}):"
+            )
+            print(f"  baseline: stock ansible-playbook defaults   {s:6.1f} s")
+            print(f"  ilag apply (pipelining, Mitogen, cfg)       {p:6.1f} s   ratio {s / p:.2f}x")
+
+        if args.levers:
+            run_levers(target, model, slugs, args.rounds, n)
+
+        if args.profile:
+            with tempfile.TemporaryDirectory(prefix="ilag-bench-spy-") as spy:
+                plain = breakdown.measure(lambda: noop(target, model, slugs, PROJECT), names, None)
+                spied = breakdown.measure(
+                    lambda: noop(target, model, slugs, PROJECT), names, Path(spy)
+                )
+            # Shares come from the py-spy run, CPU figures from the run without it.
+            plain.main_shares = spied.main_shares
+            print(f"profile of one no-op converge of {n} hosts:")
+            print("\n".join(plain.lines()))
+            print(f"  (the same converge under py-spy took {spied.wall:.1f} s)")
+
+        targets = drift.pick(lab_hosts, slugs)
+        drift.drift(targets)
+        elapsed, outcome = converge(target, model, slugs)
+        result = drift.check(outcome, targets)
+        print(f"{result.line()} ({elapsed:.1f} s)")
+        failed = not result.ok
     finally:
         if brought_up:
             lab.down()
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
