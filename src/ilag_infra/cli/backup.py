@@ -237,6 +237,10 @@ def register(app: typer.Typer) -> None:
         yes: Annotated[
             bool, typer.Option("--yes", "-y", help="Act; without it only shows what would go.")
         ] = False,
+        limit_kib: Annotated[
+            int | None,
+            typer.Option("--limit-kib", min=1, help="Cap restic's transfer rate (KiB/s)."),
+        ] = None,
         as_json: JsonOpt = False,
         env: EnvOption = "lab",
     ) -> None:
@@ -248,7 +252,7 @@ def register(app: typer.Typer) -> None:
         target = make_target(env, None, None)
         loaded = region.load(target.repo_root / "region.yaml")
         slugs = apply_mod.resolve_slugs(loaded.model, municipalities or [], all_)
-        results = prune.prune(target, loaded.model, slugs, act=yes)
+        results = prune.prune(target, loaded.model, slugs, act=yes, limit_kib=limit_kib)
         if as_json:
             print(json.dumps([m.to_dict() for m in results], indent=2, ensure_ascii=False))
         else:

@@ -38,6 +38,14 @@ def register(app: typer.Typer) -> None:
                 "--in-place", help="Put the snapshot's version back where it was (asks first)."
             ),
         ] = False,
+        verify_only: Annotated[
+            bool,
+            typer.Option(
+                "--verify-only",
+                help="Restore into a scratch directory, compare with the snapshot, remove it "
+                "(the scheduled restore test).",
+            ),
+        ] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
         env: EnvOption = "lab",
@@ -49,7 +57,7 @@ def register(app: typer.Typer) -> None:
         """
         target = make_target(env, None, None)
         loaded = region.load(target.repo_root / "region.yaml")
-        req = restore_mod.RestoreRequest(host, paths, at, to, in_place)
+        req = restore_mod.RestoreRequest(host, paths, at, to, in_place, verify_only)
 
         def confirm(question: str) -> bool:
             if yes:
@@ -67,7 +75,9 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"{result.host.name}: snapshot {result.snapshot.short_id} "
                 f"({result.snapshot.time.isoformat(timespec='seconds')}) → "
-                f"{escape(result.destination)} in {result.seconds:.1f} s"
+                f"{escape(result.destination)}"
+                + (" (scratch, removed)" if verify_only else "")
+                + f" in {result.seconds:.1f} s"
             )
             console.print(
                 f"  {s.files} files ({human_bytes(s.bytes)}), {s.dirs} folders, "

@@ -108,9 +108,13 @@ def rules_for(region: Region, slugs: list[str]) -> dict[str, Retention]:
 class _Runner:
     """restic and rclone on this machine with the operator's access."""
 
-    def __init__(self, access: operator.Access) -> None:
+    def __init__(self, access: operator.Access, limit_kib: int | None = None) -> None:
         self.access = access
         self.env = {**os.environ, **access.env}
+        # Bandwidth cap for the operator's own link (restic's --limit-*; KiB/s).
+        self.limits = (
+            [f"--limit-download={limit_kib}", f"--limit-upload={limit_kib}"] if limit_kib else []
+        )
 
     def rclone(self, args: list[str], timeout: float = 300) -> str:
         proc = subprocess.run(
@@ -125,7 +129,11 @@ class _Runner:
     ) -> subprocess.CompletedProcess[str]:
         env = {**self.env, "RESTIC_REPOSITORY": f"rclone:{self.access.remote}:{repo}"}
         return subprocess.run(
-            ["restic", *args], env=env, capture_output=True, text=True, timeout=timeout
+            ["restic", *self.limits, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
     def size(self, path: str) -> int:
@@ -182,6 +190,7 @@ def prune(
     slugs: list[str],
     act: bool,
     lock_wait: float = 600.0,
+    limit_kib: int | None = None,
 ) -> list[MunicipalityPrune]:
     """Show (act=False) or do (act=True) the prune of each municipality's repositories."""
     all_rules = rules_for(region, slugs)
@@ -190,7 +199,7 @@ def prune(
     for slug in slugs:
         container = str(containers[slug])
         with operator.access(target, slug) as acc:
-            run = _Runner(acc)
+            run = _Runner(acc, limit_kib)
             listing = json.loads(run.rclone(["lsjson", "--dirs-only", f"{acc.remote}:{container}"]))
             repos = sorted(str(d["Path"]) for d in listing if isinstance(d, dict))
             mp = MunicipalityPrune(slug, all_rules[slug], container, [], applied=act)

@@ -39,6 +39,8 @@ class RestoreRequest:
     at: str | None = None
     to: str | None = None
     in_place: bool = False
+    # Restore into a scratch directory, compare, remove it: the scheduled production restore test.
+    verify_only: bool = False
 
 
 @dataclass
@@ -161,8 +163,8 @@ def restore(
 ) -> RestoreResult:
     """Restore req.paths of req.host from its own repository; InputError changes nothing."""
     paths = normalise(req.paths)
-    if req.in_place and req.to:
-        raise _bad("--in-place", "--in-place and --to exclude each other", "use one of them")
+    if sum([req.in_place, req.to is not None, req.verify_only]) > 1:
+        raise _bad("--in-place", "--in-place, --to and --verify-only exclude each other", "use one")
     if req.to is not None and not req.to.startswith("/"):
         raise _bad("--to", f"{req.to!r} is not absolute", "give an absolute directory")
     host = hostlist.find(target, slugs, req.host)
@@ -182,11 +184,15 @@ def restore(
             result = _in_place(client, host, snap, paths, nodes, now)
         else:
             dest = req.to or default_destination(snap, now)
+            if req.verify_only:
+                dest = dest.replace(f"{RESTORE_ROOT}/", f"{RESTORE_ROOT}/verify-", 1)
             _must_be_new(client, host, dest)
             _sh(client, f"mkdir -p -m 0700 {shlex.quote(dest)}")
             verified, message = _restic_restore(client, host, snap, dest, paths)
             entries = treewalk.walk(client, [dest + p for p in paths])
             summary = verify.compare(nodes, entries, dest)
+            if req.verify_only:
+                _sh(client, f"rm -rf {shlex.quote(dest)}", timeout=600)
             result = RestoreResult(
                 host,
                 snap,

@@ -29,9 +29,12 @@ def emit(path):
     if kind == "symlink":
         item["target"] = os.readlink(path)
     try:
-        item["xattrs"] = sorted(os.listxattr(path, follow_symlinks=False))
+        names = sorted(os.listxattr(path, follow_symlinks=False))
     except OSError:
-        item["xattrs"] = []
+        names = []
+    # With digests, values too ("name=hex"), so ACLs and xattrs are compared byte for byte.
+    item["xattrs"] = [n + "=" + os.getxattr(path, n, follow_symlinks=False).hex()
+                      for n in names] if digest else names
     if digest and kind == "file":
         h = hashlib.sha256()
         with open(path, "rb") as f:

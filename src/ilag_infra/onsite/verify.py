@@ -100,3 +100,35 @@ def compare(nodes: list[Node], entries: list[Entry], prefix: str = "") -> Summar
     s.hardlink_groups = sum(1 for n in inodes.values() if n > 1)
     s.extra = sorted(e.path for e in entries if e.path not in seen and e.type != "missing")
     return s
+
+
+def manifest(entries: list[Entry]) -> dict[str, dict[str, Any]]:
+    """path -> what must survive a restore: content digest, size, type, mode, owner, mtime,
+    link target, xattrs/ACLs (with values when walked with digests) and the link count.
+    The inode number is left out: it is new on a new disk."""
+    out: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        item = asdict(e)
+        item.pop("ino")
+        item.pop("path")
+        item["xattrs"] = list(e.xattrs)
+        if e.type == "dir":
+            item.pop("size")  # a directory's size is the file system's business
+        out[e.path] = item
+    return out
+
+
+def manifest_differences(
+    before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Every path whose entry is missing, extra or different, with the fields that differ."""
+    found = []
+    for path in sorted(before.keys() | after.keys()):
+        if path not in after:
+            found.append(f"{path}: missing")
+        elif path not in before:
+            found.append(f"{path}: not in the manifest")
+        elif before[path] != after[path]:
+            fields = sorted(k for k in before[path] if before[path][k] != after[path].get(k))
+            found.append(f"{path}: {', '.join(fields)} differ")
+    return found
