@@ -104,7 +104,7 @@ class TreeSampler(threading.Thread):
             subprocess.Popen(
                 [
                     *(str(spy), "record", "-p", str(pid), "-r", "50", "-f", "raw"),
-                    *("--nonblocking", "--full-filenames", "-o", str(out)),
+                    *("--nonblocking", "--gil", "--full-filenames", "-o", str(out)),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -123,7 +123,10 @@ class TreeSampler(threading.Thread):
                     continue
                 ppid, comm, cpu = st
                 known = self.sample.cpu.get(pid)
-                category = known[0] if known else self._category(pid, ppid, comm)
+                # Decided anew until it is MAIN or SSH: a fresh child shows our own command
+                # line until its exec.
+                sticky = known and known[0] != FORKS
+                category = known[0] if sticky else self._category(pid, ppid, comm)
                 self.sample.cpu[pid] = (category, cpu)
                 if category == MAIN and pid not in self.sample.mains:
                     self.sample.mains.append(pid)

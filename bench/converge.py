@@ -64,7 +64,12 @@ def quiet(_: Progress) -> None:
 
 
 def stock_run(
-    target: Target, model: region.Region, slug: str, out: outputs.StackOutputs, empty_cfg: Path
+    target: Target,
+    model: region.Region,
+    slug: str,
+    out: outputs.StackOutputs,
+    empty_cfg: Path,
+    limit: str | None,
 ) -> tuple[int, float]:
     """Plain ansible-playbook with Ansible's defaults; only host key pinning is added."""
     rv = outputs.run_vars(model, slug, out)
@@ -75,7 +80,7 @@ def stock_run(
             str(Path(sys.executable).parent / "ansible-playbook"),
             *[a for src in target.inventory_sources(slug) for a in ("-i", str(src))],
             "--limit",
-            "ilag_lab",
+            target.host_pattern(limit) or "ilag_lab",
             "-e",
             f"@{pub.name}",
             "-e",
@@ -99,7 +104,11 @@ def stock_run(
 
 
 def stock_all(
-    target: Target, model: region.Region, slugs: list[str], out: outputs.StackOutputs
+    target: Target,
+    model: region.Region,
+    slugs: list[str],
+    out: outputs.StackOutputs,
+    limit: str | None = None,
 ) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".cfg") as cfg:
         cfg.write("[defaults]\n")
@@ -107,7 +116,7 @@ def stock_all(
         started = time.perf_counter()
         with ThreadPoolExecutor(len(slugs)) as pool:
             results = list(
-                pool.map(lambda s: stock_run(target, model, s, out, Path(cfg.name)), slugs)
+                pool.map(lambda s: stock_run(target, model, s, out, Path(cfg.name), limit), slugs)
             )
         elapsed = time.perf_counter() - started
     bad = [s for s, (rc, _) in zip(slugs, results, strict=True) if rc != 0]
@@ -177,10 +186,21 @@ def ensure_lab(loaded: region.LoadedRegion, per_municipality: int) -> bool:
 
 
 def run_levers(
-    target: Target, model: region.Region, slugs: list[str], rounds: int, hosts: int
+    target: Target,
+    model: region.Region,
+    slugs: list[str],
+    rounds: int,
+    hosts: int,
+    limit: str | None,
 ) -> None:
     """Each setting once per round, interleaved, so load from elsewhere hits all alike."""
-    variants = {"default (mitogen_linear, forks 10, recap event only)": PROJECT, **LEVERS}
+    variants = {
+        name: replace(req, limit=limit)
+        for name, req in {
+            "default (mitogen_linear, forks 10, recap event only)": PROJECT,
+            **LEVERS,
+        }.items()
+    }
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, req in variants.items():
@@ -197,6 +217,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--hosts-per-municipality", type=int, default=2)
     parser.add_argument(
+        "--base-hosts",
+        type=int,
+        default=2,
+        help="hosts per municipality for the stock comparison, profile and drift round; a "
+        "larger lab also times a no-op of all its hosts against this subset (the scale ratio)",
+    )
+    parser.add_argument(
         "--municipalities", default="", help="comma-separated slugs (default: all five)"
     )
     parser.add_argument("--profile", action="store_true", help="break one no-op converge down")
@@ -211,9 +238,8 @@ def main() -> int:
     if unknown:
         print(f"unknown municipalities {unknown}; use {', '.join(model.slugs)}")
         return 2
-    print(
-        f"bench/converge.py on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-    )
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"bench/converge.py {' '.join(sys.argv[1:])}: {os.cpu_count()} cores, {when}")
     if not args.no_plan:
         bench_plan(loaded)
 
@@ -225,49 +251,75 @@ def main() -> int:
         for slug in slugs:
             check_host_keys(target, slug)
         out = target.stack_outputs()
-        all_hosts = lab.lab_state().hosts
-        lab_hosts = [h for h in all_hosts if h.slug in slugs]
+        lab_hosts = [h for h in lab.lab_state().hosts if h.slug in slugs]
         names = [h.name for h in lab_hosts]
         n = len(lab_hosts)
+        # The base set: the first --base-hosts of each municipality (all of them in a small lab).
+        base_hosts = [
+            h for s in slugs for h in [x for x in lab_hosts if x.slug == s][: args.base_hosts]
+        ]
+        scaled = len(base_hosts) < n
+        limit = ",".join(h.name for h in base_hosts) if scaled else None
+        base_req = replace(PROJECT, limit=limit)
+        base_names = [h.name for h in base_hosts]
+        nb = len(base_hosts)
+
         what = "first converge" if brought_up else "converge to a steady state"
         print(f"{what} of {n} lab hosts in {len(slugs)} municipalities …", flush=True)
         first = breakdown.measure(lambda: converge(target, model, slugs), names, None)
         print(f"  {what}: {first.wall:.1f} s, controller peak memory {first.peak_pss_mib:.0f} MiB")
 
-        if not args.no_stock:
-            stock, project = [], []
-            for i in range(args.rounds):
-                stock.append(stock_all(target, model, slugs, out))
-                project.append(noop(target, model, slugs, PROJECT))
-                print(
-                    f"  round {i + 1}: stock {stock[-1]:.1f} s, project {project[-1]:.1f} s",
-                    flush=True,
-                )
-            s, p = statistics.median(stock), statistics.median(project)
+        stock: list[float] = []
+        project: list[float] = []
+        every: list[float] = []
+        for i in range(args.rounds):
+            if not args.no_stock:
+                stock.append(stock_all(target, model, slugs, out, limit))
+            project.append(noop(target, model, slugs, base_req))
+            line = f"  round {i + 1}: {nb} hosts: project {project[-1]:.1f} s"
+            if stock:
+                line += f", stock {stock[-1]:.1f} s"
+            if scaled:
+                every.append(noop(target, model, slugs, PROJECT))
+                line += f"; all {n} hosts: project {every[-1]:.1f} s"
+            print(line, flush=True)
+        p = statistics.median(project)
+        print(f"no-op re-converge, {len(slugs)} municipalities, median of {args.rounds}:")
+        if stock:
+            s = statistics.median(stock)
+            print(f"  baseline: stock ansible-playbook defaults, {nb} hosts   {s:6.1f} s")
             print(
-                f"no-op re-converge of {n} hosts in {len(slugs)} municipalities (median of {args.rounds}):"
+                f"  ilag apply (Mitogen, cfg), {nb} hosts                  {p:6.1f} s   ratio {s / p:.2f}x"
             )
-            print(f"  baseline: stock ansible-playbook defaults   {s:6.1f} s")
-            print(f"  ilag apply (pipelining, Mitogen, cfg)       {p:6.1f} s   ratio {s / p:.2f}x")
+        else:
+            print(f"  ilag apply (Mitogen, cfg), {nb} hosts                  {p:6.1f} s")
+        if scaled:
+            e = statistics.median(every)
+            print(
+                f"  ilag apply (Mitogen, cfg), {n} hosts                  {e:6.1f} s   "
+                f"{e / p:.2f}x the time of {nb} hosts"
+            )
 
         if args.levers:
-            run_levers(target, model, slugs, args.rounds, n)
+            run_levers(target, model, slugs, args.rounds, nb, limit)
 
         if args.profile:
             with tempfile.TemporaryDirectory(prefix="ilag-bench-spy-") as spy:
-                plain = breakdown.measure(lambda: noop(target, model, slugs, PROJECT), names, None)
+                plain = breakdown.measure(
+                    lambda: noop(target, model, slugs, base_req), base_names, None
+                )
                 spied = breakdown.measure(
-                    lambda: noop(target, model, slugs, PROJECT), names, Path(spy)
+                    lambda: noop(target, model, slugs, base_req), base_names, Path(spy)
                 )
             # Shares come from the py-spy run, CPU figures from the run without it.
             plain.main_shares = spied.main_shares
-            print(f"profile of one no-op converge of {n} hosts:")
+            print(f"profile of one no-op converge of {nb} hosts:")
             print("\n".join(plain.lines()))
             print(f"  (the same converge under py-spy took {spied.wall:.1f} s)")
 
-        targets = drift.pick(lab_hosts, slugs)
+        targets = drift.pick(base_hosts, slugs)
         drift.drift(targets)
-        elapsed, outcome = converge(target, model, slugs)
+        elapsed, outcome = converge(target, model, slugs, base_req)
         result = drift.check(outcome, targets)
         print(f"{result.line()} ({elapsed:.1f} s)")
         failed = not result.ok
