@@ -30,7 +30,7 @@ from ilag_infra.model.errors import Problem
 KeyPath = tuple[str | int, ...]
 
 # Generous for hand-written config (region.yaml is ~10 KB, depth 7, no aliases), tiny for an
-# attack. Documented in docs/operators.md under "Input limits".
+# attack; a refusal names the limit and the line.
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
 MAX_ALIASES = 200
