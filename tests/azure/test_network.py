@@ -76,9 +76,8 @@ def test_gateway_subnet_size_nsgs_and_resolver_delegation(
     for name, sub in subnets.items():
         if name != "GatewaySubnet":
             assert "networkSecurityGroup" in sub.inputs, name
-    for name in ("snet-dns-inbound", "snet-dns-outbound"):
-        [d] = subnets[name].inputs["delegations"]
-        assert d["serviceName"] == "Microsoft.Network/dnsResolvers"
+    [d] = subnets["snet-dns-inbound"].inputs["delegations"]
+    assert d["serviceName"] == "Microsoft.Network/dnsResolvers"
 
 
 def test_no_address_spaces_overlap(plans: dict[str, plan.PlanResult]) -> None:
@@ -107,6 +106,18 @@ def test_private_dns_and_resolver(plans: dict[str, plan.PlanResult]) -> None:
     ip = inbound.inputs["ipConfigurations"][0]["privateIpAddress"]
     assert ipaddress.ip_address(ip) in REGION.region.hub.subnets.dns_inbound
     assert plans["network"].outputs["resolver_inbound_ip"] == ip
+
+
+def test_no_outbound_endpoint_without_a_forwarding_ruleset(
+    plans: dict[str, plan.PlanResult],
+) -> None:
+    """An outbound endpoint only forwards through a ruleset; region.yaml names no municipal
+    DNS zones or servers to build one from, so neither the endpoint nor its subnet is paid for."""
+    network = plans["network"]
+    assert of_type(network, ":DnsForwardingRuleset") == []
+    assert of_type(network, ":OutboundEndpoint") == []
+    names = {r.inputs["subnetName"] for r in of_type(network, ":Subnet")}
+    assert "snet-dns-outbound" not in names
 
 
 def test_spokes_peer_with_gateway_transit(plans: dict[str, plan.PlanResult]) -> None:

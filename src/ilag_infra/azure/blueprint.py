@@ -132,13 +132,8 @@ def hub_subnets(r: Region) -> list[SubnetSpec]:
             ),
             delegation=RESOLVER_DELEGATION,
         ),
-        SubnetSpec(
-            "dns_outbound",
-            "snet-dns-outbound",
-            str(s.dns_outbound),
-            (deny_internet,),
-            delegation=RESOLVER_DELEGATION,
-        ),
+        # region.yaml's dns_outbound range stays reserved but is not declared: without
+        # municipal DNS zones and servers there is nothing for an outbound endpoint to forward.
     ]
 
 

@@ -279,13 +279,17 @@ class ResolverArgs:
     resource_group_name: pulumi.Input[str]
     vnet_id: pulumi.Input[str]
     inbound_subnet_id: pulumi.Input[str]
-    outbound_subnet_id: pulumi.Input[str]
     inbound_ip: str
 
 
 class Resolver(pulumi.ComponentResource):
     """DNS private resolver: on-site DNS servers forward the internal and Private Link zones
-    to its inbound endpoint, which answers from the zones linked to the hub."""
+    to its inbound endpoint, which answers from the zones linked to the hub.
+
+    There is no outbound endpoint: it only does something with a forwarding ruleset, and a
+    ruleset needs each municipality's own DNS zones and on-site DNS servers, which region.yaml
+    does not carry (docs/operators.md, "DNS").
+    """
 
     inbound_ip: pulumi.Output[str]
 
@@ -315,16 +319,6 @@ class Resolver(pulumi.ComponentResource):
                     "private_ip_address": args.inbound_ip,
                 }
             ],
-            tags=ctx.tags("dns"),
-            opts=_child(self),
-        )
-        dnsresolver.OutboundEndpoint(
-            f"{names.dns_resolver()}-outbound",
-            outbound_endpoint_name=names.dns_resolver_endpoint("outbound"),
-            dns_resolver_name=resolver.name,
-            resource_group_name=args.resource_group_name,
-            location=ctx.location,
-            subnet={"id": args.outbound_subnet_id},
             tags=ctx.tags("dns"),
             opts=_child(self),
         )
@@ -451,7 +445,6 @@ def declare(
             rg.name,
             hub.vnet.id,
             hub.subnet_ids["dns_inbound"],
-            hub.subnet_ids["dns_outbound"],
             settings.resolver_inbound_ip,
         ),
     )
