@@ -49,7 +49,9 @@ def ilag_permission_items(
         elif shadow and is_reg and path in ACCOUNT_FILES:
             items.append({"path": path, "owner": "root", "group": "root", "mode": "u-x,go-wx"})
         elif shadow and is_reg and path in SHADOW_FILES:
-            items.append({"path": path, "owner": "root", "group": "shadow", "mode": "u-x,g-wx,o-rwx"})
+            items.append(
+                {"path": path, "owner": "root", "group": "shadow", "mode": "u-x,g-wx,o-rwx"}
+            )
     if home:
         items.append({"path": "/root", "mode": "go-rwx"})
     return items
