@@ -211,6 +211,15 @@ CASES: dict[str, tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = {
             _vm_policy(14, 8, 12, 7, instant=6),
         ],
     ),
+    "azure-immutability-interval": (
+        "azure-native:storage:BlobContainerImmutabilityPolicy",
+        [{"immutabilityPeriodSinceCreationInDays": d} for d in (1, 30, 146000)],
+        [
+            {"immutabilityPeriodSinceCreationInDays": 0},
+            {"immutabilityPeriodSinceCreationInDays": 146001},
+            {},
+        ],
+    ),
     "azure-role-assignment-guid": (
         "azure-native:authorization:RoleAssignment",
         [{"roleAssignmentName": "0d9c6f0e-1b2a-5c3d-8e4f-a1b2c3d4e5f6"}],
@@ -329,3 +338,79 @@ def test_a_violation_fails_ilag_plan_with_resource_property_rule_fix_and_link(
     lines = "\n".join(render(result))
     assert "FAIL[/] azure-blob-soft-delete-range" in lines
     assert "pass[/] azure-storage-ip-rules" in lines
+
+
+def test_account_level_immutability_interval() -> None:
+    def account(days: int) -> dict[str, Any]:
+        policy = {"immutabilityPeriodSinceCreationInDays": days, "state": "Unlocked"}
+        return {"immutableStorageWithVersioning": {"enabled": True, "immutabilityPolicy": policy}}
+
+    assert azure_rules.check(SA, account(365)) == []
+    [(rule, finding)] = azure_rules.check(SA, account(0))
+    assert rule.name == "azure-immutability-interval" and "1-146000" in finding.problem
+
+
+def _worm(versioning: bool | None, account: str = "stbackup") -> list[azure_rules.PlannedResource]:
+    out = [
+        _res(
+            "azure-native:storage:BlobContainer",
+            "backup-andoy",
+            {
+                "accountName": account,
+                "resourceGroupName": "rg-backup",
+                "immutableStorageWithVersioning": {"enabled": True},
+            },
+        )
+    ]
+    if versioning is not None:
+        service = {
+            "accountName": "stbackup",
+            "resourceGroupName": "rg-backup",
+            "isVersioningEnabled": versioning,
+        }
+        out.append(_res("azure-native:storage:BlobServiceProperties", "blob", service))
+    return out
+
+
+def test_version_level_immutability_needs_blob_versioning() -> None:
+    assert azure_rules.immutability_needs_versioning(_worm(True)) == []
+    for resources in (_worm(False), _worm(None), _worm(True, account="stother")):
+        [v] = azure_rules.immutability_needs_versioning(resources)
+        assert v.rule == "azure-immutability-needs-versioning" and not v.unknown
+        assert "isVersioningEnabled" in v.fix and v.doc.endswith("#version-dependency")
+    # Account-level immutability turns versioning on by itself.
+    account = _res(
+        SA,
+        "st",
+        {
+            "accountName": "stbackup",
+            "resourceGroupName": "rg-backup",
+            "immutableStorageWithVersioning": {"enabled": True},
+        },
+    )
+    assert azure_rules.immutability_needs_versioning([account, *_worm(None)]) == []
+
+
+def test_an_unknown_account_is_unknown_until_apply_not_a_pass_or_a_breach() -> None:
+    [v] = azure_rules.immutability_needs_versioning(_worm(True, account="[unknown]"))
+    assert v.unknown and "unknown until apply" in v.message
+
+
+def _opaque(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _opaque(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return "[unknown]"  # a whole list the preview does not know
+    return "[unknown]"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_unknown_values_never_crash_and_never_breach(name: str) -> None:
+    """What a preview gives (unknown leaves, unknown lists) turns no accepted case into a
+    breach, and no case crashes a rule: at most it is 'unknown until apply'."""
+    type_, good, bad = CASES[name]
+    for props in good:
+        for _rule, finding in azure_rules.check(type_, _opaque(props)):
+            assert finding.unknown, (name, props, finding)
+    for props in bad:
+        azure_rules.check(type_, _opaque(props))

@@ -6,8 +6,9 @@ like the policies, so `ilag plan` and the policy pack run the same code. Plan ru
 all resources of one or more planned stacks at once (tunnel count per gateway, subnets that
 resolver endpoints use, names that must be unique in the tenant or worldwide).
 
-Values a preview does not know yet (unknown outputs, secrets) are skipped, never guessed.
-Nothing here imports Pulumi.
+Values a preview does not know yet (unknown outputs, secrets) are never guessed. Where a rule
+cannot decide without one, it returns an "unknown until apply" finding (`unknown=True`), which
+the plan reports without failing; elsewhere the value is skipped. Nothing here imports Pulumi.
 """
 
 from __future__ import annotations
@@ -43,6 +44,14 @@ BLOB_SOFT_DELETE_DOC = "https://learn.microsoft.com/azure/storage/blobs/soft-del
 BACKUP_RETENTION_DOC = (
     "https://learn.microsoft.com/azure/backup/backup-support-matrix-iaas#vm-backup-policy"
 )
+IMMUTABILITY_VERSIONING_DOC = (
+    "https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies"
+    "#version-dependency"
+)
+IMMUTABILITY_INTERVAL_DOC = (
+    "https://learn.microsoft.com/azure/storage/blobs/immutable-time-based-retention-policy-overview"
+    "#retention-interval-for-a-time-based-policy"
+)
 ROLE_ASSIGNMENT_DOC = (
     "https://learn.microsoft.com/azure/role-based-access-control/role-assignments-template#name"
 )
@@ -57,6 +66,10 @@ class Finding:
     prop: str  # the input property, dotted
     problem: str
     fix: str
+    unknown: bool = False  # the rule needs a value that only apply will know
+
+
+UNKNOWN_FIX = "check again after `pulumi up`, or in `ilag plan` (not preview)"
 
 
 @dataclass(frozen=True)
@@ -89,14 +102,22 @@ class RuleViolation:
     prop: str  # the input property, dotted
     problem: str
     fix: str
+    unknown: bool = False
 
     @property
     def message(self) -> str:
+        if self.unknown:
+            return f"{self.prop}: unknown until apply: {self.problem} ({self.doc})"
         return f"{self.prop}: {self.problem}; fix: {self.fix} ({self.doc})"
 
 
 def _known(value: Any) -> bool:
     return value is not None and not (isinstance(value, str) and value in _OPAQUE)
+
+
+def _unknown(value: Any) -> bool:
+    """A value the preview has not computed yet (secrets are known to Azure, only masked here)."""
+    return isinstance(value, str) and value == _OPAQUE[0]
 
 
 def _get(props: Props, *path: str) -> Any:
@@ -349,6 +370,9 @@ def gateway_subnet(type_: str, props: Props) -> list[Finding]:
 
 
 def _range(value: Any, low: int, high: int, prop: str, what: str) -> list[Finding]:
+    if _unknown(value):
+        problem = f"{what} is not known, so {low}-{high} is not checked"
+        return [Finding(prop, problem, UNKNOWN_FIX, True)]
     number = _number(value)
     if number is None or low <= number <= high:
         return []
@@ -409,6 +433,26 @@ def vm_backup_retention(type_: str, props: Props) -> list[Finding]:
         "instant restore retention (days)",
     )
     return out
+
+
+MAX_IMMUTABILITY_DAYS = 146_000
+
+
+def immutability_interval(type_: str, props: Props) -> list[Finding]:
+    """Time-based retention: 1 to 146,000 days, for a container's default policy and an
+    account's default version-level policy alike."""
+    if type_ == "azure-native:storage:BlobContainerImmutabilityPolicy":
+        prop = "immutabilityPeriodSinceCreationInDays"
+        value = props.get(prop)
+        if value is None:
+            return [Finding(prop, "no retention interval", "set 1 to 146000 days")]
+    elif type_ == "azure-native:storage:StorageAccount":
+        prop = "immutableStorageWithVersioning.immutabilityPolicy"
+        value = _get(props, *prop.split("."), "immutabilityPeriodSinceCreationInDays")
+        prop += ".immutabilityPeriodSinceCreationInDays"
+    else:
+        return []
+    return _range(value, 1, MAX_IMMUTABILITY_DAYS, prop, "immutability period (days)")
 
 
 def role_assignment_guid(type_: str, props: Props) -> list[Finding]:
@@ -496,6 +540,12 @@ RULES: tuple[Rule, ...] = (
         vm_backup_retention,
     ),
     Rule(
+        "azure-immutability-interval",
+        IMMUTABILITY_INTERVAL_DOC,
+        "A time-based retention (WORM) interval is 1-146000 days.",
+        immutability_interval,
+    ),
+    Rule(
         "azure-role-assignment-guid",
         ROLE_ASSIGNMENT_DOC,
         "Role assignment names are GUIDs.",
@@ -516,6 +566,7 @@ PLAN_RULE_DOCS = {
     "azure-resolver-subnets": RESOLVER_SUBNET_DOC,
     "azure-role-assignment-unique": ROLE_ASSIGNMENT_DOC,
     "azure-globally-unique-names": NAME_RULES_DOC,
+    "azure-immutability-needs-versioning": IMMUTABILITY_VERSIONING_DOC,
 }
 
 
@@ -530,6 +581,7 @@ def _violation(rule: str, res: PlannedResource, finding: Finding) -> RuleViolati
         finding.prop,
         finding.problem,
         finding.fix,
+        finding.unknown,
     )
 
 
@@ -544,13 +596,33 @@ def vpn_tunnel_capacity(resources: list[PlannedResource]) -> list[RuleViolation]
         if r.type == "azure-native:network:VirtualNetworkGateway"
     }
     tunnels: dict[str, int] = defaultdict(int)
+    unplaced = 0  # connections whose gateway id a preview does not know yet
     for r in resources:
         if r.type == "azure-native:network:VirtualNetworkGatewayConnection":
             gw_name = _tail(_get(r.inputs, "virtualNetworkGateway1", "id"))
             if gw_name:
                 # Active-standby: one tunnel per site-to-site connection.
                 tunnels[gw_name] += 1
+            else:
+                unplaced += 1
     out = []
+    if unplaced and len(gateways) == 1:
+        # The plan's only gateway is the one they can use: count them there.
+        tunnels[next(iter(gateways))] += unplaced
+    elif unplaced:
+        for gw in gateways.values():
+            out.append(
+                _violation(
+                    "azure-vpn-tunnel-capacity",
+                    gw,
+                    Finding(
+                        "sku.name",
+                        f"{unplaced} connections name a gateway id that is not known yet",
+                        UNKNOWN_FIX,
+                        True,
+                    ),
+                )
+            )
     for name, gw in gateways.items():
         sku = vpn_skus.SKUS.get(str(_get(gw.inputs, "sku", "name")))
         if sku is None or tunnels[name] <= sku.s2s_tunnels:
@@ -586,7 +658,22 @@ def resolver_subnets(resources: list[PlannedResource]) -> list[RuleViolation]:
             used.append((r, _tail(_get(r.inputs, "subnet", "id"))))
     out = []
     for endpoint, used_name in used:
-        subnet = subnets.get(used_name or "")
+        if used_name is None:
+            out.append(
+                _violation(
+                    "azure-resolver-subnets",
+                    endpoint,
+                    Finding(
+                        "subnet.id",
+                        "the endpoint's subnet id is not known, so its size and delegation "
+                        "are not checked",
+                        UNKNOWN_FIX,
+                        True,
+                    ),
+                )
+            )
+            continue
+        subnet = subnets.get(used_name)
         if subnet is None:
             continue
         delegations = [
@@ -617,7 +704,7 @@ def resolver_subnets(resources: list[PlannedResource]) -> list[RuleViolation]:
                         Finding(
                             "addressPrefix",
                             f"{prefix} for a resolver endpoint; Azure takes /28 to /24",
-                            "size the dns_inbound/dns_outbound subnets between /28 and /24",
+                            "size the resolver subnets (dns_inbound) between /28 and /24",
                         ),
                     )
                 )
@@ -633,6 +720,20 @@ def _duplicates(
         if r.type != type_:
             continue
         value = r.inputs.get(key)
+        if _unknown(value):
+            out.append(
+                _violation(
+                    rule,
+                    r,
+                    Finding(
+                        key,
+                        f"the name is not known, so its uniqueness {scope} is not checked",
+                        UNKNOWN_FIX,
+                        True,
+                    ),
+                )
+            )
+            continue
         if not _known(value):
             continue
         norm = str(value).lower()
@@ -679,10 +780,62 @@ def unique_names(resources: list[PlannedResource]) -> list[RuleViolation]:
     )
 
 
+def _account_key(inputs: Props) -> tuple[str, str] | None:
+    account, group = inputs.get("accountName"), inputs.get("resourceGroupName")
+    if not _known(account) or not _known(group):
+        return None
+    return str(account).lower(), str(group).lower()
+
+
+def immutability_needs_versioning(resources: list[PlannedResource]) -> list[RuleViolation]:
+    """A container with version-level immutability needs blob versioning on its account: the
+    account's blob service enables it, or account-level immutability (which turns it on)."""
+    versioned: set[tuple[str, str]] = set()
+    unknown_accounts = False
+    for r in resources:
+        if r.type == "azure-native:storage:BlobServiceProperties":
+            key = _account_key(r.inputs)
+            if key is None:
+                unknown_accounts = True
+            elif r.inputs.get("isVersioningEnabled") is True:
+                versioned.add(key)
+        elif r.type == "azure-native:storage:StorageAccount":
+            key = _account_key(r.inputs)
+            if key and _get(r.inputs, "immutableStorageWithVersioning", "enabled") is True:
+                versioned.add(key)
+    out = []
+    for r in resources:
+        if r.type != "azure-native:storage:BlobContainer":
+            continue
+        if _get(r.inputs, "immutableStorageWithVersioning", "enabled") is not True:
+            continue
+        key = _account_key(r.inputs)
+        if key is None or (key not in versioned and unknown_accounts):
+            finding = Finding(
+                "immutableStorageWithVersioning.enabled",
+                "the storage account is not known, so its blob versioning is not checked",
+                UNKNOWN_FIX,
+                True,
+            )
+        elif key not in versioned:
+            finding = Finding(
+                "immutableStorageWithVersioning.enabled",
+                f"version-level immutability on a container of {key[0]}, which does not "
+                "version blobs",
+                "declare BlobServiceProperties with isVersioningEnabled: true for the account, "
+                "and make the container depend on it",
+            )
+        else:
+            continue
+        out.append(_violation("azure-immutability-needs-versioning", r, finding))
+    return out
+
+
 PLAN_RULES: tuple[Callable[[list[PlannedResource]], list[RuleViolation]], ...] = (
     vpn_tunnel_capacity,
     resolver_subnets,
     unique_names,
+    immutability_needs_versioning,
 )
 RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RULES) + tuple(PLAN_RULE_DOCS)
 
@@ -703,6 +856,7 @@ def check_plan(resources: list[PlannedResource]) -> list[RuleViolation]:
                     finding.prop,
                     finding.problem,
                     finding.fix,
+                    finding.unknown,
                 )
             )
     for plan_rule in PLAN_RULES:

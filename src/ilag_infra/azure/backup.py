@@ -3,8 +3,12 @@ Recovery Services vault for Azure VMs.
 
 Sites hold a SAS that can delete (restic removes its own lock files), so protection against a
 compromised site is on the Azure side: blob versioning and soft delete keep every overwritten
-or deleted blob recoverable for the retention period, and pruning runs centrally under a
-separate credential. A CanNotDelete lock stops the account itself from being removed.
+or deleted blob recoverable for the retention period (the SAS has no `x` or `y`, so it cannot
+delete a version), and pruning runs centrally under a separate credential. Every container
+supports version-level immutability (WORM) from its creation; a default retention policy is
+declared only when ilag:backupImmutabilityDays is set, because restic cannot delete its lock
+files under one (docs/operators.md). A CanNotDelete lock stops the account itself from being
+removed.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class BackupStorage(pulumi.ComponentResource):
     """The backup storage account with versioning, soft delete, lifecycle rules and a lock."""
 
     account: storage.StorageAccount
+    blob_service: storage.BlobServiceProperties
     lock_name: str
 
     def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None):
@@ -84,7 +89,9 @@ class BackupStorage(pulumi.ComponentResource):
         retention = storage.DeleteRetentionPolicyArgs(
             enabled=True, days=args.delete_retention_days, allow_permanent_delete=False
         )
-        storage.BlobServiceProperties(
+        # Versioning is what version-level immutability stands on: Azure refuses a container
+        # with immutableStorageWithVersioning until the account versions blobs.
+        self.blob_service = storage.BlobServiceProperties(
             f"{account_name}-blob-service",
             blob_services_name="default",
             account_name=self.account.name,
@@ -145,6 +152,8 @@ class ContainerArgs:
     slug: str
     container: str
     sas_expiry: str
+    blob_service: pulumi.Resource
+    immutability_days: int = 0
 
 
 class MunicipalityContainer(pulumi.ComponentResource):
@@ -162,8 +171,24 @@ class MunicipalityContainer(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             public_access=storage.PublicAccess.NONE,
             metadata={"municipality": args.slug},
-            opts=_child(self),
+            # Only possible at creation (later it takes a migration) and never removable.
+            immutable_storage_with_versioning=storage.ImmutableStorageWithVersioningArgs(
+                enabled=True
+            ),
+            opts=_child(self, depends_on=[args.blob_service]),
         )
+        if args.immutability_days:
+            # The container's default time-based policy: each new blob version inherits it.
+            # Created unlocked; locking is a manual, irreversible step (docs/operators.md).
+            storage.BlobContainerImmutabilityPolicy(
+                f"{args.container}-worm",
+                immutability_policy_name="default",
+                account_name=args.account_name,
+                container_name=self.container.name,
+                resource_group_name=args.resource_group_name,
+                immutability_period_since_creation_in_days=args.immutability_days,
+                opts=_child(self),
+            )
         # A service SAS on the canonical container path: sr=c cannot reach other containers.
         sas = storage.list_storage_account_service_sas_output(
             account_name=args.account_name,
@@ -338,6 +363,8 @@ def declare(
                 m.slug,
                 containers[m.slug],
                 settings.sas_expiry,
+                store.blob_service,
+                settings.immutability_days,
             ),
         )
         sas_urls[m.slug] = box.sas_url

@@ -21,6 +21,8 @@ _ROLE_GRANTING = {
 }
 
 MANDATORY = "mandatory"
+# Reported, never failing: e.g. a rule that needs a value a preview does not know yet.
+ADVISORY = "advisory"
 REQUIRED_TAGS = ("municipality", "service", "environment", "managed-by", "cost-center")
 MIN_SOFT_DELETE_DAYS = 30
 KEY_VAULT_SOFT_DELETE_DAYS = 90
@@ -33,6 +35,7 @@ UNTAGGABLE = frozenset(
         "azure-native:network:VirtualNetworkPeering",
         "azure-native:network:PrivateDnsZoneGroup",
         "azure-native:storage:BlobContainer",
+        "azure-native:storage:BlobContainerImmutabilityPolicy",
         "azure-native:storage:BlobServiceProperties",
         "azure-native:storage:ManagementPolicy",
         "azure-native:authorization:RoleAssignment",

@@ -27,6 +27,8 @@ from ilag_infra.model.errors import InputError, Problem
 NAMESPACE = "ilag"
 STACK_KINDS = ("network", "identity", "backup")
 AZ_GATEWAY_SKUS = vpn_skus.ZONE_REDUNDANT
+# Azure: a time-based retention interval is 1 to 146,000 days (400 years).
+MAX_IMMUTABILITY_DAYS = 146_000
 
 
 class StackConfigError(InputError):
@@ -149,6 +151,14 @@ KEYS: tuple[ConfigKey, ...] = (
         default="30",
     ),
     ConfigKey(
+        "backupImmutabilityDays",
+        ("backup",),
+        "default version-level WORM retention of each municipality container, days; 0 (the "
+        "default) declares no retention policy, because restic could then not remove its "
+        "lock files and the central prune would stop (docs/operators.md)",
+        default="0",
+    ),
+    ConfigKey(
         "storageAllowedIps",
         ("backup",),
         "public IPs/CIDRs allowed through the storage firewall besides the private "
@@ -235,6 +245,8 @@ class BackupSettings:
     storage_allowed_ips: list[str]
     vm_backup_time_utc: str
     vm_retention: VmRetention = field(default_factory=VmRetention)
+    # 0: containers support version-level immutability but carry no default retention policy.
+    immutability_days: int = 0
 
 
 class _Reader:
@@ -575,6 +587,13 @@ def read_backup(stack: str, root: Path) -> BackupSettings:
         storage_allowed_ips=r.storage_ip_rules("storageAllowedIps"),
         vm_backup_time_utc=time_utc,
         vm_retention=retention,
+        immutability_days=r.integer("backupImmutabilityDays", 0, 0),
     )
+    if settings.immutability_days > MAX_IMMUTABILITY_DAYS:
+        r.bad(
+            "backupImmutabilityDays",
+            f"{settings.immutability_days} is above Azure's maximum {MAX_IMMUTABILITY_DAYS}",
+            f"use 0 (no policy) or 1 to {MAX_IMMUTABILITY_DAYS}",
+        )
     r.done()
     return settings
