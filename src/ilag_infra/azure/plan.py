@@ -1,6 +1,9 @@
 """Offline plan: run a stack's real program under Pulumi mocks and report what it declares.
 
-No Pulumi CLI, no credentials, no network. The result is plain data (JSON-serialisable,
+No Pulumi CLI, no credentials, no network. With preview=True the runtime runs as in `pulumi
+preview`: a new resource's outputs are unknown until apply (only its inputs are known), so
+policies and Azure's rules see "[unknown]" where a real preview has no value yet. The result
+is plain data (JSON-serialisable,
 secrets masked as "[secret]") so that callers can compare plans, e.g. at two revisions by URN.
 Each run happens in a fresh `contextvars.Context`: the Pulumi runtime keeps its settings,
 root stack and config in context variables, so runs in one process do not see each other.
@@ -94,6 +97,7 @@ class PlanResult:
     violations: list[PolicyResult] = field(default_factory=list)
     policies_checked: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    preview: bool = False
 
     @property
     def ok(self) -> bool:
@@ -258,8 +262,9 @@ def _arm_id(type_: str, name: str, inputs: Mapping[str, Any]) -> str:
 class _Mocks(pmocks.Mocks):
     """Plausible Azure answers: ids, addresses and endpoints shaped like the real ones."""
 
-    def __init__(self, upstream: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(self, upstream: Mapping[str, Mapping[str, Any]], preview: bool = False) -> None:
         self.upstream = upstream
+        self.preview = preview
         self.invokes: list[PlanInvoke] = []
 
     def new_resource(self, args: pmocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -271,6 +276,9 @@ class _Mocks(pmocks.Mocks):
             return ref, {"name": ref, "outputs": outputs, "secretOutputNames": []}
         if not args.typ.startswith("azure-native:"):
             return f"{args.name}-id", inputs
+        if self.preview:
+            # A create in preview: the id and every output that is not an input are unknown.
+            return "", inputs
         name = _azure_name(args.typ, args.name, inputs)
         state = {**inputs, "name": name}
         rid = _arm_id(args.typ, name, inputs)
@@ -381,6 +389,17 @@ class _Recorder(pmocks.MockMonitor):
         return super().ReadResource(request)  # type: ignore[no-untyped-call]
 
 
+def _known_only(value: Any) -> Any:
+    """Output values with the preview's unknowns as "[unknown]"."""
+    if isinstance(value, pulumi.output.Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _known_only(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_known_only(v) for v in value]
+    return value
+
+
 async def _resolve_outputs(outputs: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     resolved: dict[str, Any] = {}
     secret: list[str] = []
@@ -391,7 +410,7 @@ async def _resolve_outputs(outputs: Mapping[str, Any]) -> tuple[dict[str, Any], 
             secret.append(name)
             resolved[name] = SECRET
         else:
-            resolved[name] = _plain(json.loads(json.dumps(value, default=str)))
+            resolved[name] = _plain(json.loads(json.dumps(_known_only(value), default=str)))
     return resolved, secret
 
 
@@ -402,12 +421,13 @@ def _execute(
     secret_keys: set[str],
     upstream: Mapping[str, Mapping[str, Any]],
     region: LoadedRegion | None = None,
+    preview: bool = False,
 ) -> tuple[list[PlanResource], list[PlanInvoke], dict[str, Any], list[str]]:
     from ilag_infra.azure.program import run as run_program
 
-    mocks = _Mocks(upstream)
+    mocks = _Mocks(upstream, preview)
     recorder = _Recorder(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=recorder)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=recorder)
     pulumi.runtime.set_all_config(config, sorted(secret_keys))
     _sync_await(run_pulumi_func(lambda: run_program(stack, root, region)))
     stack_resource = get_root_resource()
@@ -425,9 +445,17 @@ def _planned(stack: str, resources: list[PlanResource]) -> list[azure_rules.Plan
 
 
 def _rule_results(violations: list[azure_rules.RuleViolation]) -> list[PolicyResult]:
-    """Azure's rules reported like mandatory policies: a breach fails the plan."""
+    """Azure's rules reported like mandatory policies: a breach fails the plan. What a rule
+    could not decide because a value is unknown until apply is reported as advisory."""
     return [
-        PolicyResult(v.rule, v.urn, v.type, v.name, v.message, policies.MANDATORY)
+        PolicyResult(
+            v.rule,
+            v.urn,
+            v.type,
+            v.name,
+            v.message,
+            policies.ADVISORY if v.unknown else policies.MANDATORY,
+        )
         for v in violations
     ]
 
@@ -458,6 +486,7 @@ def run(
     root: Path | None = None,
     config: Mapping[str, str] | None = None,
     upstream: Mapping[str, Mapping[str, Any]] | None = None,
+    preview: bool = False,
 ) -> PlanResult:
     """Plan one stack offline.
 
@@ -467,6 +496,8 @@ def run(
     config:   extra `ilag:key` → text config, applied last (tests, what-if runs).
     upstream: outputs of upstream stacks by stack name; missing ones are planned first,
               with the same region and root, and fed to the StackReferences.
+    preview:  run as `pulumi preview` does: outputs of this stack's resources are unknown.
+              Upstream stacks are planned as deployed (a StackReference reads real outputs).
     Raises InputError for bad config/region (nothing ran) and PlanError if the program fails.
     """
     started = time.perf_counter()
@@ -499,7 +530,7 @@ def run(
     ctx = contextvars.Context()
     try:
         resources, invokes, outputs, secret = ctx.run(
-            _execute, stack, root, cfg, secret_keys, feeds, region
+            _execute, stack, root, cfg, secret_keys, feeds, region, preview
         )
     except IlagError:
         raise
@@ -517,6 +548,7 @@ def run(
         secret_outputs=secret,
         violations=_evaluate(stack, resources),
         policies_checked=[p.name for p in policies.POLICIES] + list(azure_rules.RULE_NAMES),
+        preview=preview,
     )
     result.seconds = round(time.perf_counter() - started, 3)
     return result
@@ -527,12 +559,17 @@ def run_many(
     region: LoadedRegion | None = None,
     *,
     root: Path | None = None,
+    preview: bool = False,
 ) -> list[PlanResult]:
-    """Plan several stacks in the given order, each feeding its outputs to the later ones."""
+    """Plan several stacks in the given order, each feeding its outputs to the later ones.
+    In preview, each stack is previewed against its upstream stacks as deployed."""
     feeds: dict[str, Mapping[str, Any]] = {}
     results = []
     for stack in stacks:
-        result = run(stack, region, root=root, upstream=feeds)
-        feeds[stack] = result.outputs
+        result = run(stack, region, root=root, upstream=feeds, preview=preview)
+        if preview:
+            feeds[stack] = run(stack, region, root=root, upstream=feeds).outputs
+        else:
+            feeds[stack] = result.outputs
         results.append(result)
     return results

@@ -31,6 +31,9 @@ def _rule_validator(
 ) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         for f in rule.check(args.resource_type, args.props):
+            if f.unknown:
+                # pulumi-policy itself reports what it cannot check during a preview.
+                continue
             report_violation(f"{args.name}: {f.prop}: {f.problem}; fix: {f.fix} ({rule.doc})", None)
 
     return validate
