@@ -27,6 +27,14 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--region", "-r", help=REGION_HELP, envvar="ILAG_REGION"),
         ] = None,
+        preview: Annotated[
+            bool,
+            typer.Option(
+                "--preview",
+                help="Plan as `pulumi preview` sees it: ids and computed outputs unknown; rules "
+                "that need them report 'unknown until apply'.",
+            ),
+        ] = False,
     ) -> None:
         """Plan the Azure stacks offline under Pulumi mocks: resources, outputs, policies.
 
@@ -42,7 +50,9 @@ def register(app: typer.Typer) -> None:
         loaded = ctx.region if region_file else None
         names = [stack] if stack else list(plan.STACK_ORDER)
         with spinner(f"Planning {', '.join(names)} offline…"):
-            results = plan.run_many(names, loaded, root=None if region_file else ctx.root)
+            results = plan.run_many(
+                names, loaded, root=None if region_file else ctx.root, preview=preview
+            )
         if as_json:
             data: Any = [r.to_dict() for r in results]
             typer.echo(json.dumps(data if len(data) > 1 else data[0], indent=2, ensure_ascii=False))
