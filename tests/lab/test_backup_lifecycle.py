@@ -148,6 +148,12 @@ def test_snapshots_and_ls_show_the_backup(
     assert listed[f"{PROBE}/kø"]["type"] == "fifo"
     rc, out = cli(capsys, "backup", "snapshots", "andoy", FS)
     assert rc == 0 and FS in out and "andoy-util01" not in out
+    rc, out = cli(capsys, "backup", "status", "andoy", "--json")
+    assert rc == 0, out
+    assert {r["host"]: r["verdict"] for r in json.loads(out)} == {
+        "andoy-fil01": "fresh",
+        "andoy-util01": "fresh",
+    }
 
 
 def test_restore_default_target_keeps_every_kind_of_metadata(
@@ -405,6 +411,15 @@ def test_drill_rebuilds_bo_from_code_and_backup_and_verifies_every_file(
     assert json.loads(record.read_text())["rto_seconds"] == result["rto_seconds"]
     report = record.with_suffix(".md").read_text()
     assert "RTO" in report and "bo-fil01" in report
+    # No record of restore, prune or drill holds a secret: SAS signatures, the operator's SAS,
+    # restic passwords.
+    secrets = [
+        *lab.secrets(),
+        lab.outputs["lab"]["operator_sas_url"].split("sig=")[1].split("&")[0],
+    ]  # type: ignore[index]
+    for f in lab.runs_dir.glob("*.json"):
+        text = f.read_text()
+        assert not [x for x in secrets if x and x in text], f
     print(
         f"drill bo: RTO {result['rto_seconds']} s, RPO {result['rpo_seconds']} s, "
         f"steps {result['steps']}, hosts "
