@@ -101,6 +101,17 @@ def nspawn_argv(host: HostState) -> list[str]:
     ]
 
 
+def _inherited_fds() -> list[int]:
+    """Descriptors above stderr that a child would inherit."""
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        with contextlib.suppress(OSError):
+            if fd > 2 and os.get_inheritable(fd):
+                fds.append(fd)
+    return fds
+
+
 def spawn_detached(argv: list[str], log: Path) -> int:
     """Start a long-lived process in its own session, stdin /dev/null, output to log; its pid.
 
@@ -113,6 +124,9 @@ def spawn_detached(argv: list[str], log: Path) -> int:
         (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
         (os.POSIX_SPAWN_DUP2, 1, 2),
     ]
+    # A daemon must not keep the caller's descriptors: a lock held by `flock … ilag lab up`
+    # would otherwise stay held by Azurite and nspawn until `lab down`.
+    actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_fds()]
     try:
         return os.posix_spawnp(argv[0], argv, dict(os.environ), file_actions=actions, setsid=True)
     except FileNotFoundError:
