@@ -225,6 +225,7 @@ class Breakdown:
     main_shares: Counter[str]
     machine_busy: float = 0.0
     machine_idle: float = 0.0
+    host_tasks: int = 0  # task results over all hosts (ok + skipped + failed + unreachable)
 
     def lines(self) -> list[str]:
         capacity = self.wall * CORES
@@ -242,6 +243,12 @@ class Breakdown:
         ]
         for name, value in rows:
             out.append(f"  {name:<66} {value:7.1f} core-s {100 * value / capacity:5.1f} %")
+        if self.host_tasks:
+            ctl = sum(self.controller.values()) + self.runner
+            out.append(
+                f"  {self.host_tasks} task results; per result {1000 * ctl / self.host_tasks:.0f} ms "
+                f"controller CPU, {1000 * self.targets / self.host_tasks:.0f} ms target CPU"
+            )
         total = sum(self.main_shares.values())
         if total:
             main = self.controller.get(MAIN, 0.0)

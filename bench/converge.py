@@ -137,8 +137,17 @@ def converge(
     return elapsed, outcome
 
 
+# Task results of the last no-op (ok + skipped + failed + unreachable over all hosts).
+last_results = [0]
+
+
 def noop(target: Target, model: region.Region, slugs: list[str], req: ApplyRequest) -> float:
     elapsed, outcome = converge(target, model, slugs, req)
+    last_results[0] = sum(
+        h.ok + h.skipped + h.failed + h.unreachable
+        for r in outcome.results
+        for h in r.hosts.values()
+    )
     changed = {n: h.changed for r in outcome.results for n, h in r.hosts.items() if h.changed}
     if changed:
         print(f"  note: changes in a run meant to be a no-op: {changed}")
@@ -313,6 +322,7 @@ def main() -> int:
                 )
             # Shares come from the py-spy run, CPU figures from the run without it.
             plain.main_shares = spied.main_shares
+            plain.host_tasks = last_results[0]
             print(f"profile of one no-op converge of {nb} hosts:")
             print("\n".join(plain.lines()))
             print(f"  (the same converge under py-spy took {spied.wall:.1f} s)")
@@ -325,7 +335,7 @@ def main() -> int:
         failed = not result.ok
     finally:
         if brought_up:
-            lab.down()
+            lab.down(progress=lambda m: print(f"  lab: {m}", flush=True))
     return 1 if failed else 0
 
 
