@@ -282,16 +282,15 @@ def main() -> int:
         project: list[float] = []
         every: list[float] = []
         for i in range(args.rounds):
-            if not args.no_stock:
-                stock.append(stock_all(target, model, slugs, out, limit))
-            project.append(noop(target, model, slugs, base_req))
-            line = f"  round {i + 1}: {nb} hosts: project {project[-1]:.1f} s"
-            if stock:
-                line += f", stock {stock[-1]:.1f} s"
+            # Each figure is printed as soon as it is known: a long run cut short keeps them.
             if scaled:
                 every.append(noop(target, model, slugs, PROJECT))
-                line += f"; all {n} hosts: project {every[-1]:.1f} s"
-            print(line, flush=True)
+                print(f"  round {i + 1}: all {n} hosts: project {every[-1]:.1f} s", flush=True)
+            project.append(noop(target, model, slugs, base_req))
+            print(f"  round {i + 1}: {nb} hosts: project {project[-1]:.1f} s", flush=True)
+            if not args.no_stock:
+                stock.append(stock_all(target, model, slugs, out, limit))
+                print(f"  round {i + 1}: {nb} hosts: stock {stock[-1]:.1f} s", flush=True)
         p = statistics.median(project)
         print(f"no-op re-converge, {len(slugs)} municipalities, median of {args.rounds}:")
         if stock:
