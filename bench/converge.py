@@ -275,8 +275,19 @@ def main() -> int:
 
         what = "first converge" if brought_up else "converge to a steady state"
         print(f"{what} of {n} lab hosts in {len(slugs)} municipalities …", flush=True)
-        first = breakdown.measure(lambda: converge(target, model, slugs), names, None)
+        outcomes: list[ApplyOutcome] = []
+
+        def first_run() -> None:
+            started = time.perf_counter()
+            outcomes.append(apply_mod.apply(model, target, slugs, PROJECT, quiet))
+            print(f"  ({time.perf_counter() - started:.1f} s)", flush=True)
+
+        first = breakdown.measure(first_run, names, None)
         print(f"  {what}: {first.wall:.1f} s, controller peak memory {first.peak_pss_mib:.0f} MiB")
+        if not outcomes[0].ok:
+            # Said, not hidden: the figure above then includes a failure; one more try follows.
+            print(f"  the {what} failed on {outcomes[0].problem_hosts}; converging once more")
+            converge(target, model, slugs)
 
         stock: list[float] = []
         project: list[float] = []
