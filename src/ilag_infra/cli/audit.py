@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ilag_infra.cli.apply import EnvOption, make_target
-from ilag_infra.cli.console import make_console
-from ilag_infra.model import region
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.options import (
+    AllOption,
+    EnvOption,
+    JsonOption,
+    LimitOption,
+    Municipalities,
+)
 from ilag_infra.model.errors import EXIT_FAILED
-from ilag_infra.onsite import apply as apply_mod
 
 STYLE = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "n/a": "[yellow]n/a[/]"}
 
@@ -21,18 +24,10 @@ STYLE = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "n/a": "[yellow]
 def register(app: typer.Typer) -> None:
     @app.command("audit")
     def audit_cmd(
-        municipalities: Annotated[
-            list[str] | None,
-            typer.Argument(metavar="[MUNICIPALITY]...", help="Slugs, e.g. andoy sortland."),
-        ] = None,
-        all_: Annotated[bool, typer.Option("--all", help="Every municipality.")] = False,
-        limit: Annotated[
-            str | None,
-            typer.Option("--limit", "-l", help="Only these hosts or groups (Ansible pattern)."),
-        ] = None,
-        as_json: Annotated[
-            bool, typer.Option("--json", help="Print JSON instead of tables.")
-        ] = False,
+        municipalities: Municipalities = None,
+        all_: AllOption = False,
+        limit: LimitOption = None,
+        as_json: JsonOption = False,
         env: EnvOption = "lab",
     ) -> None:
         """Check every control of the security baseline on every host, live and read-only.
@@ -46,10 +41,9 @@ def register(app: typer.Typer) -> None:
         """
         from ilag_infra.onsite import audit
 
-        out = make_console(stderr=as_json)
-        target = make_target(env, None, None)
-        loaded = region.load(target.repo_root / "region.yaml")
-        slugs = apply_mod.resolve_slugs(loaded.model, municipalities or [], all_)
+        ctx = Context(env, json=as_json)
+        out, target = ctx.console, ctx.target
+        slugs = ctx.slugs(municipalities, all_)
         results = audit.audit(target, slugs, limit)
         ok = all(r.ok for r in results)
         if as_json:

@@ -9,25 +9,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ilag_infra.cli.apply import EnvOption, make_target
-from ilag_infra.cli.backup import AllOpt, JsonOpt, Munis
-from ilag_infra.cli.console import make_console
-from ilag_infra.model import region
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.options import AllOption, EnvOption, JsonOption, Municipalities
 from ilag_infra.model.errors import EXIT_FAILED, InputError, Problem
-from ilag_infra.onsite import apply as apply_mod
 
 if TYPE_CHECKING:
     from ilag_infra.lab.drill import DrillResult
-
-console = make_console()
 
 
 def register(app: typer.Typer) -> None:
     @app.command("drill")
     def drill_cmd(
-        municipalities: Munis = None,
-        all_: AllOpt = False,
-        as_json: JsonOpt = False,
+        municipalities: Municipalities = None,
+        all_: AllOption = False,
+        as_json: JsonOption = False,
         env: EnvOption = "lab",
     ) -> None:
         """Destroy a municipality's lab hosts, rebuild them from code and backup, verify every
@@ -35,7 +30,8 @@ def register(app: typer.Typer) -> None:
 
         Lab only: in production it refuses; test restores there with `ilag restore --verify-only`.
         """
-        target = make_target(env, None, None)
+        ctx = Context(env, json=as_json)
+        target, console = ctx.target, ctx.console
         if target.env != "lab":
             raise InputError(
                 [
@@ -49,8 +45,8 @@ def register(app: typer.Typer) -> None:
             )
         from ilag_infra.lab import drill
 
-        loaded = region.load(target.repo_root / "region.yaml")
-        slugs = apply_mod.resolve_slugs(loaded.model, municipalities or [], all_)
+        loaded = ctx.region
+        slugs = ctx.slugs(municipalities, all_)
         results = []
         for slug in slugs:
             result = drill.drill(

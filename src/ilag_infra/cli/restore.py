@@ -9,14 +9,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ilag_infra.cli.apply import EnvOption, make_target
 from ilag_infra.cli.backup import human_bytes
-from ilag_infra.cli.console import make_console
-from ilag_infra.model import region
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.options import EnvOption, JsonOption
 from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.onsite import restore as restore_mod
-
-console = make_console()
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +44,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+        as_json: JsonOption = False,
         env: EnvOption = "lab",
     ) -> None:
         """Restore PATHs of HOST from its own repository, then verify them against the snapshot.
@@ -55,8 +52,8 @@ def register(app: typer.Typer) -> None:
         By default into a new dated directory under /var/lib/ilag-restore on the same host:
         nothing is overwritten. --in-place keeps the current version as <path>.ilag-before-<time>.
         """
-        target = make_target(env, None, None)
-        loaded = region.load(target.repo_root / "region.yaml")
+        ctx = Context(env, json=as_json)
+        target, console = ctx.target, ctx.console
         req = restore_mod.RestoreRequest(host, paths, at, to, in_place, verify_only)
 
         def confirm(question: str) -> bool:
@@ -67,7 +64,7 @@ def register(app: typer.Typer) -> None:
                 return False
             return typer.confirm(question, default=False)
 
-        result = restore_mod.restore(target, loaded.model.slugs, req, confirm)
+        result = restore_mod.restore(target, ctx.region.model.slugs, req, confirm)
         if as_json:
             print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         else:
