@@ -10,7 +10,6 @@ from each host's own repository; verify the manifest byte for byte, with metadat
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +20,10 @@ from typing import Any
 
 import paramiko
 
-from ilag_infra.lab import hosts as lab_hosts
-from ilag_infra.lab import keys, state
+from ilag_infra.lab import rebuild, state
 from ilag_infra.lab.errors import LabError
-from ilag_infra.lab.overlay import remove_tree
 from ilag_infra.lab.paths import lab_paths
-from ilag_infra.lab.state import HostState, LabState
+from ilag_infra.lab.state import LabState
 from ilag_infra.model.errors import IlagError, InputError, Problem
 from ilag_infra.model.region import Region
 from ilag_infra.onsite import apply as apply_mod
@@ -188,50 +185,10 @@ def _prepare(target: Target, clients: list[SshHost]) -> dict[str, dict[str, dict
     return manifests
 
 
-def _destroy(lab: LabState, names: list[str]) -> None:
-    """The fire: stop each host and remove its root, overlay upper and work dirs."""
-    for name in names:
-        host = lab.host(name)
-        lab_hosts.stop_host(host)
-        remove_tree(Path(host.root).parent)
-        host.nspawn_pid = None
-
-
-def _rebuild(lab: LabState, names: list[str], progress: Progress) -> None:
-    """New hosts from the base root, same names and addresses, new host keys."""
-    paths = lab_paths()
-    operator_public = keys.ensure_operator_key(paths)
-    todo: list[HostState] = []
-    for name in names:
-        host = lab.host(name)
-        bridge = lab.bridge(host.slug)
-        prefixlen = int(bridge.subnet.split("/")[1])
-        Path(host.upper).mkdir(parents=True, exist_ok=True)
-        Path(host.work).mkdir(parents=True, exist_ok=True)
-        Path(host.root).mkdir(parents=True, exist_ok=True)
-        host.host_public_key = lab_hosts.prepare_root(
-            host,
-            paths.base_root,
-            prefixlen=prefixlen,
-            gateway=bridge.gateway,
-            service_ip=lab.service_ip,
-            operator_public_key=operator_public,
-        )
-        host.nspawn_pid = lab_hosts.boot(host)
-        todo.append(host)
-    state.save(paths, lab)
-    late = lab_hosts.wait_for_ssh(todo, SSH_TIMEOUT, progress)
-    if late:
-        raise LabError(f"rebuilt hosts did not answer SSH: {', '.join(late)}")
-
-
 def _console_fingerprint(lab: LabState, name: str) -> str:
     """The fingerprint as a technician reads it on the server's console (`ssh-keygen -lf`);
     in the lab, the container's own key file is that console."""
-    public = (Path(lab.host(name).root) / "etc/ssh/ssh_host_ed25519_key.pub").read_text()
-    kind, b64 = public.split()[:2]
-    key = paramiko.PKey.from_type_string(kind, base64.b64decode(b64))
-    return ssh.fingerprint(key)
+    return ssh.fingerprint(ssh.public_key(rebuild.console_public_key(lab.host(name))))
 
 
 def _repin(target: Target, lab: LabState, slug: str, name: str, drill: HostDrill) -> None:
@@ -306,8 +263,8 @@ def drill(region: Region, target: Target, slug: str, progress: Progress) -> Dril
         lab = state.load(paths)
         if lab is None:
             raise LabError("no lab is up on this machine; start one with `ilag lab up`")
-        step("destroy", lambda: _destroy(lab, names))
-        step("rebuild", lambda: _rebuild(lab, names, progress))
+        step("destroy", lambda: rebuild.destroy(lab, names))
+        step("rebuild", lambda: rebuild.rebuild(paths, lab, names, progress, SSH_TIMEOUT))
 
     def repin() -> None:
         for n in names:

@@ -20,6 +20,7 @@ from ilag_infra.lab import (
     keys,
     net,
     outputs,
+    rebuild,
     state,
 )
 from ilag_infra.lab.errors import LabError
@@ -295,6 +296,12 @@ def up(
             if report.healthy:
                 progress("the lab is already up and healthy; nothing to do")
                 return recorded
+            sick = hosts_to_repair(report)
+            if sick and base.base_is_current(paths):
+                _repair(paths, recorded, sick, progress)
+                progress(f"lab repaired in {time.monotonic() - started:.1f} s")
+                return recorded
+            progress("rebuilding the whole lab: " + "; ".join(report.problems))
         # Checked before the previous lab is removed: bad input changes nothing.
         _refuse_other_lab(paths)
         net.check_free(netplan.prefix)
@@ -388,6 +395,21 @@ def up(
     return lab
 
 
+def _repair(paths: LabPaths, lab: LabState, sick: dict[str, str], progress: Progress) -> None:
+    """Rebuild only the sick hosts (as the drill does); the others keep their converge state."""
+    for name, why in sick.items():
+        progress(f"repairing {name}: it {why}; rebuilding only this host from the base")
+    names = list(sick)
+    rebuild.destroy(lab, names)
+    state.save(paths, lab)
+    rebuild.rebuild(paths, lab, names, progress, SSH_TIMEOUT)
+    for name in names:
+        fingerprint = rebuild.repin_from_console(paths, lab.host(name))
+        progress(f"  {name}: new host key {fingerprint} pinned from its own key file")
+    state.save(paths, lab)
+    progress(f"repaired {', '.join(names)}; it needs a converge (`ilag apply`) to get its roles")
+
+
 def _raise_inotify(paths: LabPaths, lab: LabState, progress: Progress) -> None:
     """Raise the machine's inotify limits if this many hosts need it; recorded for `down`."""
     raises = inotify.decide(len(lab.hosts), inotify.read_limits(), inotify.root_usage())
@@ -450,6 +472,26 @@ class LabStatus:
         return self.recorded and not self.problems
 
 
+def _host_problem(h: HostStatus) -> str | None:
+    """What is wrong with one host, in the words `lab status` prints after its name."""
+    if not h.running:
+        return "is not running"
+    if not h.ssh:
+        return "does not answer SSH"
+    return None
+
+
+def hosts_to_repair(report: LabStatus) -> dict[str, str]:
+    """The hosts `lab up` rebuilds on their own, with why; empty if none, or if anything but
+    those hosts is wrong (a missing or cut bridge, Azurite, an unfinished up), since then the
+    whole lab is rebuilt: a host behind a cut bridge is not sick, and a repair needs the rest."""
+    sick = {h.name: why for h in report.hosts if (why := _host_problem(h))}
+    host_lines = {f"{name} {why}" for name, why in sick.items()}
+    if not report.recorded or any(p not in host_lines for p in report.problems):
+        return {}
+    return sick
+
+
 def _status(paths: LabPaths, recorded: LabState | None) -> LabStatus:
     if recorded is None:
         left = leftovers(paths)
@@ -461,11 +503,11 @@ def _status(paths: LabPaths, recorded: LabState | None) -> LabStatus:
     for h in recorded.hosts:
         running = bool(h.nspawn_pid) and hosts.is_nspawn_of(h.nspawn_pid or 0, h.root)
         ssh = running and hosts.ssh_banner(h.ip) is not None
-        rows.append(HostStatus(h.name, h.slug, h.ip, running, ssh))
-        if not running:
-            problems.append(f"{h.name} is not running")
-        elif not ssh:
-            problems.append(f"{h.name} does not answer SSH")
+        row = HostStatus(h.name, h.slug, h.ip, running, ssh)
+        rows.append(row)
+        why = _host_problem(row)
+        if why:
+            problems.append(f"{h.name} {why}")
     present = set(net.lab_interfaces())
     down_links = []
     for b in recorded.bridges:
