@@ -28,6 +28,10 @@ class MunicipalityRow:
     backups_fresh: int = 0
     backup_clients: int = 0
     restore_verified: int = 0
+    # Only the drilled municipality has these; None elsewhere.
+    drill_ok: bool | None = None
+    drill_rto_seconds: float | None = None
+    drill_rpo_seconds: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -37,6 +41,7 @@ class MunicipalityRow:
             and self.changed_second_run == 0
             and self.backups_fresh == self.backup_clients
             and self.restore_verified == self.backup_clients
+            and self.drill_ok is not False
         )
 
 
@@ -59,6 +64,11 @@ def _converged(results: list[MunicipalityResult]) -> dict[str, int]:
     }
 
 
+def smallest_municipality(model: region.Region) -> str:
+    """The slug of the municipality with the fewest inhabitants (the demo drills that one)."""
+    return min(model.municipalities, key=lambda m: (m.population, m.slug)).slug
+
+
 def run(
     repo_root: Path,
     loaded: region.LoadedRegion,
@@ -67,7 +77,8 @@ def run(
     hosts_per_municipality: int = 2,
     mitogen: bool = True,
 ) -> DemoReport:
-    """Lab up, validate, plan, preflight, converge twice, back up, restore-test; then report.
+    """Lab up, validate, plan, preflight, converge twice, back up, restore-test, drill one
+    municipality; then report.
 
     The caller loads the region once and passes it: every step uses that one copy."""
     from ilag_infra import lab
@@ -155,6 +166,31 @@ def run(
             )
         return outcome.ok
 
+    def do_drill() -> bool:
+        from ilag_infra.lab import drill
+        from ilag_infra.model.errors import IlagError
+
+        slug = smallest_municipality(model)
+        row = rows[slug]
+        say(f"   drilling {row.name} ({slug}), the smallest municipality by population")
+        try:
+            result = drill.drill(model, target, slug, lambda m: say(f"   {m}"))
+        except IlagError as exc:
+            row.drill_ok = False
+            say(f"   {slug}: drill failed: {exc}")
+            return False
+        drill.write_reports(repo_root, result, target.env)
+        row.drill_ok = result.ok
+        row.drill_rto_seconds, row.drill_rpo_seconds = result.rto_seconds, result.rpo_seconds
+        for h in result.hosts:
+            for problem in ([h.error] if h.error else []) + h.differences[:5]:
+                say(f"   {h.name}: {problem}")
+        say(
+            f"   RTO {drill.fmt_seconds(result.rto_seconds)}, "
+            f"RPO {drill.fmt_seconds(result.rpo_seconds)}; report {result.report}"
+        )
+        return result.ok
+
     steps: list[tuple[str, Callable[[], bool]]] = [
         ("lab up: real Debian 12 hosts per municipality, Blob emulator", lab_up),
         ("validate region.yaml and inventories", do_validate),
@@ -164,6 +200,10 @@ def run(
         ("apply --all: second converge (must change nothing)", lambda: converge(True)),
         ("backup now on every backup client", backups),
         ("restore test: canary restored and compared by checksum", restore),
+        (
+            "disaster-recovery drill: the smallest municipality rebuilt from code and backup",
+            do_drill,
+        ),
     ]
     for name, fn in steps:
         if not step(name, fn):

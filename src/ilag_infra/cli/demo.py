@@ -14,6 +14,16 @@ from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.secrets import redact_text
 
 
+def drill_cell(r: demo.MunicipalityRow) -> str:
+    """RTO / RPO of the municipality the demo drilled; '-' for the others."""
+    from ilag_infra.lab.drill import fmt_seconds
+
+    if r.drill_ok is None:
+        return "-"
+    figures = f"{fmt_seconds(r.drill_rto_seconds)} / {fmt_seconds(r.drill_rpo_seconds)}"
+    return figures if r.drill_ok else f"[bold red]FAILED[/] {figures}"
+
+
 def summary(report: demo.DemoReport) -> Table:
     t = Table(title="ILAG lab: one row per municipality")
     for col in (
@@ -23,6 +33,7 @@ def summary(report: demo.DemoReport) -> Table:
         "Changed on 2nd run",
         "Last backup",
         "Restore verified",
+        "Drill RTO / RPO",
         "Result",
     ):
         t.add_column(col)
@@ -35,6 +46,7 @@ def summary(report: demo.DemoReport) -> Table:
             changed,
             f"{r.last_backup} ({r.backups_fresh}/{r.backup_clients})",
             f"{r.restore_verified}/{r.backup_clients}",
+            drill_cell(r),
             "[green]ok[/]" if r.ok else "[bold red]FAILED[/]",
         )
     return t
@@ -65,7 +77,8 @@ def register(app: typer.Typer) -> None:
         Boots real Debian 12 hosts (systemd-nspawn) for every municipality and an Azure Blob
         emulator, validates, plans the Azure stacks offline, runs preflight, converges all
         municipalities twice (the second run must change nothing), backs up every host, and
-        restores a canary to compare checksums. The lab stays up afterwards for you to look
+        restores a canary to compare checksums, then runs the disaster-recovery drill on the
+        smallest municipality and reports its RTO and RPO. The lab stays up afterwards for you to look
         at (`ilag lab status`, `ilag backup status --all`); `ilag lab down` removes it.
         Needs root. A second run reuses the cached base system and is faster.
         """
