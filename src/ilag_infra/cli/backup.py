@@ -118,6 +118,8 @@ def register(app: typer.Typer) -> None:
         if now and not as_json:
             console.print(f"Starting {backup.SERVICE} on the backup clients of {', '.join(slugs)}…")
         rows = backup.run_now(target, slugs, age) if now else backup.status(target, slugs, age)
+        kind = "backup-run" if now else "backup-status"
+        records = backup.write_records(target.repo_root, target.env, kind, rows, age)
         stale = [s.host.name for s in rows if not s.fresh]
         if as_json:
             print(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
@@ -125,6 +127,9 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(EXIT_FAILED)
             return
         console.print(table(rows, f"Backups ({target.env}), stale after {max_age:g} h"))
+        if records:
+            where = records[0].parent
+            console.print(f"[dim]{len(records)} run record(s) in {escape(str(where))}[/]")
         if stale:
             console.print(f"[bold red]stale or failed: {', '.join(stale)}[/]")
             raise typer.Exit(EXIT_FAILED)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paramiko
 
-from ilag_infra.onsite import hostlist, ssh
+from ilag_infra.model.secrets import redact_text
+from ilag_infra.onsite import hostlist, jobrecord, ssh
 from ilag_infra.onsite.hostlist import SshHost
 from ilag_infra.onsite.targets import Target
 
@@ -130,3 +133,33 @@ def status(target: Target, slugs: list[str], max_age: timedelta) -> list[BackupS
 def run_now(target: Target, slugs: list[str], max_age: timedelta) -> list[BackupStatus]:
     """Start the backup service on every backup client and wait for it (it is a oneshot)."""
     return _on_backup_clients(target, slugs, f"systemctl start {SERVICE}", max_age)
+
+
+def write_records(
+    repo_root: Path, env: str, kind: str, statuses: Sequence[BackupStatus], max_age: timedelta
+) -> list[Path]:
+    """One run record per municipality (kind backup-status or backup-run) for `ilag report`.
+
+    Per host: state, last_success, fresh and verdict, as the report's backup section reads them.
+    One municipality per record, so the report never lists another municipality's hosts.
+    """
+    by_slug: dict[str, list[BackupStatus]] = {}
+    for s in statuses:
+        by_slug.setdefault(s.host.municipality, []).append(s)
+    checked_at = datetime.now(UTC).isoformat(timespec="seconds")
+    written = []
+    for slug, rows in by_slug.items():
+        hosts = [
+            {**s.to_dict(), "fresh": s.fresh, "error": redact_text(s.error) if s.error else None}
+            for s in rows
+        ]
+        fields = {
+            "environment": env,
+            "municipality": slug,
+            "checked_at": checked_at,
+            "max_age_hours": round(max_age.total_seconds() / 3600, 2),
+            "ok": all(s.fresh for s in rows),
+            "hosts": hosts,
+        }
+        written.append(jobrecord.write(repo_root, kind, slug, fields))
+    return written
