@@ -278,6 +278,10 @@ def up(
 ) -> LabState:
     """Build the lab (or keep a healthy one that matches) and return its state.
 
+    If only some hosts of a matching lab are sick (not running, no SSH answer), only those are
+    rebuilt and re-pinned; the others keep their converge state. Anything else wrong rebuilds
+    the whole lab.
+
     Bad input (prefix, host count, inventories, an address overlap) raises InputError before
     anything is created. A lab left by a killed run is removed first.
     """
