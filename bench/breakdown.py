@@ -65,6 +65,8 @@ MAIN = "ansible-playbook main processes"
 FORKS = "forked workers and Mitogen processes"
 SSH = "ssh clients"
 PROFILER = "py-spy"
+# A lab brought up by this process runs below it; its hosts are measured by their cgroups.
+LAB_COMMS = {"systemd-nspawn", "node", "ilag-lab-cgrou"}
 
 
 @dataclass
@@ -86,6 +88,7 @@ class TreeSampler(threading.Thread):
         self.spy_cpu = 0.0  # py-spy's CPU, not part of the converge either
         self._stop_event = threading.Event()
         self._spies: list[subprocess.Popen[bytes]] = []
+        self._before: dict[int, float] = {}
 
     def _category(self, pid: int, ppid: int, comm: str) -> str:
         if comm == "ssh":
@@ -113,6 +116,7 @@ class TreeSampler(threading.Thread):
 
     def run(self) -> None:
         me = os.getpid()
+        first = True
         while not self._stop_event.is_set():
             pss = _pss_kib(me)
             todo = _children(me)
@@ -122,6 +126,11 @@ class TreeSampler(threading.Thread):
                 if st is None:
                     continue
                 ppid, comm, cpu = st
+                if comm in LAB_COMMS:
+                    continue  # lab hosts and Azurite started by this process: not controller
+                if first:
+                    self._before[pid] = cpu  # alive before the converge: count only its growth
+                cpu -= self._before.get(pid, 0.0)
                 known = self.sample.cpu.get(pid)
                 # Decided anew until it is MAIN or SSH: a fresh child shows our own command
                 # line until its exec.
@@ -135,6 +144,7 @@ class TreeSampler(threading.Thread):
                 if category != PROFILER:
                     pss += _pss_kib(pid)
                 todo += _children(pid)
+            first = False
             self.sample.peak_pss_kib = max(self.sample.peak_pss_kib, pss)
             self.own_cpu = time.thread_time()
             self._stop_event.wait(self.interval)

@@ -278,12 +278,11 @@ def main() -> int:
         outcomes: list[ApplyOutcome] = []
 
         def first_run() -> None:
-            started = time.perf_counter()
             outcomes.append(apply_mod.apply(model, target, slugs, PROJECT, quiet))
-            print(f"  ({time.perf_counter() - started:.1f} s)", flush=True)
 
         first = breakdown.measure(first_run, names, None)
         print(f"  {what}: {first.wall:.1f} s, controller peak memory {first.peak_pss_mib:.0f} MiB")
+        print("\n".join(first.lines()), flush=True)
         if not outcomes[0].ok:
             # Said, not hidden: the figure above then includes a failure; one more try follows.
             print(f"  the {what} failed on {outcomes[0].problem_hosts}; converging once more")
@@ -294,11 +293,20 @@ def main() -> int:
         every: list[float] = []
         for i in range(args.rounds):
             # Each figure is printed as soon as it is known: a long run cut short keeps them.
+            # The first round's project runs are broken down too (a sampler thread, no py-spy).
             if scaled:
-                every.append(noop(target, model, slugs, PROJECT))
+                b = breakdown.measure(lambda: noop(target, model, slugs, PROJECT), names, None)
+                b.host_tasks = last_results[0]
+                every.append(b.wall)
                 print(f"  round {i + 1}: all {n} hosts: project {every[-1]:.1f} s", flush=True)
-            project.append(noop(target, model, slugs, base_req))
+                if i == 0:
+                    print("\n".join(b.lines()), flush=True)
+            b = breakdown.measure(lambda: noop(target, model, slugs, base_req), base_names, None)
+            b.host_tasks = last_results[0]
+            project.append(b.wall)
             print(f"  round {i + 1}: {nb} hosts: project {project[-1]:.1f} s", flush=True)
+            if i == 0:
+                print("\n".join(b.lines()), flush=True)
             if not args.no_stock:
                 stock.append(stock_all(target, model, slugs, out, limit))
                 print(f"  round {i + 1}: {nb} hosts: stock {stock[-1]:.1f} s", flush=True)
