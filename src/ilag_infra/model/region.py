@@ -517,12 +517,10 @@ def _management_problems(loaded: LoadedRegion) -> list[Problem]:
     return problems
 
 
-# Placeholders the shipped files use, which must never reach production: the documentation
-# address ranges (RFC 5737), names under reserved domains (RFC 2606, RFC 6761) and object ids
-# that are all zeros but for the last group.
-DOCUMENTATION_RANGES = tuple(
-    ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
-)
+# Placeholders the shipped files use, which must never reach production: addresses that are
+# not globally routable (the RFC 5737 documentation ranges among them, as Python's ipaddress
+# knows them: no range is spelled out here), names under reserved domains (RFC 2606, RFC 6761)
+# and object ids that are all zeros but for the last group.
 _RESERVED_NAME = re.compile(
     r"(^|\.)(example\.(com|net|org)|[^.]+\.(example|invalid|test|localhost)|"
     r"example|invalid|test|localhost)\.?$",
@@ -551,7 +549,7 @@ def placeholder_problems(loaded: LoadedRegion) -> list[Problem]:
             except ValueError:
                 placeholder = bool(_RESERVED_NAME.search(endpoint))
             else:
-                placeholder = any(address in net for net in DOCUMENTATION_RANGES)
+                placeholder = not address.is_global
             if placeholder:
                 problems.append(
                     loaded.problem(
