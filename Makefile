@@ -14,7 +14,7 @@ STAMP_PY := $(VENV)/.py-stamp
 
 setup: $(STAMP_PY) node_modules/.bin/azurite
 
-$(STAMP_APT):
+$(STAMP_APT): Makefile
 	@mkdir -p $(VENV)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -32,7 +32,7 @@ $(STAMP_PY): $(STAMP_APT) pyproject.toml constraints.txt
 	@touch $@
 
 node_modules/.bin/azurite: package.json $(STAMP_APT)
-	npm install --no-audit --no-fund --silent
+	npm ci --no-audit --no-fund --silent
 	@touch $@
 
 demo: setup
