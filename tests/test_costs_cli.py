@@ -145,9 +145,39 @@ def test_markdown_and_table_show_the_total(capsys: pytest.CaptureFixture[str]) -
     assert code == 0 and "Øksnes" in out and "99.74" in out
 
 
-def test_parts_of_one_export_are_added(capsys: pytest.CaptureFixture[str]) -> None:
-    data = as_json(capsys, FIX / "ea-small.csv", FIX / "ea-inherited.csv")
-    assert data["total"] == str(Decimal("99.74") + Decimal("103.14"))
+def test_parts_of_one_export_are_added(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Azure splits a large export into parts with one header each and no row in two parts.
+    header, *rows = (FIX / "ea-inherited.csv").read_text(encoding="utf-8").splitlines()
+    first, second = tmp_path / "part_0_0001.csv", tmp_path / "part_0_0002.csv"
+    first.write_text("\n".join([header, *rows[:3]]) + "\n", encoding="utf-8")
+    with gzip.open(second, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join([header, *rows[3:]]) + "\n")
+    data = as_json(capsys, first, second)
+    assert data["total"] == "103.14" == as_json(capsys, FIX / "ea-inherited.csv")["total"]
+
+
+def test_one_export_under_two_names_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # focus-small.csv.gz is focus-small.csv compressed: the same bill, not a second part.
+    code, out, err = run(capsys, str(FIX / "focus-small.csv"), str(FIX / "focus-small.csv.gz"))
+    assert code == 2 and out == ""
+    assert f"{FIX / 'focus-small.csv.gz'}: file: has the same content as" in err
+    assert "count twice" in err and "Traceback" not in err
+    copy = tmp_path / "copy.csv"
+    copy.write_bytes((FIX / "ea-small.csv").read_bytes())
+    code, _, err = run(capsys, str(FIX / "ea-small.csv"), str(copy))
+    assert code == 2 and f"{copy}: file: has the same content as {FIX / 'ea-small.csv'}" in err
+
+
+def test_the_same_charge_in_two_files_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # ea-inherited.csv is ea-small.csv plus one row: overlapping exports, not parts of one.
+    code, _, err = run(capsys, str(FIX / "ea-small.csv"), str(FIX / "ea-inherited.csv"))
+    assert code == 2
+    assert f"{FIX / 'ea-inherited.csv'}: row 2: is the same charge as" in err
+    assert f"{FIX / 'ea-small.csv'} row 2" in err and "count twice" in err
 
 
 @pytest.mark.parametrize(
@@ -191,6 +221,13 @@ def test_a_file_that_is_not_there_or_not_csv(
 ) -> None:
     code, _, err = run(capsys, str(tmp_path / "missing.csv"))
     assert code == 2 and "no such file" in err
+    code, _, err = run(capsys, str(tmp_path))
+    assert code == 2 and f"{tmp_path}: file: is a directory" in err and "no such file" not in err
+    code, _, err = run(capsys, "/dev/null")
+    assert code == 2 and "/dev/null: file: is not a regular file" in err
+    (tmp_path / "zero.csv").write_bytes(b"")
+    code, _, err = run(capsys, str(tmp_path / "zero.csv"))
+    assert code == 2 and "the file is empty" in err
     parquet = tmp_path / "part_0_0001.parquet"
     parquet.write_bytes(b"PAR1\x00\x00")
     code, _, err = run(capsys, str(parquet))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -153,8 +154,14 @@ def _first(headers: dict[str, str], *names: str) -> str | None:
     return None
 
 
-def _read_text(path: Path) -> tuple[str, bool]:
-    raw = path.read_bytes()
+def _read_text(path: Path) -> tuple[str, bool, str]:
+    """The text, whether it was gzip-compressed, and the sha256 of the decompressed bytes."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(
+            [Problem(str(path), "file", f"cannot be read: {exc.strerror}", "check its permissions")]
+        ) from None
     compressed = raw[:2] == b"\x1f\x8b"
     if compressed:
         try:
@@ -163,6 +170,7 @@ def _read_text(path: Path) -> tuple[str, bool]:
             raise InputError(
                 [Problem(str(path), "file", f"gzip data is damaged: {exc}", "download it again")]
             ) from None
+    digest = hashlib.sha256(raw).hexdigest()
     if raw[:4] == b"PAR1":
         raise InputError(
             [
@@ -176,9 +184,9 @@ def _read_text(path: Path) -> tuple[str, bool]:
         )
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
         # A spreadsheet's "Unicode text" save: UTF-16 with a byte-order mark, tab-separated.
-        return raw.decode("utf-16"), compressed
+        return raw.decode("utf-16"), compressed, digest
     try:
-        return raw.decode("utf-8-sig"), compressed
+        return raw.decode("utf-8-sig"), compressed, digest
     except UnicodeDecodeError as exc:
         raise InputError(
             [
@@ -333,13 +341,43 @@ def _rows(text: str, delimiter: str) -> Iterator[list[str]]:
     yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
 
 
-def read_file(path: Path, basis: Basis, problems: _Problems) -> tuple[ExportFile, list[CostRow]]:
+def not_a_file(path: Path) -> tuple[str, str] | None:
+    """What the path is when it is not a regular file, and the fix; None for a regular file."""
+    if path.is_dir():
+        return "is a directory, not an export file", f"give the export file(s) in it: {path}/*.csv"
+    if path.is_file():
+        return None
+    if path.exists():
+        return (
+            "is not a regular file (a device, pipe or socket)",
+            "give the path of a downloaded export",
+        )
+    return "no such file", "give the path of a downloaded export"
+
+
+def _row_identity(header: list[str], values: list[str]) -> str:
+    """A row as its cells say it, whatever the column order: the same charge in two files."""
+    names = (h.strip().lower() for h in header)
+    cells = sorted(zip(names, (v.strip() for v in values), strict=True))
+    return hashlib.sha256(repr(cells).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class FileRead:
+    info: ExportFile
+    rows: list[CostRow]
+    digest: str  # sha256 of the decompressed bytes: one export under two names is one export
+    identities: list[tuple[str, int]]  # (row identity, row number) of every cost row
+
+
+def read_file(path: Path, basis: Basis, problems: _Problems) -> FileRead:
     """One export file's rows; what is wrong goes to `problems` with its row and column."""
     file = str(path)
-    if not path.is_file():
-        problems.add(file, 0, "", "no such file", "give the path of a downloaded export")
-        return ExportFile(file, "?", 0, "", "", ",", False), []
-    text, compressed = _read_text(path)
+    wrong = not_a_file(path)
+    if wrong:
+        problems.add(file, 0, "", *wrong)
+        return FileRead(ExportFile(file, "?", 0, "", "", ",", False), [], "", [])
+    text, compressed, digest = _read_text(path)
     first_line = text.split("\n", 1)[0]
     delimiter = _delimiter(first_line)
     reader = _rows(text, delimiter)
@@ -347,20 +385,22 @@ def read_file(path: Path, basis: Basis, problems: _Problems) -> tuple[ExportFile
         header = next(reader, None)
     except csv.Error as exc:
         problems.add(file, 1, "", f"the header is not valid CSV: {exc}")
-        return ExportFile(file, "?", 0, "", "", delimiter, compressed), []
+        return FileRead(ExportFile(file, "?", 0, "", "", delimiter, compressed), [], digest, [])
     if header is None or not any(h.strip() for h in header):
         problems.add(
             file, 1, "", "the file is empty", "export the month again; an empty file has no costs"
         )
-        return ExportFile(file, "?", 0, "", "", delimiter, compressed), []
+        return FileRead(ExportFile(file, "?", 0, "", "", delimiter, compressed), [], digest, [])
     index = {h.strip().lower(): i for i, h in reversed(list(enumerate(header)))}
     names = {h.strip().lower(): h.strip() for h in header}
     cols = _columns(file, names, basis, problems)
     if problems.items:
-        return ExportFile(file, cols.schema, 0, cols.cost, cols.currency, delimiter, compressed), []
+        info = ExportFile(file, cols.schema, 0, cols.cost, cols.currency, delimiter, compressed)
+        return FileRead(info, [], digest, [])
 
     cell = _Cells(index)
     rows: list[CostRow] = []
+    identities: list[tuple[str, int]] = []
     number = 1
     try:
         for values in reader:
@@ -379,6 +419,7 @@ def read_file(path: Path, basis: Basis, problems: _Problems) -> tuple[ExportFile
             row = _row(file, number, values, cols, cell, delimiter, problems)
             if row is not None:
                 rows.append(row)
+                identities.append((_row_identity(header, values), number))
     except csv.Error as exc:
         problems.add(file, number + 1, "", f"not valid CSV: {exc}", "export the file again")
     if not rows and not problems.items:
@@ -390,7 +431,7 @@ def read_file(path: Path, basis: Basis, problems: _Problems) -> tuple[ExportFile
             "check the export's scope and month; an empty month has nothing to split",
         )
     info = ExportFile(file, cols.schema, len(rows), cols.cost, cols.currency, delimiter, compressed)
-    return info, rows
+    return FileRead(info, rows, digest, identities)
 
 
 def _row(
@@ -508,10 +549,41 @@ def read(paths: list[Path], basis: Basis = "billed") -> Export:
     problems.raise_if_any()
     files: list[ExportFile] = []
     rows: list[CostRow] = []
+    by_digest: dict[str, str] = {}
+    by_identity: dict[str, tuple[str, int]] = {}
     for path in paths:
-        info, found = read_file(path, basis, problems)
-        files.append(info)
-        rows.extend(found)
+        got = read_file(path, basis, problems)
+        files.append(got.info)
+        rows.extend(got.rows)
+        if not got.digest:
+            continue  # not read; its problem is already listed
+        if got.digest in by_digest:
+            problems.add(
+                str(path),
+                0,
+                "",
+                f"has the same content as {by_digest[got.digest]} (a copy, or the same export "
+                "compressed); it would count twice",
+                "give each part of the export once",
+            )
+            continue
+        by_digest.setdefault(got.digest, str(path))
+        # Rows repeated inside one file are the export's own; the same row in two files is a
+        # part given twice or two overlapping exports.
+        here: dict[str, tuple[str, int]] = {}
+        for identity, number in got.identities:
+            first = by_identity.get(identity)
+            if first is not None:
+                problems.add(
+                    str(path),
+                    number,
+                    "",
+                    f"is the same charge as {first[0]} row {first[1]}; it would count twice",
+                    "give the parts of one export only, each once",
+                )
+            here.setdefault(identity, (str(path), number))
+        for identity, where in here.items():
+            by_identity.setdefault(identity, where)
     known = [f for f in files if f.schema in (FOCUS, ACTUAL)]
     for f in known[1:]:
         if f.schema != known[0].schema:
