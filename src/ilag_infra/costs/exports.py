@@ -572,13 +572,13 @@ def read(paths: list[Path], basis: Basis = "billed") -> Export:
         # part given twice or two overlapping exports.
         here: dict[str, tuple[str, int]] = {}
         for identity, number in got.identities:
-            first = by_identity.get(identity)
-            if first is not None:
+            seen_at = by_identity.get(identity)
+            if seen_at is not None:
                 problems.add(
                     str(path),
                     number,
                     "",
-                    f"is the same charge as {first[0]} row {first[1]}; it would count twice",
+                    f"is the same charge as {seen_at[0]} row {seen_at[1]}; it would count twice",
                     "give the parts of one export only, each once",
                 )
             here.setdefault(identity, (str(path), number))
