@@ -275,3 +275,15 @@ def test_a_spreadsheets_unicode_text_save_is_read(
     saved = tmp_path / "eksport.txt"
     saved.write_bytes(out.getvalue().encode("utf-16"))  # with its byte-order mark
     assert lines_of(as_json(capsys, saved)) == lines_of(as_json(capsys, FIX / "ea-small.csv"))
+
+
+@pytest.mark.parametrize("service", ["[/x]", "[bold]net", "[link=file:///etc]x[/link]"])
+def test_a_tag_value_that_looks_like_markup_is_shown_as_text(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, service: str
+) -> None:
+    text = (FIX / "focus-small.csv").read_text(encoding="utf-8-sig")
+    odd = tmp_path / "odd-service.csv"
+    odd.write_text(text.replace('""network""', f'""{service}""'), encoding="utf-8")
+    code, out, err = run(capsys, str(odd))
+    assert code == 0, err
+    assert "Traceback" not in err and service in out

@@ -101,8 +101,10 @@ def register(app: typer.Typer) -> None:
         # Machine formats keep stdout clean; what a person must act on goes to stderr.
         if result.untagged:
             err_console.print(
-                f"note: {len(result.untagged)} untagged resource(s), "
-                f"{render.human(result.untagged_total)} {result.currency}, charged as shared "
-                "(see 'untagged' in --format json, or the table)",
+                escape(
+                    f"note: {len(result.untagged)} untagged resource(s), "
+                    f"{render.human(result.untagged_total)} {result.currency}, charged as shared "
+                    "(see 'untagged' in --format json, or the table)"
+                ),
                 highlight=False,
             )

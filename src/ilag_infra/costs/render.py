@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from ilag_infra.costs.split import CostSplit, Listed
@@ -139,14 +140,18 @@ def _sum(values: list[Decimal]) -> Decimal:
 
 
 def table(s: CostSplit) -> Table:
+    """The split as a rich table. Every word from an export (currency, service tag) or from
+    region.yaml is escaped: a tag value like `[/x]` is text, not rich markup."""
     t = Table(
-        title=f"Costs {s.period} ({s.currency}, {s.basis} cost), shared split: {s.key_description}"
+        title=escape(
+            f"Costs {s.period} ({s.currency}, {s.basis} cost), shared split: {s.key_description}"
+        )
     )
     for col in ("Municipality", "Share", "Direct", "Shared", "Total", *s.services):
-        t.add_column(col, justify="left" if col == "Municipality" else "right")
+        t.add_column(escape(col), justify="left" if col == "Municipality" else "right")
     for line in s.lines:
         t.add_row(
-            line.name,
+            escape(line.name),
             percent(line.share),
             human(line.direct),
             human(line.shared),
