@@ -234,7 +234,7 @@ def test_restic_command_reads_the_host_env_and_quotes_paths() -> None:
     line = restic.command(["ls", "--json", "latest", "/srv/æøå mappe"])
     assert line.startswith("set -a && . /etc/ilag-backup/env && set +a && exec restic ")
     assert "'/srv/æøå mappe'" in line
-    assert "sig=REDACTED" not in restic.redact("no secret")
+    assert restic.redact("no secret") == "no secret"
     assert "abc" not in restic.redact("https://x/c?sv=1&sig=abc&se=2")
 
 

@@ -12,7 +12,6 @@ import copy
 import io
 import json
 import shutil
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,10 +29,7 @@ from ilag_infra.model.errors import EXIT_BAD_INPUT, InputError
 from ilag_infra.model.validate import validate
 
 REPO = Path(__file__).resolve().parents[1]
-SECONDS = 2.0  # per case, generous for a loaded CI machine: a hang or a blow-up is far above
 PEAK_BYTES = 64 * 2**20
-COUNTS: dict[str, int] = {}
-VALID: list[str] = []  # a sample of accepted damaged texts, printed by test_zz_counts
 
 
 def _plain(path: Path) -> Any:
@@ -87,7 +83,6 @@ def _wrong_values(original: Any) -> list[Any]:
 
 def _expect(file: Path, check: Callable[[], Any]) -> str:
     """'valid' or 'rejected'; anything but a clean InputError about this file fails the test."""
-    started = time.perf_counter()
     try:
         check()
         outcome = "valid"
@@ -98,10 +93,6 @@ def _expect(file: Path, check: Callable[[], Any]) -> str:
             assert problem.file and problem.key and problem.message and problem.fix, problem
         assert any(Path(p.file).name == file.name for p in exc.problems), exc.problems
         outcome = "rejected"
-    assert time.perf_counter() - started < SECONDS, file
-    COUNTS[outcome] = COUNTS.get(outcome, 0) + 1
-    if outcome == "valid" and len(VALID) < 400:
-        VALID.append(file.read_text(encoding="utf-8", errors="replace"))
     return outcome
 
 
@@ -296,11 +287,3 @@ def test_diff_reads_a_broken_head_inventory(
     _inv, problems = inventory.read(file, "sortland")
     assert bool(result.problems) == bool(problems)
     assert all("inventories/sortland/hosts.yml" in p for p in result.problems)
-
-
-def test_zz_counts() -> None:
-    """How many generated files this run refused and accepted (printed with -s)."""
-    print(f"generated-input outcomes: {COUNTS}")
-    for text in VALID:
-        print("---- accepted:\n" + text[-300:])
-    assert COUNTS.get("rejected", 0) >= 1000

@@ -144,7 +144,8 @@ def test_region_is_loaded_once_per_command(
     assert main(["outputs", "andoy", "--outputs", str(root / "outputs.json")]) == 0
     assert loads == [root / "region.yaml"]
     loads.clear()
-    assert main(["validate", "--region", str(root / "region.yaml")]) in (0, 2)
+    # The fixture repo has only andoy's inventory: validate refuses it, still reading once.
+    assert main(["validate", "--region", str(root / "region.yaml")]) == 2
     assert loads == [root / "region.yaml"]
     ctx = Context("lab")
     assert ctx.region is ctx.region and ctx.slugs(["andoy"]) == ["andoy"]
