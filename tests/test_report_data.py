@@ -85,6 +85,7 @@ def write_records(runs: Path) -> Path:
         "b-sortland.json": {
             "kind": "backup",
             "municipality": "sortland",
+            "environment": "lab",
             "finished": _iso(NOW - timedelta(minutes=20)),
             "hosts": [
                 {
@@ -98,6 +99,7 @@ def write_records(runs: Path) -> Path:
         "r-sortland.json": {
             "kind": "restore",
             "municipality": "sortland",
+            "environment": "lab",
             "host": "sortland-fil01",
             "verified": True,
             "finished": _iso(NOW - timedelta(hours=6)),
@@ -105,6 +107,7 @@ def write_records(runs: Path) -> Path:
         "d-bo.json": {
             "kind": "drill",
             "municipality": "bo",
+            "environment": "lab",
             "status": "ok",
             "finished": _iso(NOW - timedelta(days=1)),
             "summary": {"rto_seconds": 412.4, "rpo_seconds": 3725},

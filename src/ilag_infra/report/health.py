@@ -7,10 +7,10 @@ page says so; it never shows a missing source as zero or as fine.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ilag_infra.report.records import Records, RunRecord, parse_time
+from ilag_infra.report.records import Records, RunRecord, full_converge, parse_time, playbook_name
 
 OK, WARN, BAD, MISSING = "ok", "warn", "bad", "missing"
 _RANK = {OK: 0, MISSING: 1, WARN: 2, BAD: 3}
@@ -53,7 +53,8 @@ def _good(value: Any) -> bool | None:
 
 
 def converge(records: Records, slug: str) -> Section:
-    rec = records.latest("apply", slug)
+    """The newest full converge (site.yml, no --check/--tags/--limit) of the municipality."""
+    rec = records.latest("apply", slug, full_converge)
     if rec is None:
         return Section(MISSING)
     hosts_raw = rec.data.get("hosts")
@@ -101,27 +102,67 @@ def _host_items(raw: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def backups(records: Records, slug: str, now: datetime, max_age: timedelta) -> Section:
+    """Per backup client: fresh only if its last success is within max_age of now.
+
+    A backup-status record says `fresh` as of when it was checked; a record days old that
+    said fresh then is stale now, so the age is always judged again here."""
     rec = records.latest("backup", slug)
     if rec is None:
         return Section(MISSING)
     hosts: list[HostLine] = []
     for name, h in _host_items(rec.data.get("hosts")):
         last = parse_time(h.get("last_success"))
-        fresh = _good(h.get("fresh"))
-        if fresh is None:
-            fresh = last is not None and now - last <= max_age
-        failed = str(h.get("state", "")).lower() in ("failed", "error")
-        state = OK if fresh and not failed else BAD
-        detail = "failed" if failed else ("fresh" if fresh else "stale")
-        hosts.append(HostLine(name, state, detail, last))
+        state_word = str(h.get("state", "")).strip().lower()
+        recorded = _good(h.get("fresh"))
+        fresh = last is not None and now - last <= max_age and recorded is not False
+        failed = state_word in ("failed", "error", "partial") or h.get("verdict") == "failed"
+        if failed:
+            detail = "failed"
+        elif state_word in ("unreachable", "not installed", "unreadable"):
+            detail, fresh = state_word, False
+        else:
+            detail = "fresh" if fresh else "stale"
+        hosts.append(HostLine(name, OK if fresh and not failed else BAD, detail, last))
     overall = worst(*(h.state for h in hosts)) if hosts else MISSING
     return Section(overall, rec, hosts)
 
 
+def _restore_test(rec: RunRecord) -> bool:
+    """An apply record of playbooks/restore-test.yml: it restores and compares the canary."""
+    return (
+        rec.kind == "apply"
+        and playbook_name(rec) == "restore-test.yml"
+        and not rec.data.get("check")
+    )
+
+
+def _from_restore_test(rec: RunRecord) -> Section:
+    hosts = []
+    for name, h in _host_items(rec.data.get("hosts")):
+        if h.get("unreachable"):
+            hosts.append(HostLine(name, BAD, "unreachable", rec.time))
+        elif h.get("failed"):
+            hosts.append(HostLine(name, BAD, "failed", rec.time))
+        else:
+            hosts.append(HostLine(name, OK, "verified", rec.time))
+    ok = bool(hosts) and rec.data.get("rc") in (0, None) and all(h.state == OK for h in hosts)
+    return Section(OK if ok else BAD, rec, hosts, {"playbook": "restore-test.yml"})
+
+
 def restore(records: Records, slug: str) -> Section:
-    rec = records.latest("restore", slug)
-    if rec is None:
+    """The newest restore test: a `restore` record (ilag restore, the drill's restore) or an
+    apply record of the restore-test playbook, whichever is newer."""
+    candidates = [
+        r
+        for r in (records.latest("restore", slug), records.latest("apply", slug, _restore_test))
+        if r is not None
+    ]
+    if not candidates:
         return Section(MISSING)
+    epoch = datetime.min.replace(tzinfo=UTC)
+    rec = max(candidates, key=lambda r: (r.time or epoch, str(r.path)))
+    if rec.kind == "apply":
+        return _from_restore_test(rec)
     ok = _good(rec.data.get("ok", rec.data.get("verified", rec.data.get("status"))))
     hosts = [
         HostLine(name, OK if _good(h.get("ok", h.get("verified", h.get("status")))) else BAD)

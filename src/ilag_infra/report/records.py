@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 # Directories under runs/ that hold ansible-runner artifacts or locks, never run records.
@@ -81,14 +82,45 @@ def _files(root: Path) -> list[Path]:
     return found
 
 
+def playbook_name(rec: RunRecord) -> str:
+    """site.yml for an apply record of playbooks/site.yml, whatever path the run gave."""
+    raw = rec.data.get("playbook")
+    return PurePath(raw).name if isinstance(raw, str) else ""
+
+
+def full_converge(rec: RunRecord) -> bool:
+    """A real converge of the whole municipality: site.yml, no --check, --tags or --limit.
+
+    A check run changes nothing and a tagged or limited run converges only part of it, so
+    neither may say the municipality is converged."""
+    d = rec.data
+    return (
+        rec.kind == "apply"
+        and playbook_name(rec) == "site.yml"
+        and not d.get("check")
+        and not d.get("tags")
+        and not d.get("limit")
+    )
+
+
 @dataclass
 class Records:
     root: Path
     records: list[RunRecord]
     unreadable: list[Path]
+    environment: str = ""
+    # Records of other environments (or none), left out so that a lab run never stands in
+    # for production.
+    other_environments: int = 0
 
-    def latest(self, kind: str, slug: str) -> RunRecord | None:
-        mine = [r for r in self.records if r.kind == kind and slug in r.municipalities]
+    def latest(
+        self, kind: str, slug: str, where: Callable[[RunRecord], bool] | None = None
+    ) -> RunRecord | None:
+        mine = [
+            r
+            for r in self.records
+            if r.kind == kind and slug in r.municipalities and (where is None or where(r))
+        ]
         if not mine:
             return None
         epoch = datetime.min.replace(tzinfo=UTC)
@@ -104,12 +136,15 @@ class Records:
         return sorted({r.environment for r in self.records if r.environment})
 
 
-def load(root: Path) -> Records:
-    """Every readable record under `root`; unreadable files are counted, never fatal."""
+def load(root: Path, environment: str | None = None) -> Records:
+    """Every readable record under `root`; unreadable files are counted, never fatal.
+
+    With `environment`, only that environment's records are kept; the others are counted."""
     records: list[RunRecord] = []
     unreadable: list[Path] = []
+    other = 0
     if not root.is_dir():
-        return Records(root, [], [])
+        return Records(root, [], [], environment or "")
     for path in _files(root):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -122,14 +157,18 @@ def load(root: Path) -> Records:
         munis = _municipalities(data)
         if kind == "unknown" or not munis:
             continue
+        env = str(data.get("environment") or data.get("env") or "")
+        if environment is not None and env != environment:
+            other += 1
+            continue
         records.append(
             RunRecord(
                 path=path,
                 kind=kind,
                 municipalities=munis,
                 time=_when(data),
-                environment=str(data.get("environment") or data.get("env") or ""),
+                environment=env,
                 data=data,
             )
         )
-    return Records(root, records, unreadable)
+    return Records(root, records, unreadable, environment or "", other)
