@@ -39,6 +39,15 @@ def register(app: typer.Typer) -> None:
                 "--runs", help="Directory of run records (default: runs/ or ILAG_RUNS_DIR)."
             ),
         ] = None,
+        env: Annotated[
+            str,
+            typer.Option(
+                "--env",
+                envvar="ILAG_ENV",
+                help="The environment the page shows (lab or prod); records of any other "
+                "environment are left out. Env: ILAG_ENV.",
+            ),
+        ] = "lab",
         with_plan: Annotated[
             bool,
             typer.Option("--plan/--no-plan", help="Run the offline plan for its open findings."),
@@ -48,19 +57,46 @@ def register(app: typer.Typer) -> None:
         """Write a self-contained HTML page: convergence, backups, restore tests, drills (RTO
         and RPO) and the month's cost per municipality, a picture of the region, the cost
         split and the plan's open findings. Missing sources show as missing, never as zero."""
+        from ilag_infra.costs.split import Period
         from ilag_infra.onsite.runrecord import runs_dir
         from ilag_infra.report import costview, findings, page, records
         from ilag_infra.report.labels import LANGS
 
+        problems = []
         if lang not in LANGS:
-            raise InputError(
-                [Problem("(command line)", "--lang", f"{lang!r} is not a page language",
-                         f"use one of: {', '.join(LANGS)}")]
+            problems.append(
+                Problem("(command line)", "--lang", f"{lang!r} is not a page language",
+                        f"use one of: {', '.join(LANGS)}")
             )  # fmt: skip
+        if not env.strip():
+            problems.append(
+                Problem("(command line)", "--env", "is empty", "use --env lab or --env prod")
+            )
+        month = None
+        if period is not None:
+            try:
+                month = Period.parse(period)
+            except ValueError as exc:
+                problems.append(
+                    Problem("(command line)", "--period", str(exc), "write the month as YYYY-MM")
+                )
+        if runs is not None and not runs.is_dir():
+            what = "is not a directory" if runs.exists() else "does not exist"
+            problems.append(
+                Problem(
+                    "(command line)",
+                    "--runs",
+                    f"{runs} {what}; the page would show every source as missing",
+                    "give the directory the commands write run records to (runs/), or leave "
+                    "--runs out to use runs/ or ILAG_RUNS_DIR",
+                )
+            )
+        if problems:
+            raise InputError(problems)
         ctx = Context(region_path=region_file)
         root, loaded = ctx.root, ctx.region
-        recs = records.load(runs or runs_dir(root))
-        view = costview.load(costs, loaded.model, period) if costs else None
+        recs = records.load(runs or runs_dir(root), env.strip())
+        view = costview.load(costs, loaded.model, month) if costs else None
         found = None
         if with_plan:
             try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 
+from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.model.region import LoadedRegion
 from ilag_infra.report import health, labels, svg
 from ilag_infra.report.costview import CostView
@@ -118,7 +119,12 @@ def build(
         Source(
             "runs/",
             f"{len(records.records)} {labels.LABELS[lang]['records']} ({records.root})"
-            + (f"; {len(records.unreadable)} unreadable" if records.unreadable else ""),
+            + (f"; {len(records.unreadable)} unreadable" if records.unreadable else "")
+            + (
+                f"; {records.other_environments} of other environments left out"
+                if records.other_environments
+                else ""
+            ),
             records.newest,
         ),
     ]
@@ -136,7 +142,7 @@ def build(
         lang=lang,
         region_name=region.region.display_name,
         generated=now,
-        environments=records.environments,
+        environments=[records.environment] if records.environment else records.environments,
         municipalities=views,
         picture=svg.region_picture(region, states, hub_state),
         costs=costs,
@@ -173,7 +179,22 @@ def render(page: PageData) -> str:
 
 
 def write(page: PageData, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
+    """index.html in `out`; a directory that cannot be made or written is bad input."""
+    html = render(page)  # before touching the disk: a failure leaves nothing half-written
     target = out / "index.html"
-    target.write_text(render(page), encoding="utf-8")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        what = "is a file, not a directory" if out.is_file() else exc.strerror or str(exc)
+        raise InputError(
+            [
+                Problem(
+                    "(command line)",
+                    "--out",
+                    f"cannot write {target.name} in {out} ({what})",
+                    "give --out a directory you can write, e.g. --out build/report",
+                )
+            ]
+        ) from None
     return target
