@@ -91,3 +91,11 @@ def test_mask_mapping_nested_keeps_shape_and_leaves_input() -> None:
         "list": [1, {"psk": MASK, "ok": True}],
     }
     assert data["backup"]["container_sas_urls"]["andoy"] == "https://x/c?sig=1"  # type: ignore[index]
+
+
+def test_a_path_that_names_a_secret_file_is_not_redacted() -> None:
+    # An error about /etc/passwd must stay readable; an assignment right beside it is still masked.
+    assert redact_text("/etc/passwd: cannot write") == "/etc/passwd: cannot write"
+    assert (
+        redact_text("/etc/passwd: ok, password: hunter2") == "/etc/passwd: ok, password: [secret]"
+    )

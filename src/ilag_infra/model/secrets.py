@@ -39,7 +39,8 @@ _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _SIG = re.compile(r"(\bsig=)[^&\"'\s<>|]+", re.IGNORECASE)
 # name=value / name: value / "name": "value" where the name says password, secret, token...
 _ASSIGNED = re.compile(
-    r"(\b[\w.-]*(?:password|passwd|passphrase|secret|token|psk|credential|accountkey"
+    # Not after a slash: /etc/passwd: … is a path in a message, not an assignment.
+    r"((?<![/\w.-])[\w.-]*(?:password|passwd|passphrase|secret|token|psk|credential|accountkey"
     r"|sharedaccesskey|privatekey|apikey)s?\b[\"']?\s*[:=]\s*[\"']?)"
     r"(?!\[secret\])([^\s\"'&,;}\]]+)",
     re.IGNORECASE,
