@@ -13,7 +13,8 @@ import posixpath
 import re
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +102,34 @@ def normalise(paths: list[str]) -> list[str]:
     return out
 
 
+def refuse_overlap(paths: list[str]) -> None:
+    """In place, each path is swapped on its own: a path given twice, or inside another
+    given path, would be swapped inside an already swapped tree. Bad input, nothing changed."""
+    clashes = []
+    for i, p in enumerate(paths):
+        for q in paths[i + 1 :]:
+            if p == q or q.startswith(p.rstrip("/") + "/") or p.startswith(q.rstrip("/") + "/"):
+                clashes.append(f"{p} and {q}")
+    if clashes:
+        raise _bad(
+            "PATH",
+            f"--in-place paths overlap: {'; '.join(clashes)}",
+            "give each path once and not one inside another (restore the outer one)",
+        )
+
+
+def swap_line(path: str, aside: str, staged: str) -> str:
+    """Shell that moves the live path aside and the staged copy in; prints `kept` when a live
+    version was moved aside. If the second move fails the live version is put back, so the
+    path is never left missing."""
+    q, qa, qs = shlex.quote(path), shlex.quote(aside), shlex.quote(staged)
+    return (
+        f"kept=0; if [ -e {q} ] || [ -L {q} ]; then mv -T {q} {qa} && kept=1 || exit 1; fi; "
+        f"if mv -T {qs} {q}; then [ $kept = 1 ] && echo kept; exit 0; fi; "
+        f"if [ $kept = 1 ]; then mv -T {qa} {q} && echo 'live version put back' >&2; fi; exit 1"
+    )
+
+
 def default_destination(snap: Snapshot, now: datetime) -> str:
     return f"{RESTORE_ROOT}/{now.strftime('%Y%m%dT%H%M%SZ')}-{snap.short_id}"
 
@@ -167,8 +196,55 @@ def restore(
         raise _bad("--in-place", "--in-place, --to and --verify-only exclude each other", "use one")
     if req.to is not None and not req.to.startswith("/"):
         raise _bad("--to", f"{req.to!r} is not absolute", "give an absolute directory")
+    if req.in_place:
+        refuse_overlap(paths)
     host = hostlist.find(target, slugs, req.host)
     started = time.monotonic()
+    with recorded_failure(target, "restore", host, paths, req.in_place, started):
+        result = _restore(target, host, paths, req, confirm)
+    result.seconds = time.monotonic() - started
+    result.record = jobrecord.write(
+        target.repo_root, "restore", host.name, {"environment": target.env, **result.to_dict()}
+    )
+    return result
+
+
+@contextmanager
+def recorded_failure(
+    target: Target, kind: str, host: SshHost, paths: list[str], in_place: bool, started: float
+) -> Iterator[None]:
+    """A restore that fails after it reached the host still leaves a run record (the error
+    redacted); bad input changed nothing and leaves none."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as exc:
+        jobrecord.write(
+            target.repo_root,
+            kind,
+            host.name,
+            {
+                "environment": target.env,
+                "host": host.name,
+                "municipality": host.municipality,
+                "paths": paths,
+                "in_place": in_place,
+                "seconds": round(time.monotonic() - started, 2),
+                "error": restic.redact(f"{type(exc).__name__}: {exc}"),
+                "ok": False,
+            },
+        )
+        raise
+
+
+def _restore(
+    target: Target,
+    host: SshHost,
+    paths: list[str],
+    req: RestoreRequest,
+    confirm: Callable[[str], bool] | None,
+) -> RestoreResult:
     now = datetime.now(UTC)
     with restic.session(target, host) as client:
         snap = snapshots.pick(snapshots.host_snapshots(client, host), req.at, host.name)
@@ -204,10 +280,6 @@ def restore(
                 0.0,
                 error=None if verified else f"restic restore: {message}",
             )
-    result.seconds = time.monotonic() - started
-    result.record = jobrecord.write(
-        target.repo_root, "restore", host.name, {"environment": target.env, **result.to_dict()}
-    )
     return result
 
 
@@ -223,44 +295,51 @@ def _in_place(
     verified_all = True
     messages: list[str] = []
     stages: dict[str, str] = {}
-    for p in paths:
-        # Staged beside the live path: same file system, so the swap is a rename.
-        stage = f"{posixpath.dirname(p)}/.ilag-restore-{stamp}"
-        _sh(client, f"mkdir -p -m 0700 {shlex.quote(stage)}")
-        ok, message = _restic_restore(client, host, snap, stage, [p])
-        verified_all &= ok
-        if not ok:
-            messages.append(message)
-        stages[p] = stage
-    staged = _compare_staged(client, nodes, paths, stages)
-    if not verified_all or not staged.ok:
+    try:
+        for p in paths:
+            # Staged beside the live path (same file system, so the swap is a rename), in a
+            # directory of its own: two paths in one folder must not share (and delete) one.
+            parent = posixpath.dirname(p)
+            base = shlex.quote(f"{parent}/.ilag-restore-{stamp}")
+            _rc, out, err = _sh(
+                client, f"mkdir -p {shlex.quote(parent)} && mktemp -d {base}.XXXXXX"
+            )
+            if not out.strip():
+                raise IlagError(f"{host.name}: no stage directory beside {p}: {err.strip()[-300:]}")
+            stages[p] = out.strip()
+            ok, message = _restic_restore(client, host, snap, stages[p], [p])
+            verified_all &= ok
+            if not ok:
+                messages.append(message)
+        staged = _compare_staged(client, nodes, paths, stages)
+        if not verified_all or not staged.ok:
+            return RestoreResult(
+                host,
+                snap,
+                paths,
+                "/",
+                True,
+                staged,
+                verified_all,
+                0.0,
+                error="staged copy did not verify; the live files were left alone"
+                + (f" ({'; '.join(messages)})" if messages else ""),
+            )
+        kept: list[str] = []
+        for p in paths:
+            aside = f"{p}.ilag-before-{stamp}"
+            rc, out, err = _sh(client, swap_line(p, aside, stages[p] + p))
+            if rc != 0:
+                raise IlagError(
+                    f"{host.name}: swapping in {p} failed ({', '.join(kept) or 'nothing'} "
+                    f"kept aside so far): {err.strip()[-300:]}"
+                )
+            if out.startswith("kept"):
+                kept.append(aside)
+    finally:
+        # Only after every swap (or none): each stage holds its own path's copy.
         for stage in stages.values():
             _sh(client, f"rm -rf {shlex.quote(stage)}", timeout=600)
-        return RestoreResult(
-            host,
-            snap,
-            paths,
-            "/",
-            True,
-            staged,
-            verified_all,
-            0.0,
-            error="staged copy did not verify; the live files were left alone"
-            + (f" ({'; '.join(messages)})" if messages else ""),
-        )
-    kept = []
-    for p in paths:
-        aside = f"{p}.ilag-before-{stamp}"
-        q, qa, qs = shlex.quote(p), shlex.quote(aside), shlex.quote(stages[p] + p)
-        rc, out, err = _sh(
-            client,
-            f"if [ -e {q} ] || [ -L {q} ]; then mv -T {q} {qa} && echo kept; fi; mv -T {qs} {q}",
-        )
-        if rc != 0:
-            raise IlagError(f"{host.name}: swapping in {p} failed: {err.strip()[-300:]}")
-        if out.startswith("kept"):
-            kept.append(aside)
-        _sh(client, f"rm -rf {shlex.quote(stages[p])}", timeout=600)
     final = verify.compare(nodes, treewalk.walk(client, paths), "")
     return RestoreResult(host, snap, paths, "/", True, final, verified_all, 0.0, kept)
 
