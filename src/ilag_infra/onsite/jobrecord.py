@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ilag_infra.model import secrets
 from ilag_infra.onsite import runrecord
 
 
@@ -17,7 +18,9 @@ def write(repo_root: Path, kind: str, subject: str, fields: dict[str, Any]) -> P
         "kind": kind,
         "who": runrecord.who(),
         "git_commit": runrecord.git_commit(repo_root),
-        **fields,
+        # The second net, as in runrecord.write: values under secret names masked and a SAS
+        # or password quoted in any message redacted, whatever the caller passed.
+        **secrets.mask_mapping(fields),
     }
     out = runrecord.runs_dir(repo_root) / f"{run_id}-{kind}-{subject}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

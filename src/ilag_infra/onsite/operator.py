@@ -44,6 +44,7 @@ def _lab_outputs(target: Target) -> dict[str, object]:
 
 
 def _vault_password(target: Target, slug: str) -> str:
+    from ansible.errors import AnsibleError
     from ansible.parsing.dataloader import DataLoader
     from ansible.parsing.vault import VaultSecret
 
@@ -60,9 +61,37 @@ def _vault_password(target: Target, slug: str) -> str:
                 )
             ]
         )
+    try:
+        vault_secret = VaultSecret(Path(secret_file).read_bytes().strip())
+    except OSError as exc:
+        raise InputError(
+            [
+                Problem(
+                    secret_file,
+                    VAULT_PASSWORD_ENV,
+                    f"vault password file not readable ({exc.strerror or exc})",
+                    f"point {VAULT_PASSWORD_ENV} at the file holding the vault password",
+                )
+            ]
+        ) from None
     loader = DataLoader()
-    loader.set_vault_secrets([("default", VaultSecret(Path(secret_file).read_bytes().strip()))])
-    data = loader.load_from_file(str(vault))
+    loader.set_vault_secrets([("default", vault_secret)])
+    try:
+        data = loader.load_from_file(str(vault))
+    except AnsibleError as exc:
+        # Ansible's message names the vault, never its contents or the password.
+        reason = str(getattr(exc, "message", "") or exc).splitlines()[0]
+        raise InputError(
+            [
+                Problem(
+                    str(vault),
+                    "vault_restic_password",
+                    f"could not decrypt or read the vault: {reason}",
+                    f"check that {VAULT_PASSWORD_ENV} names this municipality's vault password "
+                    "(`ansible-vault view` with it must work)",
+                )
+            ]
+        ) from None
     value = data.get("vault_restic_password") if isinstance(data, dict) else None
     if not value:
         raise InputError(

@@ -105,6 +105,38 @@ def rules_for(region: Region, slugs: list[str]) -> dict[str, Retention]:
     return found
 
 
+def _tool(argv: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run rclone or restic; a missing program is bad input with the fix, not a traceback."""
+    try:
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise InputError(
+            [
+                Problem(
+                    "environment",
+                    "PATH",
+                    f"{argv[0]} is not installed on this machine (prune runs it here)",
+                    f"install {argv[0]} (Debian: apt-get install {argv[0]}) or add it to PATH",
+                )
+            ]
+        ) from None
+
+
+def _repositories(run: _Runner, remote: str, container: str) -> list[str]:
+    """The repositories (top-level folders) in a municipality's container."""
+    try:
+        listing = json.loads(run.rclone(["lsjson", "--dirs-only", f"{remote}:{container}"]))
+    except subprocess.TimeoutExpired:
+        raise PruneError(f"listing container {container}: rclone lsjson timed out") from None
+    except PruneError as exc:
+        raise PruneError(f"listing container {container}: {exc}") from None
+    except ValueError:
+        raise PruneError(f"listing container {container}: rclone lsjson gave no JSON") from None
+    if not isinstance(listing, list):
+        raise PruneError(f"listing container {container}: rclone lsjson gave no list")
+    return sorted(str(d["Path"]) for d in listing if isinstance(d, dict) and "Path" in d)
+
+
 class _Runner:
     """restic and rclone on this machine with the operator's access."""
 
@@ -117,9 +149,7 @@ class _Runner:
         )
 
     def rclone(self, args: list[str], timeout: float = 300) -> str:
-        proc = subprocess.run(
-            ["rclone", *args], env=self.env, capture_output=True, text=True, timeout=timeout
-        )
+        proc = _tool(["rclone", *args], self.env, timeout)
         if proc.returncode != 0:
             raise PruneError(f"rclone {args[0]}: {restic.last_line(restic.redact(proc.stderr))}")
         return proc.stdout
@@ -128,13 +158,7 @@ class _Runner:
         self, repo: str, args: list[str], timeout: float = 3600
     ) -> subprocess.CompletedProcess[str]:
         env = {**self.env, "RESTIC_REPOSITORY": f"rclone:{self.access.remote}:{repo}"}
-        return subprocess.run(
-            ["restic", *self.limits, *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return _tool(["restic", *self.limits, *args], env, timeout)
 
     def size(self, path: str) -> int:
         data = json.loads(self.rclone(["size", "--json", f"{self.access.remote}:{path}"]))
@@ -152,6 +176,11 @@ def parse_forget(out: str) -> tuple[list[Snapshot], list[Snapshot]]:
                 remove += parse_snapshots(group.get("remove") or [], {})
             break
     return keep, remove
+
+
+def check_error(stderr: str) -> str:
+    """The line a failed `restic check` leaves in the record, redacted like every other."""
+    return restic.redact(f"restic check: {restic.last_line(stderr)}")
 
 
 def _locked(proc: subprocess.CompletedProcess[str]) -> bool:
@@ -200,8 +229,7 @@ def prune(
         container = str(containers[slug])
         with operator.access(target, slug) as acc:
             run = _Runner(acc, limit_kib)
-            listing = json.loads(run.rclone(["lsjson", "--dirs-only", f"{acc.remote}:{container}"]))
-            repos = sorted(str(d["Path"]) for d in listing if isinstance(d, dict))
+            repos = _repositories(run, acc.remote, container)
             mp = MunicipalityPrune(slug, all_rules[slug], container, [], applied=act)
             for name in repos:
                 repo = f"{container}/{name}"
@@ -216,7 +244,7 @@ def prune(
                         check = _waiting(run, repo, ["check"], r, lock_wait)
                         r.check_ok = check.returncode == 0
                         if not r.check_ok:
-                            r.error = f"restic check: {restic.last_line(check.stderr)}"
+                            r.error = check_error(check.stderr)
                 except (PruneError, subprocess.TimeoutExpired, ValueError) as exc:
                     r.error = restic.redact(str(exc))
         if act:
