@@ -91,13 +91,22 @@ def _inside_lab(hosts: list[SshHost], overlay: Path) -> None:
 
 def find(target: Target, slugs: list[str], name: str) -> SshHost:
     """One host by inventory name, searched in the given municipalities (no pins needed)."""
+    unresolved: list[Problem] = []
+    resolved = 0
     for slug in slugs:
         try:
-            for h in resolve(target, slug, require_pins=False):
-                if h.name == name:
-                    return h
-        except InputError:
+            hosts = resolve(target, slug, require_pins=False)
+        except InputError as exc:
+            unresolved += exc.problems
             continue
+        resolved += 1
+        for h in hosts:
+            if h.name == name:
+                return h
+    if not resolved and unresolved:
+        # No inventory could be read at all (e.g. the lab is down): that, with its fix, is
+        # the problem, not the host name.
+        raise InputError(unresolved)
     raise InputError(
         [
             Problem(
