@@ -3,6 +3,7 @@ resolved municipalities and the console."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from ilag_infra.model import paths, region
 from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.onsite import apply as apply_mod
 from ilag_infra.onsite.targets import EnvName, Target
+
+REGION_ENV = "ILAG_REGION"
 
 
 def env_name(env: str) -> EnvName:
@@ -43,6 +46,9 @@ class Context:
 
     def __post_init__(self) -> None:
         env_name(self.env)  # refuse a bad --env before any work
+        if self.region_path is None and os.environ.get(REGION_ENV):
+            # Commands without a --region option still follow ILAG_REGION (one place for all).
+            self.region_path = Path(os.environ[REGION_ENV])
         if self.json:
             self.console = make_console(stderr=True)
 
