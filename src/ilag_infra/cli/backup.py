@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from ilag_infra.cli.apply import EnvOption, make_target
-from ilag_infra.cli.console import make_console
-from ilag_infra.model import region
+from ilag_infra.cli.backup_views import (
+    ls_table,
+    prune_table,
+    snapshot_table,
+    snapshots_json,
+    table,
+)
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.options import AllOption as AllOpt
+from ilag_infra.cli.options import EnvOption
+from ilag_infra.cli.options import JsonOption as JsonOpt
+from ilag_infra.cli.options import Municipalities as Munis
 from ilag_infra.model.errors import EXIT_FAILED
-from ilag_infra.onsite import apply as apply_mod
 from ilag_infra.onsite import backup, hostlist, prune, snapshots
 
-console = make_console()
-
-Munis = Annotated[
-    list[str] | None, typer.Argument(metavar="[MUNICIPALITY]...", help="Slugs, e.g. andoy.")
-]
-AllOpt = Annotated[bool, typer.Option("--all", help="Every municipality.")]
 MaxAge = Annotated[
     float,
     typer.Option(
@@ -30,76 +31,6 @@ MaxAge = Annotated[
         help="Hours after which the last successful backup counts as stale (the timer runs daily).",
     ),
 ]
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
-
-
-def snapshot_table(rows: list[snapshots.HostSnapshots], title: str) -> Table:
-    t = Table(title=title)
-    for col in ("Host", "Snapshot", "Time (UTC)", "Paths", "Added", "Tags"):
-        t.add_column(col, justify="right" if col == "Added" else "left")
-    for r in rows:
-        for s in r.snapshots:
-            t.add_row(
-                r.host.name,
-                s.short_id,
-                s.time.astimezone(UTC).isoformat(timespec="seconds"),
-                escape(", ".join(s.paths)),
-                human_bytes(s.size_added),
-                escape(", ".join(s.tags)),
-            )
-    return t
-
-
-def prune_table(m: prune.MunicipalityPrune) -> Table:
-    verb = "pruned" if m.applied else "would prune"
-    t = Table(title=f"{m.slug}: {verb} by {m.rules.describe()}")
-    for col in ("Repository", "Keep", "Remove", "Freed", "Check", "Note"):
-        t.add_column(col)
-    for r in m.repos:
-        t.add_row(
-            r.name,
-            str(len(r.keep)),
-            str(len(r.remove)),
-            human_bytes(r.freed) if m.applied else "-",
-            "-"
-            if r.check_ok is None
-            else ("[green]ok[/]" if r.check_ok else "[bold red]FAILED[/]"),
-            escape(r.error or (f"waited {r.lock_waits}× for a lock" if r.lock_waits else "")),
-        )
-    return t
-
-
-def table(rows: list[backup.BackupStatus], title: str) -> Table:
-    t = Table(title=title)
-    for col in ("Municipality", "Host", "State", "Last success", "Age", "Snapshot", "Verdict"):
-        t.add_column(col)
-    for s in rows:
-        age = s.age
-        t.add_row(
-            s.host.municipality,
-            s.host.name,
-            s.state,
-            s.last_success.isoformat(timespec="seconds") if s.last_success else "never",
-            f"{age.total_seconds() / 3600:.1f} h" if age else "-",
-            (s.snapshot_id or "-")[:12],
-            "[green]fresh[/]"
-            if s.fresh
-            else f"[bold red]{s.verdict.upper()}[/] {escape(s.error or '')}".strip(),
-        )
-    return t
 
 
 def register(app: typer.Typer) -> None:
@@ -111,9 +42,9 @@ def register(app: typer.Typer) -> None:
     def _run(
         munis: list[str] | None, all_: bool, env: str, max_age: float, now: bool, as_json: bool
     ) -> None:
-        target = make_target(env, None, None)
-        loaded = region.load(target.repo_root / "region.yaml")
-        slugs = apply_mod.resolve_slugs(loaded.model, munis or [], all_)
+        ctx = Context(env, json=as_json)
+        target, console = ctx.target, ctx.console
+        slugs = ctx.slugs(munis, all_)
         age = timedelta(hours=max_age)
         if now and not as_json:
             console.print(f"Starting {backup.SERVICE} on the backup clients of {', '.join(slugs)}…")
@@ -164,27 +95,13 @@ def register(app: typer.Typer) -> None:
         env: EnvOption = "lab",
     ) -> None:
         """Snapshots of each backup client, read on the host with its own credential."""
-        target = make_target(env, None, None)
-        loaded = region.load(target.repo_root / "region.yaml")
-        slug = apply_mod.resolve_slugs(loaded.model, [municipality], False)[0]
+        ctx = Context(env, json=as_json)
+        target, console = ctx.target, ctx.console
+        slug = ctx.slugs([municipality])[0]
         rows = snapshots.list_snapshots(target, slug, host)
         failed = [r for r in rows if r.error]
         if as_json:
-            print(
-                json.dumps(
-                    [
-                        {
-                            "host": r.host.name,
-                            "municipality": r.host.municipality,
-                            "error": r.error,
-                            "snapshots": [s.to_dict() for s in r.snapshots],
-                        }
-                        for r in rows
-                    ],
-                    indent=2,
-                    ensure_ascii=False,
-                )
-            )
+            print(json.dumps(snapshots_json(rows), indent=2, ensure_ascii=False))
         else:
             console.print(snapshot_table(rows, f"Snapshots of {slug} ({target.env})"))
             for r in failed:
@@ -206,9 +123,9 @@ def register(app: typer.Typer) -> None:
         """Browse one snapshot of a host: the entries of PATH, like `ls -l`."""
         if snapshot is not None and snapshot.startswith("/") and path is None:
             snapshot, path = None, snapshot
-        target = make_target(env, None, None)
-        loaded = region.load(target.repo_root / "region.yaml")
-        found = hostlist.find(target, loaded.model.slugs, host)
+        ctx = Context(env, json=as_json)
+        target, console = ctx.target, ctx.console
+        found = hostlist.find(target, ctx.region.model.slugs, host)
         snap, nodes = snapshots.ls(target, found, snapshot, path or "/")
         if as_json:
             print(
@@ -219,21 +136,7 @@ def register(app: typer.Typer) -> None:
                 )
             )
             return
-        t = Table(
-            title=f"{found.name}: snapshot {snap.short_id} "
-            f"({snap.time.isoformat(timespec='seconds')}), {escape(path or '/')}"
-        )
-        for col in ("Permissions", "Owner", "Size", "Modified", "Path"):
-            t.add_column(col, justify="right" if col == "Size" else "left")
-        for n in nodes:
-            t.add_row(
-                n.permissions,
-                f"{n.uid}:{n.gid}",
-                human_bytes(n.size) if n.type == "file" else "",
-                n.mtime.isoformat(timespec="seconds"),
-                escape(n.path),
-            )
-        console.print(t)
+        console.print(ls_table(found.name, snap, nodes, path or "/"))
 
     @group.command("prune")
     def prune_cmd(
@@ -254,10 +157,10 @@ def register(app: typer.Typer) -> None:
         Shows what would go; --yes forgets, prunes, runs `restic check` and reports the space
         freed. Never uses a site's SAS.
         """
-        target = make_target(env, None, None)
-        loaded = region.load(target.repo_root / "region.yaml")
-        slugs = apply_mod.resolve_slugs(loaded.model, municipalities or [], all_)
-        results = prune.prune(target, loaded.model, slugs, act=yes, limit_kib=limit_kib)
+        ctx = Context(env, json=as_json)
+        target, console = ctx.target, ctx.console
+        slugs = ctx.slugs(municipalities, all_)
+        results = prune.prune(target, ctx.region.model, slugs, act=yes, limit_kib=limit_kib)
         if as_json:
             print(json.dumps([m.to_dict() for m in results], indent=2, ensure_ascii=False))
         else:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ilag_infra.cli.backup import human_bytes
+from ilag_infra.cli.backup_views import human_bytes
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import EnvOption, JsonOption
 from ilag_infra.model.errors import EXIT_FAILED
