@@ -114,3 +114,12 @@ def test_operator_wrong_vault_password_is_bad_input_naming_the_vault(
     text = str(err.value)
     assert "vault.yml" in text and "vault_restic_password" in text and "decrypt" in text
     assert "s3cret-restic" not in text
+
+
+def test_job_record_keeps_a_yes_no_under_a_secret_sounding_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ILAG_RUNS_DIR", str(tmp_path))
+    fields = {"hosts": [{"refused_unconfirmed_key": True, "host_key": "ssh-ed25519 AAAA"}]}
+    data = json.loads(jobrecord.write(tmp_path, "drill", "bo", fields).read_text())
+    assert data["hosts"] == [{"refused_unconfirmed_key": True, "host_key": "[secret]"}]
