@@ -215,7 +215,7 @@ def _trim(sections: list[Section], items: int | None, lines: int | None) -> list
 
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("ilag_infra", "templates"),
+        loader=jinja2.PackageLoader("ilag_infra.diff", "templates"),
         autoescape=False,  # Markdown, not HTML; cells are escaped with the md filters below
         keep_trailing_newline=True,
         trim_blocks=True,

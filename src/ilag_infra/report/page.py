@@ -161,7 +161,7 @@ def _mtime(path: Path) -> datetime | None:
 
 def render(page: PageData) -> str:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("ilag_infra", "templates"),
+        loader=jinja2.PackageLoader("ilag_infra.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
