@@ -49,7 +49,13 @@ class Lab:
         )
 
     def hosts(self, slug: str | None = None) -> list[object]:
-        return [h for h in self.state.hosts if slug is None or h.slug == slug]  # type: ignore[attr-defined]
+        # Read from disk each time: a drill or a repair earlier in the session rebuilds hosts
+        # (new host keys), and the state the session started with would be stale.
+        from ilag_infra.lab import lab_paths
+        from ilag_infra.lab import state as lab_state
+
+        current = lab_state.load(lab_paths()) or self.state
+        return [h for h in current.hosts if slug is None or h.slug == slug]  # type: ignore[attr-defined]
 
     def secrets(self) -> list[str]:
         backup = self.outputs["backup"]

@@ -218,11 +218,21 @@ def test_resolved_mode_routes_the_zones_to_the_hub_and_the_rest_to_the_site(
     )
     with host_vars(h, {"network__resolver_mode": "resolved"}):
         _apply_network(lab, h)
-    # networkd hands the link's server to resolved; make sure it did after resolved started.
-    _must(lab, h, "networkctl reconfigure host0 && sleep 1")
-    # Live state of systemd-resolved (over D-Bus), not the file the role wrote.
+    # networkd hands the link's server to resolved once both run; on a loaded machine that
+    # can take a while after the role restarted resolved, so wait for it (up to 30 s), asking
+    # networkd again now and then, rather than reading once after a fixed pause.
+    deadline = time.monotonic() + 30
+    tries = 0
+    while True:
+        if tries % 10 == 0:
+            _must(lab, h, "networkctl reconfigure host0")
+        tries += 1
+        # Live state of systemd-resolved (over D-Bus), not the file the role wrote.
+        dns = _sections(_must(lab, h, "resolvectl dns"))
+        if dns.get("host0") or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     domains = _sections(_must(lab, h, "resolvectl domain"))
-    dns = _sections(_must(lab, h, "resolvectl dns"))
     for zone in ("ilag.internal", *ZONES):
         assert f"~{zone}" in domains["Global"], (zone, domains)
         assert f"~{zone}" not in domains.get("host0", []), (zone, domains)
