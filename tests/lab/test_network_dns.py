@@ -213,7 +213,10 @@ def test_resolved_mode_routes_the_zones_to_the_hub_and_the_rest_to_the_site(
     _must(
         lab,
         h,
-        f"mkdir -p {Path(dropin).parent} && printf '[Network]\\nDNS={site_ip}\\n' > {dropin} "
+        # Explicit modes: the baseline's umask 027 would leave the file unreadable to
+        # systemd-networkd, which runs as its own user.
+        f"install -d -m 0755 {Path(dropin).parent} && printf '[Network]\\nDNS={site_ip}\\n' "
+        f"| install -m 0644 /dev/stdin {dropin} "
         "&& networkctl reload && networkctl reconfigure host0",
     )
     with host_vars(h, {"network__resolver_mode": "resolved"}):
