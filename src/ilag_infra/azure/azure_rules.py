@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ilag_infra.azure import ip_rules, vpn_skus
+from ilag_infra.azure.policies import get_path as _get
 from ilag_infra.model.secrets import MASK
 
 Props = Mapping[str, Any]
@@ -118,15 +119,6 @@ def _known(value: Any) -> bool:
 def _unknown(value: Any) -> bool:
     """A value the preview has not computed yet (secrets are known to Azure, only masked here)."""
     return isinstance(value, str) and value == _OPAQUE[0]
-
-
-def _get(props: Props, *path: str) -> Any:
-    value: Any = props
-    for part in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
 
 
 def _is(type_: str, *classes: str) -> bool:

@@ -77,7 +77,8 @@ def _azure(type_: str) -> bool:
     return type_.startswith("azure-native:") and not type_.startswith("pulumi:providers:")
 
 
-def _get(props: Props, *path: str) -> Any:
+def get_path(props: Props, *path: str) -> Any:
+    """The value at a property path, or None where the path leaves the mappings."""
     value: Any = props
     for part in path:
         if not isinstance(value, Mapping):
@@ -132,14 +133,14 @@ def key_vault_purge_protection(type_: str, props: Props) -> list[str]:
     if type_ != "azure-native:keyvault:Vault":
         return []
     out = []
-    if _get(props, "properties", "enablePurgeProtection") is not True:
+    if get_path(props, "properties", "enablePurgeProtection") is not True:
         out.append("enablePurgeProtection must be true")
-    if _get(props, "properties", "enableSoftDelete") is False:
+    if get_path(props, "properties", "enableSoftDelete") is False:
         out.append("enableSoftDelete must not be false")
-    days = _get(props, "properties", "softDeleteRetentionInDays")
+    days = get_path(props, "properties", "softDeleteRetentionInDays")
     if days is None or float(days) < KEY_VAULT_SOFT_DELETE_DAYS:
         out.append(f"softDeleteRetentionInDays must be {KEY_VAULT_SOFT_DELETE_DAYS}, not {days}")
-    if _get(props, "properties", "enableRbacAuthorization") is not True:
+    if get_path(props, "properties", "enableRbacAuthorization") is not True:
         out.append("enableRbacAuthorization must be true (no access policies)")
     return out
 
