@@ -181,3 +181,9 @@ def test_focus_end_is_exclusive() -> None:
     with pytest.raises(InputError) as info:
         split(Export([], [inside]), REGION, Period(2026, 11))
     assert "row 2, column ChargePeriodStart" in str(info.value)
+
+
+@pytest.mark.parametrize("huge", ["1e400", "-1E13", "1000000000000"])
+def test_an_amount_beyond_any_bill_is_bad_input(huge: str) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        parse_amount(huge, ",")

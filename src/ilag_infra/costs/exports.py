@@ -283,6 +283,9 @@ def _columns(file: str, headers: dict[str, str], basis: Basis, problems: _Proble
     )
 
 
+MAX_AMOUNT = Decimal(10) ** 12
+
+
 def parse_amount(text: str, delimiter: str) -> Decimal:
     """An exact amount; raises ValueError with the reason."""
     value = text.strip()
@@ -293,9 +296,13 @@ def parse_amount(text: str, delimiter: str) -> Decimal:
     if not _NUMBER.match(value):
         raise ValueError(f"{text!r} is not a number (expected e.g. 123.45 or 1.2E-05)")
     try:
-        return Decimal(value)
+        amount = Decimal(value)
     except InvalidOperation:
         raise ValueError(f"{text!r} is not a number") from None
+    # Far above any bill the region can get; beyond it the øre arithmetic overflows Decimal.
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"{text!r} is out of range (at most {MAX_AMOUNT:,.0f} per row)")
+    return amount
 
 
 def parse_instant(text: str) -> datetime:
