@@ -56,6 +56,12 @@ LEVERS: dict[str, ApplyRequest] = {
     "every event written to job_events/": replace(PROJECT, keep_event_files=True),
     "forks 5 instead of 10": replace(PROJECT, forks=5),
     "forks 20 instead of 10": replace(PROJECT, forks=20),
+    "facts also injected as top-level variables": PROJECT,
+}
+# Levers that are an Ansible setting rather than a request field: set in the environment
+# (ansible-runner passes ANSIBLE_* on) for that run only.
+LEVER_ENV: dict[str, dict[str, str]] = {
+    "facts also injected as top-level variables": {"ANSIBLE_INJECT_FACT_VARS": "True"},
 }
 
 
@@ -213,7 +219,16 @@ def run_levers(
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, req in variants.items():
-            times[name].append(noop(target, model, slugs, req))
+            saved = {k: os.environ.get(k) for k in LEVER_ENV.get(name, {})}
+            os.environ.update(LEVER_ENV.get(name, {}))
+            try:
+                times[name].append(noop(target, model, slugs, req))
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
     base = statistics.median(next(iter(times.values())))
     print(f"levers: no-op converge of {hosts} hosts, median of {rounds}, against the default:")
     for name, ts in times.items():
