@@ -126,26 +126,48 @@ def _reason(res: dict[str, Any]) -> str:
     return " ".join(str(msg).split())[:300]
 
 
-def _diff_text(res: dict[str, Any]) -> str:
+def _item_results(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The result itself, or each item's result of a loop task (hidden ones left out)."""
     if res.get("censored"):
-        return ""
-    diffs = res.get("diff")
+        return []
+    items = res.get("results")
+    if not isinstance(items, list):
+        return [res]
+    return [i for i in items if isinstance(i, dict) and not i.get("censored")]
+
+
+def _diff_text(res: dict[str, Any]) -> str:
     out: list[str] = []
-    for d in diffs if isinstance(diffs, list) else [diffs] if isinstance(diffs, dict) else []:
-        before, after = d.get("before"), d.get("after")
-        if isinstance(before, str) and isinstance(after, str):
-            out.extend(
-                difflib.unified_diff(
-                    before.splitlines(),
-                    after.splitlines(),
-                    str(d.get("before_header", "before")),
-                    str(d.get("after_header", "after")),
-                    lineterm="",
+    for item in _item_results(res):
+        diffs = item.get("diff")
+        for d in diffs if isinstance(diffs, list) else [diffs] if isinstance(diffs, dict) else []:
+            before, after = d.get("before"), d.get("after")
+            if isinstance(before, str) and isinstance(after, str):
+                out.extend(
+                    difflib.unified_diff(
+                        before.splitlines(),
+                        after.splitlines(),
+                        str(d.get("before_header", "before")),
+                        str(d.get("after_header", "after")),
+                        lineterm="",
+                    )
                 )
-            )
-        elif d.get("prepared"):
-            out.append(str(d["prepared"]))
+            elif d.get("prepared"):
+                out.append(str(d["prepared"]))
     return "\n".join(out)
+
+
+def _changed_task(task: str, res: dict[str, Any]) -> str:
+    """A loop task names the items that changed: one task writes many files."""
+    if not isinstance(res.get("results"), list):
+        return task
+    labels = [
+        str(i.get("_ansible_item_label", ""))
+        for i in _item_results(res)
+        if i.get("changed") and not i.get("_ansible_no_log")
+    ]
+    labels = [label for label in labels if label]
+    return f"{task} ({', '.join(labels)})" if labels else task
 
 
 class EventSink:
@@ -170,20 +192,20 @@ class EventSink:
             host = str(data.get("host", ""))
             res = data.get("res", {}) or {}
             kind = _EVENT_KIND[name]
+            task = str(data.get("task", ""))
             if kind == "ok" and res.get("changed"):
                 kind = "changed"
+                task = _changed_task(task, res)
             if kind == "failed" and data.get("ignore_errors"):
                 kind = "ok"
             detail = _reason(res) if kind in ("failed", "unreachable") else ""
             if detail and host not in self.messages:
                 self.messages[host] = detail
-            self.progress(Progress(self.slug, kind, host, str(data.get("task", "")), detail))
+            self.progress(Progress(self.slug, kind, host, task, detail))
             if kind == "changed" and self.show_diff:
                 text = _diff_text(res)
                 if text:
-                    self.progress(
-                        Progress(self.slug, "diff", host, str(data.get("task", "")), text)
-                    )
+                    self.progress(Progress(self.slug, "diff", host, task, text))
         elif name == "playbook_on_stats":
             self.stats = {k: dict(v or {}) for k, v in data.items() if isinstance(v, dict)}
             return True
