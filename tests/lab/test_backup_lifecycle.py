@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,9 +23,10 @@ from ilag_infra import lab as lab_mod
 from ilag_infra.cli.app import main
 from ilag_infra.lab.azurite import DIRECT
 from ilag_infra.model.retention import Retention
-from ilag_infra.onsite import operator, prune, ssh
+from ilag_infra.onsite import operator, prune, snapshots, ssh
 from ilag_infra.onsite.hostlist import SshHost
 
+from .. import restic_keep
 from .conftest import Lab
 
 pytestmark = pytest.mark.lab
@@ -244,26 +246,20 @@ def test_a_municipality_credential_cannot_restore_or_prune_another(
     assert main(["backup", "snapshots", "andoy", FS]) == 0
 
 
-FAKE_TIMES = [
-    "2024-12-31 10:00:00",
-    "2025-06-01 10:00:00",
-    "2025-12-31 10:00:00",
-    "2026-09-15 10:00:00",
-    "2026-10-01 10:00:00",
-    "2026-10-15 10:00:00",
-    "2026-11-20 10:00:00",
-    "2026-11-21 10:00:00",
-]
+# Small enough to reason about, wide enough that every rule decides something.
+PRUNE_RULES = Retention(daily=2, weekly=0, monthly=3, yearly=2)
 
 
 def test_prune_keeps_what_the_rules_say_and_checks_clean(
     lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     host = "bo-util01"
+    # Older snapshots at days counted back from today, so the expectation holds on any date.
     make = " && ".join(
         f"head -c 200000 /dev/urandom > /var/backups/prune-probe.bin && "
-        f"restic backup -q --host {host} --time '{t}' /var/backups/prune-probe.bin"
-        for t in FAKE_TIMES
+        f"restic backup -q --host {host} --time '{t:%Y-%m-%d %H:%M:%S}' "
+        "/var/backups/prune-probe.bin"
+        for t in restic_keep.fake_times(datetime.now(UTC))
     )
     must(lab, host, "set -a && . /etc/ilag-backup/env && set +a && " + make, timeout=600)
     # One more real backup now, so the newest snapshot is today's.
@@ -271,12 +267,10 @@ def test_prune_keeps_what_the_rules_say_and_checks_clean(
     rc, out = cli(capsys, "backup", "snapshots", "bo", host, "--json")
     assert rc == 0, out
     snaps_before = json.loads(out)[0]["snapshots"]
-    assert len(snaps_before) >= len(FAKE_TIMES) + 2
-    # Rules small enough to reason about: 2 daily, 2 monthly, 1 yearly, for Bø only.
+    assert len(snaps_before) >= len(restic_keep.DAYS_BACK) + 2
+    # These rules for Bø only; the region's defaults stay wider.
     model = lab.loaded.model
-    bo = model.municipality("bo").model_copy(
-        update={"backup_retention": Retention(daily=2, monthly=2, yearly=1, weekly=0)}
-    )
+    bo = model.municipality("bo").model_copy(update={"backup_retention": PRUNE_RULES})
     region = model.model_copy(
         update={
             "municipalities": [bo if m.slug == "bo" else m for m in model.municipalities],
@@ -287,10 +281,15 @@ def test_prune_keeps_what_the_rules_say_and_checks_clean(
     )
     shown = prune.prune(lab.target, region, ["bo"], act=False)
     repo = next(r for r in shown[0].repos if r.name == host)
-    # Newest first: today (daily, monthly, yearly), 11-21 (daily), 10-15 (monthly of October).
-    kept = sorted(s.time.strftime("%Y-%m-%d") for s in repo.keep)
-    assert kept[:2] == ["2026-10-15", "2026-11-21"] and len(kept) == 3, kept
-    assert len(repo.remove) == len(snaps_before) - 3
+    # What restic 0.14's rules keep of exactly these snapshot times, worked out independently.
+    every = [s.time for s in repo.keep + repo.remove]
+    assert len(every) == len(snaps_before)
+    expected = sorted(restic_keep.kept(every, PRUNE_RULES))
+    kept = sorted(s.time for s in repo.keep)
+    assert kept == expected, (kept, expected)
+    # Not vacuous: some older snapshots go, and at least one from an earlier year stays.
+    assert len(repo.remove) >= len(restic_keep.DAYS_BACK) // 2
+    assert any(t.year < max(every).year for t in kept), kept
     # The dry run removed nothing.
     rc, out = cli(capsys, "backup", "snapshots", "bo", host, "--json")
     assert rc == 0, out
@@ -302,7 +301,7 @@ def test_prune_keeps_what_the_rules_say_and_checks_clean(
     assert repo.check_ok and repo.freed is not None and repo.freed > 1_000_000, repo.to_dict()
     rc, out = cli(capsys, "backup", "snapshots", "bo", host, "--json")
     assert rc == 0, out
-    after = sorted(s["time"][:10] for s in json.loads(out)[0]["snapshots"])
+    after = sorted(snapshots.parse_time(s["time"]) for s in json.loads(out)[0]["snapshots"])
     assert after == kept
     assert list(lab.runs_dir.glob("*-prune-bo.json"))
     # The operator credential stayed on the controller: no host holds it.
