@@ -207,7 +207,11 @@ def test_the_deploy_identity_may_write_the_lock_it_declares(
 ) -> None:
     identity, backup = plans["identity"], plans["backup"]
     deploy = identity.outputs["deploy_identity_principal_id"]
-    [definition] = of_type(identity, ":RoleDefinition")
+    [definition] = [
+        d
+        for d in of_type(identity, ":RoleDefinition")
+        if d.inputs["roleName"].startswith("ILAG Lock Operator")
+    ]
     actions = {a for p in definition.inputs["permissions"] for a in p["actions"]}
     assert set(roles.LOCK_ACTIONS) <= actions
     assert not actions - set(roles.LOCK_ACTIONS)  # locks and nothing else
@@ -249,6 +253,8 @@ def _condition_guids(condition: str) -> list[set[str]]:
 def test_ci_may_assign_only_the_roles_the_stacks_assign(plans: dict[str, plan.PlanResult]) -> None:
     rbac_admin = roles.BUILTIN_ROLES["Role Based Access Control Administrator"]
     privileged = {roles.BUILTIN_ROLES[r] for r in roles.PRIVILEGED_ROLES}
+    deploy = plans["identity"].outputs["deploy_identity_principal_id"]
+    owner_made = {roles.BUILTIN_ROLES[r] for r in roles.OWNER_ASSIGNED_ROLES}
     for stack in ("identity", "backup"):
         assignments = of_type(plans[stack], ":RoleAssignment")
         admins = [a for a in assignments if a.inputs["roleDefinitionId"].endswith(rbac_admin)]
@@ -263,6 +269,14 @@ def test_ci_may_assign_only_the_roles_the_stacks_assign(plans: dict[str, plan.Pl
             for a in assignments:
                 guid = a.inputs["roleDefinitionId"].rsplit("/", 1)[-1].lower()
                 if guid in privileged or not _covers(admin.inputs["scope"], a.inputs["scope"]):
+                    continue
+                # CI's own roles and the data administrators are the Owner's to assign: the
+                # condition excludes CI itself and every role that could raise its rights.
+                if a.inputs["principalId"] == deploy:
+                    assert deploy in condition
+                    continue
+                if guid in owner_made:
+                    assert guid not in write_guids
                     continue
                 # Everything CI re-applies under this scope is inside its condition.
                 assert guid in write_guids, (stack, a.name)

@@ -47,11 +47,19 @@ def test_role_assignments_are_deterministic_and_unique(plans: dict[str, plan.Pla
     )
     names = [a.inputs["roleAssignmentName"] for a in assignments]
     assert len(names) == len(set(names))
-    lock_role = plans["identity"].outputs["lock_role_definition_id"]
+    out = plans["identity"].outputs
+    custom = {
+        out[k]
+        for k in (
+            "lock_role_definition_id",
+            "backup_deployer_role_definition_id",
+            "pruner_role_definition_id",
+        )
+    }
     for a in assignments:
         uuid.UUID(a.inputs["roleAssignmentName"])
         guid = a.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
-        assert guid in roles.BUILTIN_ROLES.values() or a.inputs["roleDefinitionId"] == lock_role
+        assert guid in roles.BUILTIN_ROLES.values() or a.inputs["roleDefinitionId"] in custom
         assert a.inputs["roleAssignmentName"] == roles.assignment_name(
             a.inputs["scope"], a.inputs["roleDefinitionId"], a.inputs["principalId"]
         )
@@ -130,7 +138,7 @@ def test_one_container_and_one_container_scoped_sas_per_municipality(
 def test_recovery_vault_and_gfs_policy(plans: dict[str, plan.PlanResult]) -> None:
     [vault] = of_type(plans["backup"], ":recoveryservices:Vault")
     sec = vault.inputs["properties"]["securitySettings"]
-    assert sec["softDeleteSettings"]["softDeleteState"] == "Enabled"
+    assert sec["softDeleteSettings"]["softDeleteState"] == "AlwaysON"
     assert sec["immutabilitySettings"]["state"] in ("Unlocked", "Locked")
     [pol] = of_type(plans["backup"], ":ProtectionPolicy")
     ret = pol.inputs["properties"]["retentionPolicy"]

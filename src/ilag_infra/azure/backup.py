@@ -274,8 +274,13 @@ class RecoveryVault(pulumi.ComponentResource):
                     standard_tier_storage_redundancy="GeoRedundant", cross_region_restore="Enabled"
                 ),
                 security_settings=recoveryservices.SecuritySettingsArgs(
+                    # Enhanced soft delete, always on: "the ability to make soft delete
+                    # always-on, thus protecting it from being disabled by any malicious
+                    # actors" (learn.microsoft.com/azure/backup/backup-azure-enhanced-soft-delete-about).
+                    # Irreversible once set, which is the point.
                     soft_delete_settings=recoveryservices.SoftDeleteSettingsArgs(
-                        soft_delete_state="Enabled", soft_delete_retention_period_in_days=14
+                        soft_delete_state=recoveryservices.SoftDeleteState.ALWAYS_ON,
+                        soft_delete_retention_period_in_days=14,
                     ),
                     # "Unlocked" can still be tightened to "Locked" (irreversible) once the
                     # policy has been proven; see docs/operators.md.
@@ -385,10 +390,35 @@ def declare(
     )
     operators = ident.require_output("operators_group_object_id")
     deploy = ident.require_output("deploy_identity_principal_id")
-    for role in ("Contributor", "Backup Contributor"):
+    # Operators see the backup resources and run VM backups and restores, but hold no role
+    # that lists the account keys (Contributor does: with Shared Key on, the key reaches
+    # every blob version). The central prune runs with the pruner role on the account.
+    for role in ("Reader", "Backup Operator"):
         grants.append(Grant("rg-backup", rg.id, role, "operators", operators, "Group"))
+    grants.append(
+        Grant(
+            "account",
+            account.id,
+            "Backup Pruner",
+            "operators",
+            operators,
+            "Group",
+            role_definition=ident.require_output("pruner_role_definition_id"),
+        )
+    )
     lock_role_id = ident.require_output("lock_role_definition_id")
-    grants.append(Grant("rg-backup", rg.id, "Contributor", "deploy", deploy, "ServicePrincipal"))
+    # CI deploys with Contributor minus the actions that destroy backups (deployer role).
+    grants.append(
+        Grant(
+            "rg-backup",
+            rg.id,
+            "Backup Deployer",
+            "deploy",
+            deploy,
+            "ServicePrincipal",
+            role_definition=ident.require_output("backup_deployer_role_definition_id"),
+        )
+    )
     grants.append(
         Grant(
             "rg-backup",
@@ -398,7 +428,11 @@ def declare(
             deploy,
             "ServicePrincipal",
             # The same limits as in the identity stack: only the roles the stacks hand out.
-            condition=delegation_condition_output([], [lock_role_id]),
+            condition=delegation_condition_output(
+                [],
+                [lock_role_id, ident.require_output("pruner_role_definition_id")],
+                exclude_principal=deploy,
+            ),
         )
     )
     # Contributor cannot write locks: the deploy identity gets the lock-only custom role from

@@ -9,7 +9,10 @@ from pulumi_azure_native import authorization, keyvault, managedidentity, networ
 
 from ilag_infra.azure.blueprint import Context
 from ilag_infra.azure.roles import (
+    BACKUP_DEPLOYER_NOT_ACTIONS,
     LOCK_ACTIONS,
+    PRUNER_ACTIONS,
+    PRUNER_DATA_ACTIONS,
     assignment_name_output,
     custom_role_guid,
     delegation_condition_output,
@@ -278,6 +281,53 @@ class LockRole(pulumi.ComponentResource):
         self.register_outputs({"id": self.definition_id})
 
 
+@dataclass(frozen=True)
+class PlatformRoleArgs:
+    ctx: Context
+    subscription_id: pulumi.Input[str]
+    title: str  # e.g. "Backup Pruner"
+    description: str
+    actions: tuple[str, ...] = ()
+    not_actions: tuple[str, ...] = ()
+    data_actions: tuple[str, ...] = ()
+
+
+class PlatformRole(pulumi.ComponentResource):
+    """A custom role of the platform, one per region and environment (names are unique in
+    the tenant). Created by the Owner's first `pulumi up -s identity`, like the lock role."""
+
+    definition_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: PlatformRoleArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("ilag:identity:PlatformRole", name, None, opts)
+        ctx = args.ctx
+        role_name = f"ILAG {args.title} ({ctx.names.region}-{ctx.environment})"
+        subscription_scope = pulumi.Output.concat("/subscriptions/", args.subscription_id)
+        definition = authorization.RoleDefinition(
+            f"{name}-{ctx.environment}",
+            role_definition_id=pulumi.Output.from_input(args.subscription_id).apply(
+                lambda sub: custom_role_guid(sub, role_name)
+            ),
+            role_name=role_name,
+            role_type="CustomRole",
+            description=args.description,
+            scope=subscription_scope,
+            assignable_scopes=[subscription_scope],
+            permissions=[
+                authorization.PermissionArgs(
+                    actions=list(args.actions),
+                    not_actions=list(args.not_actions),
+                    data_actions=list(args.data_actions),
+                )
+            ],
+            opts=_child(self),
+        )
+        self.definition_id = definition.id
+        self.register_outputs({"id": self.definition_id})
+
+
 def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
     """Declare the identity stack's resources and return its outputs."""
     names = ctx.names
@@ -306,8 +356,35 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
     )
     operators = settings.operators_group_object_id
     lock_role = LockRole("lock-role", LockRoleArgs(ctx, client.subscription_id))
-    # CI may only hand out the roles the stacks declare, never a privileged one.
-    ci_condition = delegation_condition_output(settings.operator_roles, [lock_role.definition_id])
+    deployer = PlatformRole(
+        "backup-deployer",
+        PlatformRoleArgs(
+            ctx,
+            client.subscription_id,
+            "Backup Deployer",
+            "Deploy the backup stack: Contributor without listing keys or deleting backups.",
+            actions=("*",),
+            not_actions=BACKUP_DEPLOYER_NOT_ACTIONS,
+        ),
+    )
+    pruner = PlatformRole(
+        "backup-pruner",
+        PlatformRoleArgs(
+            ctx,
+            client.subscription_id,
+            "Backup Pruner",
+            "Run the central restic prune: read, write and delete current blobs, no versions.",
+            actions=PRUNER_ACTIONS,
+            data_actions=PRUNER_DATA_ACTIONS,
+        ),
+    )
+    # CI may only hand out the roles the stacks declare, never a privileged one, and never
+    # to itself.
+    ci_condition = delegation_condition_output(
+        settings.operator_roles,
+        [lock_role.definition_id, pruner.definition_id],
+        exclude_principal=deploy.identity.principal_id,
+    )
     platform_rgs: list[tuple[str, pulumi.Input[str]]] = [
         ("rg-network", net.require_output("resource_group_id")),
         ("rg-identity", rg.id),
@@ -363,4 +440,6 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
         IdentityOutput.KEY_VAULT_NAME: kv.vault.name,
         IdentityOutput.RESOURCE_GROUP_NAME: rg.name,
         IdentityOutput.LOCK_ROLE_DEFINITION_ID: lock_role.definition_id,
+        IdentityOutput.BACKUP_DEPLOYER_ROLE_DEFINITION_ID: deployer.definition_id,
+        IdentityOutput.PRUNER_ROLE_DEFINITION_ID: pruner.definition_id,
     }

@@ -48,54 +48,101 @@ LOCK_ACTIONS = (
 LOCK_CAPABLE_BUILTINS = ("Owner", "User Access Administrator")
 
 
+_BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers"
+# CI deploys the backup stack with Contributor minus what destroys backups or reveals the
+# account key. NotActions subtract only within this role
+# (learn.microsoft.com/azure/role-based-access-control/role-definitions#notactions).
+BACKUP_DEPLOYER_NOT_ACTIONS = (
+    # Contributor's own NotActions that matter here.
+    "Microsoft.Authorization/*/Delete",
+    "Microsoft.Authorization/*/Write",
+    "Microsoft.Authorization/elevateAccess/Action",
+    # The key, and account SAS signed with it, reach every blob version.
+    "Microsoft.Storage/storageAccounts/listKeys/action",
+    "Microsoft.Storage/storageAccounts/regenerateKey/action",
+    "Microsoft.Storage/storageAccounts/ListAccountSas/action",
+    "Microsoft.Storage/storageAccounts/delete",
+    f"{_BLOBS}/immutabilityPolicies/delete",
+    f"{_BLOBS}/immutabilityPolicies/write",
+    "Microsoft.RecoveryServices/vaults/delete",
+    "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/delete",
+)
+# The central prune: read the repositories, write new packs and indexes, delete current
+# blobs. No deleteBlobVersion: every pack it removes stays as a version until the lifecycle
+# rule expires it (learn.microsoft.com/azure/storage/blobs/versioning-overview).
+PRUNER_ACTIONS = (f"{_BLOBS}/read",)
+PRUNER_DATA_ACTIONS = (
+    f"{_BLOBS}/blobs/read",
+    f"{_BLOBS}/blobs/write",
+    f"{_BLOBS}/blobs/delete",
+    f"{_BLOBS}/blobs/add/action",
+)
+
+
 # Roles that let a principal grant access (or do anything): never delegated through CI.
 PRIVILEGED_ROLES = ("Owner", "User Access Administrator", "Role Based Access Control Administrator")
 # Built-in roles the stacks hand out through CI; the CI's RBAC Administrator assignments are
 # conditioned to these (plus the custom lock role) and to groups and service principals.
+# No data-plane writer or administrator (Key Vault Administrator, Storage Blob Data
+# Contributor): CI could hand those to a principal it controls.
 DELEGABLE_ROLES = (
     "Contributor",
     "Reader",
     "Network Contributor",
-    "Key Vault Administrator",
     "Key Vault Secrets User",
-    "Backup Contributor",
+    "Backup Operator",
     "Storage Blob Data Reader",
-    "Storage Blob Data Contributor",
 )
 DELEGATED_PRINCIPAL_TYPES = ("Group", "ServicePrincipal")
+# Assigned by the Owner's first `pulumi up` and never by CI: a data administrator handed to a
+# principal CI controls would raise CI's own rights (docs/security.md).
+OWNER_ASSIGNED_ROLES = ("Key Vault Administrator",)
 CONDITION_DOC = (
     "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-examples"
 )
 
 
-def delegation_condition(role_guids: list[str]) -> str:
+def delegation_condition(role_guids: list[str], exclude_principal: str | None = None) -> str:
     """An ABAC condition for a Role Based Access Control Administrator assignment: it may
     only create or delete assignments of these role definitions, to groups and service
-    principals. Without it the holder could make itself Owner."""
+    principals, and never to `exclude_principal` (the holder itself). Without it the holder
+    could make itself Owner."""
     guids = ", ".join(sorted({g.lower() for g in role_guids}))
     types = ", ".join(f"'{t}'" for t in DELEGATED_PRINCIPAL_TYPES)
 
     def clause(action: str, source: str) -> str:
+        not_self = (
+            f" AND @{source}[Microsoft.Authorization/roleAssignments:PrincipalId] "
+            f"ForAnyOfAnyValues:GuidNotEquals {{{exclude_principal.lower()}}}"
+            if exclude_principal
+            else ""
+        )
         return (
             f"( ( !(ActionMatches{{'Microsoft.Authorization/roleAssignments/{action}'}}) ) OR "
             f"( @{source}[Microsoft.Authorization/roleAssignments:RoleDefinitionId] "
             f"ForAnyOfAnyValues:GuidEquals {{{guids}}} AND "
             f"@{source}[Microsoft.Authorization/roleAssignments:PrincipalType] "
-            f"ForAnyOfAnyValues:StringEqualsIgnoreCase {{{types}}} ) )"
+            f"ForAnyOfAnyValues:StringEqualsIgnoreCase {{{types}}}{not_self} ) )"
         )
 
     return f"{clause('write', 'Request')} AND {clause('delete', 'Resource')}"
 
 
 def delegation_condition_output(
-    extra_roles: list[str], custom_role_ids: list[pulumi.Input[str]]
+    extra_roles: list[str],
+    custom_role_ids: list[pulumi.Input[str]],
+    exclude_principal: pulumi.Input[str] | None = None,
 ) -> pulumi.Output[str]:
     """delegation_condition over the delegable built-ins, `extra_roles` (built-in names, the
-    privileged ones left out) and custom role definition ids known only at deploy time."""
+    privileged ones left out) and custom role definition ids known only at deploy time; the
+    holder's own principal id, when given, may never be a target."""
     names = [r for r in (*DELEGABLE_ROLES, *extra_roles) if r not in PRIVILEGED_ROLES]
     builtin = [BUILTIN_ROLES[r] for r in names]
-    return pulumi.Output.all(*custom_role_ids).apply(
-        lambda ids: delegation_condition(builtin + [str(i).rsplit("/", 1)[-1] for i in ids])
+    return pulumi.Output.all(exclude_principal, *custom_role_ids).apply(
+        lambda parts: delegation_condition(
+            builtin + [str(i).rsplit("/", 1)[-1] for i in parts[1:]],
+            str(parts[0]) if parts[0] else None,
+        )
     )
 
 

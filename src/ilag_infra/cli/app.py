@@ -73,6 +73,7 @@ COMMAND_ORDER: list[str] = [
     "demo",
     "lab",
     "plan",
+    "access",
     "diff",
 ]
 

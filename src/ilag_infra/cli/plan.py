@@ -60,5 +60,18 @@ def register(app: typer.Typer) -> None:
             for result in results:
                 for line in render(result):
                     ctx.console.print(line, highlight=False, soft_wrap=True)
-        if not all(r.ok for r in results):
+        access_ok = True
+        if stack is None and not preview:
+            # The whole region is planned: check who can do what to the backups as well.
+            from ilag_infra.azure.access import outcome
+            from ilag_infra.cli.access import render as render_access
+
+            access = outcome.evaluate(results, ctx.region.model, ctx.root)
+            access_ok = access.ok
+            if not as_json:
+                render_access(ctx, access)
+            elif not access.ok:
+                for diff in access.differences:
+                    typer.echo(f"access: {diff.message}", err=True)
+        if not all(r.ok for r in results) or not access_ok:
             raise typer.Exit(EXIT_FAILED)

@@ -51,6 +51,8 @@ class IdentityOutput(StrEnum):
     KEY_VAULT_NAME = "key_vault_name"
     RESOURCE_GROUP_NAME = "resource_group_name"
     LOCK_ROLE_DEFINITION_ID = "lock_role_definition_id"
+    BACKUP_DEPLOYER_ROLE_DEFINITION_ID = "backup_deployer_role_definition_id"
+    PRUNER_ROLE_DEFINITION_ID = "pruner_role_definition_id"
 
 
 class BackupOutput(StrEnum):
@@ -117,6 +119,8 @@ class IdentityOutputs(OutputsModel):
     key_vault_name: str | None = None
     resource_group_name: str | None = None
     lock_role_definition_id: str | None = None
+    backup_deployer_role_definition_id: str | None = None
+    pruner_role_definition_id: str | None = None
 
 
 class BackupOutputs(OutputsModel):

@@ -1,0 +1,194 @@
+"""What the planned stacks declare that decides access to the backups: plain data, no Pulumi."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ilag_infra.azure.access import rbac
+from ilag_infra.azure.plan import SUBSCRIPTION, PlanResult
+
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+CONTAINER = "azure-native:storage:BlobContainer"
+WORM_POLICY = "azure-native:storage:BlobContainerImmutabilityPolicy"
+VAULT = "azure-native:recoveryservices:Vault"
+LOCKS = ("azure-native:authorization:ManagementLockByScope",)
+SERVICE_SAS = "azure-native:storage:listStorageAccountServiceSAS"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    principal: str  # an identity label, e.g. "operators"
+    principal_id: str
+    scope: str
+    role: rbac.RoleDef
+    condition: str | None = None
+    source: str = ""  # the planned resource, e.g. "backup: operators-contributor-rg-backup"
+
+
+@dataclass(frozen=True)
+class Container:
+    slug: str
+    name: str
+    id: str
+    worm_support: bool
+    worm_days: int  # 0: no time-based policy
+    worm_locked: bool
+
+
+@dataclass(frozen=True)
+class SiteSas:
+    slug: str
+    container: str
+    permissions: str
+    identifier: str | None
+
+
+@dataclass
+class Facts:
+    subscription: str = SUBSCRIPTION
+    backup_rg_id: str = ""
+    account_id: str = ""
+    shared_key: bool = True
+    versioning: bool = False
+    blob_soft_delete_days: int = 0
+    containers: dict[str, Container] = field(default_factory=dict)
+    locks: list[str] = field(default_factory=list)  # scopes with a CanNotDelete/ReadOnly lock
+    vault_id: str = ""
+    vault_soft_delete: str = ""
+    vault_immutability: str = ""
+    site_sas: dict[str, SiteSas] = field(default_factory=dict)
+    assignments: list[Assignment] = field(default_factory=list)
+    principals: dict[str, str] = field(default_factory=dict)  # id -> label
+    technicians: dict[str, str] = field(default_factory=dict)  # slug -> group id
+
+
+def _rg_id(sub: str, rg: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}"
+
+
+def _labels(results: dict[str, PlanResult], technicians: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    ident = results.get("identity")
+    if ident is not None:
+        ops = ident.outputs.get("operators_group_object_id")
+        if isinstance(ops, str):
+            out[ops.lower()] = "operators"
+        deploy = ident.outputs.get("deploy_identity_principal_id")
+        if isinstance(deploy, str):
+            out[deploy.lower()] = "ci-deploy"
+        preview = ident.outputs.get("preview_identity_principal_id")
+        if isinstance(preview, str):
+            out[preview.lower()] = "ci-preview"
+        prune = ident.outputs.get("prune_identity_principal_id")
+        if isinstance(prune, str):
+            out[prune.lower()] = "prune"
+    for slug, gid in technicians.items():
+        out.setdefault(gid.lower(), f"technician:{slug}")
+    return out
+
+
+def gather(results: list[PlanResult], technicians: dict[str, str]) -> Facts:
+    """Facts from the plans of the network, identity and backup stacks (one environment).
+    `technicians` maps each municipality's slug to its technicians' group object id."""
+    by_kind = {r.stack.split("-", 1)[0]: r for r in results}
+    facts = Facts(technicians=dict(technicians))
+    facts.principals = _labels(by_kind, technicians)
+    catalogue = rbac.builtin()
+    custom: dict[str, rbac.RoleDef] = {}
+    everything = [res for r in results for res in r.resources if res.custom]
+    for res in everything:
+        if res.type == ROLE_DEFINITION:
+            guid = str(res.inputs.get("roleDefinitionId", "")).lower()
+            custom[guid] = rbac.custom_role(
+                str(res.inputs.get("roleName", res.name)),
+                guid,
+                list(res.inputs.get("permissions") or []),
+            )
+    backup = by_kind.get("backup")
+    for res in everything:
+        inputs: dict[str, Any] = res.inputs
+        if res.type == STORAGE_ACCOUNT and backup is not None and res in backup.resources:
+            rg = str(inputs.get("resourceGroupName", ""))
+            facts.backup_rg_id = _rg_id(facts.subscription, rg)
+            facts.account_id = (
+                f"{facts.backup_rg_id}/providers/Microsoft.Storage/storageAccounts/"
+                f"{inputs.get('accountName', res.name)}"
+            )
+            # Azure's default when the property is absent is to allow Shared Key.
+            facts.shared_key = inputs.get("allowSharedKeyAccess") is not False
+        elif res.type == BLOB_SERVICE:
+            facts.versioning = bool(inputs.get("isVersioningEnabled"))
+            policy = inputs.get("deleteRetentionPolicy") or {}
+            facts.blob_soft_delete_days = (
+                int(policy.get("days") or 0) if policy.get("enabled") else 0
+            )
+        elif res.type == VAULT:
+            rg = str(inputs.get("resourceGroupName", ""))
+            facts.vault_id = (
+                f"{_rg_id(facts.subscription, rg)}/providers/Microsoft.RecoveryServices/vaults/"
+                f"{inputs.get('vaultName', res.name)}"
+            )
+            sec = (inputs.get("properties") or {}).get("securitySettings") or {}
+            facts.vault_soft_delete = str(
+                (sec.get("softDeleteSettings") or {}).get("softDeleteState", "")
+            )
+            facts.vault_immutability = str((sec.get("immutabilitySettings") or {}).get("state", ""))
+        elif res.type in LOCKS:
+            facts.locks.append(str(inputs.get("scope", "")))
+    worm: dict[str, int] = {}
+    for res in everything:
+        if res.type == WORM_POLICY:
+            days = res.inputs.get("immutabilityPeriodSinceCreationInDays")
+            worm[str(res.inputs.get("containerName", ""))] = int(days or 0)
+    for res in everything:
+        if res.type == CONTAINER:
+            name = str(res.inputs.get("containerName", res.name))
+            slug = str((res.inputs.get("metadata") or {}).get("municipality", name))
+            support = bool((res.inputs.get("immutableStorageWithVersioning") or {}).get("enabled"))
+            facts.containers[slug] = Container(
+                slug,
+                name,
+                f"{facts.account_id}/blobServices/default/containers/{name}",
+                support,
+                worm.get(name, 0),
+                False,  # a policy is created unlocked; locking is a manual step
+            )
+    if backup is not None:
+        by_container = {c.name: c.slug for c in facts.containers.values()}
+        for inv in backup.invokes:
+            if inv.token != SERVICE_SAS:
+                continue
+            container = str(inv.args.get("canonicalizedResource", "")).rsplit("/", 1)[-1]
+            owner = by_container.get(container)
+            if owner is not None:
+                ident = inv.args.get("identifier")
+                facts.site_sas[owner] = SiteSas(
+                    owner,
+                    container,
+                    str(inv.args.get("permissions", "")),
+                    str(ident) if ident else None,
+                )
+    for r in results:
+        for res in r.resources:
+            if not res.custom or res.type != ROLE_ASSIGNMENT:
+                continue
+            guid = str(res.inputs.get("roleDefinitionId", "")).rsplit("/", 1)[-1].lower()
+            role = catalogue.by_guid(guid) or custom.get(guid)
+            if role is None:
+                role = rbac.RoleDef(f"unknown role {guid}", guid)
+            pid = str(res.inputs.get("principalId", "")).lower()
+            facts.assignments.append(
+                Assignment(
+                    facts.principals.get(pid, f"principal:{pid}"),
+                    pid,
+                    str(res.inputs.get("scope", "")),
+                    role,
+                    res.inputs.get("condition") or None,
+                    f"{r.stack}: {res.name}",
+                )
+            )
+    return facts

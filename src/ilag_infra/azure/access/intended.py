@@ -1,0 +1,120 @@
+"""The intended access matrix (policy/access.yaml) and its comparison with the planned one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from ilag_infra.azure.access.matrix import CAPABILITIES, Cell
+from ilag_infra.model.errors import InputError, Problem
+
+SCOPES = ("none", "own", "all", "any")
+
+
+@dataclass(frozen=True)
+class Gap:
+    identity: str
+    capability: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Intended:
+    path: Path
+    rows: dict[str, dict[str, str]]  # identity kind -> capability -> scope
+    gaps: list[Gap]
+
+    def expect(self, cell: Cell) -> bool | None:
+        """True/False as intended, None when either is fine ("any")."""
+        kind, _, own = cell.identity.partition(":")
+        scope = self.rows.get(kind, {}).get(cell.capability, "none")
+        if scope == "any":
+            return None
+        if scope == "all":
+            return True
+        if scope == "own":
+            return own == cell.municipality
+        return False
+
+    def gap(self, cell: Cell) -> Gap | None:
+        kind = cell.identity.partition(":")[0]
+        return next(
+            (g for g in self.gaps if g.identity == kind and g.capability == cell.capability), None
+        )
+
+
+def _bad(path: Path, key: str, what: str, fix: str) -> InputError:
+    return InputError([Problem(str(path), key, what, fix)])
+
+
+def load(path: Path) -> Intended:
+    try:
+        data: Any = YAML(typ="safe").load(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, YAMLError) as exc:
+        raise _bad(path, "(file)", f"cannot be read: {exc}", "restore it from git") from None
+    if not isinstance(data, dict) or not isinstance(data.get("identities"), dict):
+        raise _bad(path, "identities", "missing or not a mapping", "see docs/security.md")
+    rows: dict[str, dict[str, str]] = {}
+    for kind, caps in data["identities"].items():
+        caps = caps or {}
+        if not isinstance(caps, dict):
+            raise _bad(path, f"identities.{kind}", "is not a mapping", "capability: scope")
+        for cap, scope in caps.items():
+            if cap not in CAPABILITIES:
+                raise _bad(
+                    path,
+                    f"identities.{kind}.{cap}",
+                    "unknown capability",
+                    f"use one of {', '.join(CAPABILITIES)}",
+                )
+            if scope not in SCOPES:
+                raise _bad(
+                    path,
+                    f"identities.{kind}.{cap}",
+                    f"unknown scope {scope!r}",
+                    f"use one of {', '.join(SCOPES)}",
+                )
+        rows[str(kind)] = {str(c): str(s) for c, s in caps.items()}
+    gaps = []
+    for n, g in enumerate(data.get("gaps") or []):
+        if not isinstance(g, dict) or not {"identity", "capability", "reason"} <= set(g):
+            raise _bad(
+                path, f"gaps[{n}]", "needs identity, capability and reason", "see docs/security.md"
+            )
+        gaps.append(Gap(str(g["identity"]), str(g["capability"]), str(g["reason"])))
+    return Intended(path, rows, gaps)
+
+
+@dataclass(frozen=True)
+class Difference:
+    cell: Cell
+    intended: bool
+
+    @property
+    def message(self) -> str:
+        c = self.cell
+        want = "allowed" if self.intended else "denied"
+        got = "allowed" if c.allowed else "denied"
+        return (
+            f"{c.identity} {c.capability} on {c.municipality}'s backups is {got}, intended "
+            f"{want}: {c.why}"
+        )
+
+
+def compare(cells: list[Cell], intended: Intended) -> tuple[list[Difference], list[Cell]]:
+    """(differences that fail the plan, allowed cells that are declared gaps)."""
+    diffs: list[Difference] = []
+    gaps: list[Cell] = []
+    for cell in cells:
+        want = intended.expect(cell)
+        if want is None or want == cell.allowed:
+            continue
+        if cell.allowed and intended.gap(cell) is not None:
+            gaps.append(cell)
+            continue
+        diffs.append(Difference(cell, want))
+    return diffs, gaps

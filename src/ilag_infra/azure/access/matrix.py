@@ -1,0 +1,377 @@
+"""The capability matrix: for each identity and municipality, what it can do to the backups.
+
+Each cell says why, naming the role or setting that grants it, and links the documentation
+that says so. Paths that take more than one step (switch a protection off, then delete) count:
+one identity able to take every step can destroy a version on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ilag_infra.azure.access import rbac
+from ilag_infra.azure.access.facts import Assignment, Facts
+
+CAPABILITIES = (
+    "read-backup",
+    "write-backup",
+    "delete-backup-version",
+    "disable-protection",
+    "grant-access",
+)
+
+_ST = "Microsoft.Storage/storageAccounts"
+_BLOBS = f"{_ST}/blobServices/containers/blobs"
+LIST_KEYS = f"{_ST}/listKeys/action"
+REGENERATE_KEY = f"{_ST}/regenerateKey/action"
+LIST_SERVICE_SAS = f"{_ST}/ListServiceSas/action"
+LIST_ACCOUNT_SAS = f"{_ST}/ListAccountSas/action"
+ACCOUNT_WRITE = f"{_ST}/write"
+ACCOUNT_DELETE = f"{_ST}/delete"
+BLOB_SERVICE_WRITE = f"{_ST}/blobServices/write"
+MANAGEMENT_POLICY_WRITE = f"{_ST}/managementPolicies/write"
+WORM_WRITE = f"{_ST}/blobServices/containers/immutabilityPolicies/write"
+WORM_DELETE = f"{_ST}/blobServices/containers/immutabilityPolicies/delete"
+DATA_READ = f"{_BLOBS}/read"
+DATA_WRITE = f"{_BLOBS}/write"
+DATA_ADD = f"{_BLOBS}/add/action"
+DATA_DELETE_VERSION = f"{_BLOBS}/deleteBlobVersion/action"
+LOCK_DELETE = "Microsoft.Authorization/locks/delete"
+ROLE_ASSIGN = "Microsoft.Authorization/roleAssignments/write"
+ROLE_DEFINE = "Microsoft.Authorization/roleDefinitions/write"
+VAULT_WRITE = "Microsoft.RecoveryServices/vaults/write"
+
+DOC_SHARED_KEY = (
+    "https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent"
+    "#understand-how-disallowing-shared-key-affects-sas-tokens"
+)
+DOC_LIST_KEYS = (
+    "https://learn.microsoft.com/azure/storage/blobs/authorize-data-operations-portal"
+    "#use-the-account-access-key"
+)
+DOC_DATA_ROLES = "https://learn.microsoft.com/azure/storage/blobs/assign-azure-role-data-access"
+DOC_SAS = "https://learn.microsoft.com/rest/api/storageservices/create-service-sas#permissions-for-a-directory-container-or-blob"
+DOC_VERSION_DELETE = "https://learn.microsoft.com/azure/storage/blobs/versioning-overview#authorize-operations-on-blob-versions"
+DOC_WORM = "https://learn.microsoft.com/azure/storage/blobs/immutable-version-level-worm-policies"
+DOC_WORM_LOCK = "https://learn.microsoft.com/azure/storage/blobs/immutable-time-based-retention-policy-overview#locked-versus-unlocked-policies"
+DOC_LIFECYCLE = "https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-overview"
+DOC_SOFT_DELETE = "https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview"
+DOC_LOCKS = "https://learn.microsoft.com/azure/azure-resource-manager/management/lock-resources"
+DOC_VAULT = "https://learn.microsoft.com/azure/backup/backup-azure-enhanced-soft-delete-about"
+DOC_VAULT_IMMUTABLE = (
+    "https://learn.microsoft.com/azure/backup/backup-azure-immutable-vault-concept"
+)
+DOC_ABAC = (
+    "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-overview"
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    identity: str
+    municipality: str
+    capability: str
+    allowed: bool
+    why: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "identity": self.identity,
+            "municipality": self.municipality,
+            "capability": self.capability,
+            "allowed": self.allowed,
+            "why": self.why,
+        }
+
+
+def _covers(scope: str, target: str) -> bool:
+    s, t = scope.rstrip("/").lower(), target.rstrip("/").lower()
+    return bool(s) and (t == s or t.startswith(s + "/"))
+
+
+def _short(scope: str) -> str:
+    return scope.rstrip("/").rsplit("/", 1)[-1] or scope
+
+
+class Identity:
+    """One row: its role assignments, and the site credentials it holds."""
+
+    def __init__(
+        self, name: str, assignments: list[Assignment], sas: dict[str, str], note: str = ""
+    ) -> None:
+        self.name = name
+        self.assignments = assignments
+        self.sas = sas  # slug -> SAS permissions held
+        self.note = note
+
+    def grant(self, action: str, target: str, data: bool = False) -> Assignment | None:
+        for a in self.assignments:
+            if not _covers(a.scope, target):
+                continue
+            if (a.role.permits_data(action) if data else a.role.permits(action)) and (
+                a.condition is None
+                or not action.startswith("Microsoft.Authorization/roleAssignments")
+            ):
+                return a
+        return None
+
+
+def _by(a: Assignment, action: str, doc: str) -> str:
+    return f"{a.role.name} on {_short(a.scope)} permits {action} ({doc})"
+
+
+class _Judge:
+    def __init__(self, facts: Facts) -> None:
+        self.f = facts
+
+    def shared_key(self, who: Identity) -> str | None:
+        if not self.f.shared_key or not self.f.account_id:
+            return None
+        for action in (LIST_KEYS, REGENERATE_KEY, LIST_ACCOUNT_SAS, LIST_SERVICE_SAS):
+            a = who.grant(action, self.f.account_id)
+            if a is not None:
+                return (
+                    f"{a.role.name} on {_short(a.scope)} permits {action} and "
+                    f"allowSharedKeyAccess is true: the key (or a SAS it signs) reaches every "
+                    f"blob and version ({DOC_LIST_KEYS})"
+                )
+        return None
+
+    def read(self, who: Identity, slug: str, target: str) -> tuple[bool, str]:
+        if "r" in who.sas.get(slug, ""):
+            return True, f"holds {slug}'s site SAS with r ({DOC_SAS}){who.note}"
+        a = who.grant(DATA_READ, target, data=True)
+        if a is not None:
+            return True, _by(a, DATA_READ, DOC_DATA_ROLES)
+        key = self.shared_key(who)
+        return (True, key) if key else (False, "no role, key or SAS that reads this container")
+
+    def write(self, who: Identity, slug: str, target: str) -> tuple[bool, str]:
+        perms = who.sas.get(slug, "")
+        if set(perms) & set("wac"):
+            return True, f"holds {slug}'s site SAS with {perms} ({DOC_SAS}){who.note}"
+        for action in (DATA_WRITE, DATA_ADD):
+            a = who.grant(action, target, data=True)
+            if a is not None:
+                return True, _by(a, action, DOC_DATA_ROLES)
+        key = self.shared_key(who)
+        return (True, key) if key else (False, "no role, key or SAS that writes this container")
+
+    def _version_deleter(self, who: Identity, slug: str, target: str) -> str | None:
+        """A way to delete a version when nothing immutable stands in the way."""
+        if "x" in who.sas.get(slug, ""):
+            return f"holds {slug}'s SAS with x, which deletes versions ({DOC_SAS})"
+        a = who.grant(DATA_DELETE_VERSION, target, data=True)
+        if a is not None:
+            return _by(a, DATA_DELETE_VERSION, DOC_VERSION_DELETE)
+        key = self.shared_key(who)
+        if key:
+            return key
+        a = who.grant(MANAGEMENT_POLICY_WRITE, self.f.account_id)
+        if a is not None:
+            return (
+                _by(a, MANAGEMENT_POLICY_WRITE, DOC_LIFECYCLE)
+                + ": a lifecycle rule deletes versions by age"
+            )
+        return None
+
+    def worm_remover(self, who: Identity) -> str | None:
+        for action in (WORM_DELETE, WORM_WRITE):
+            a = who.grant(action, self.f.account_id)
+            if a is not None:
+                return _by(a, action, DOC_WORM_LOCK) + " while the policy is unlocked"
+        return None
+
+    def lock_remover(self, who: Identity) -> Assignment | None:
+        return who.grant(LOCK_DELETE, self.f.account_id)
+
+    def delete_version(self, who: Identity, slug: str, target: str) -> tuple[bool, str]:
+        box = self.f.containers.get(slug)
+        path = self._version_deleter(who, slug, target)
+        # Deleting the whole account takes every version with it, if no lock stops it.
+        acct = who.grant(ACCOUNT_DELETE, self.f.account_id)
+        if path is None and acct is not None:
+            locked = any(_covers(s, self.f.account_id) for s in self.f.locks)
+            lock = self.lock_remover(who) if locked else None
+            if not locked or lock is not None:
+                path = _by(acct, ACCOUNT_DELETE, DOC_LOCKS) + (
+                    f", and {lock.role.name} removes the lock" if lock else ", and no lock"
+                )
+        if path is None:
+            return False, "no key, SAS, role or lifecycle rule that deletes a version"
+        if box is not None and box.worm_days > 0:
+            if box.worm_locked:
+                return False, (
+                    f"{path}, but a locked {box.worm_days}-day WORM policy refuses every delete "
+                    f"inside it ({DOC_WORM})"
+                )
+            remover = self.worm_remover(who)
+            if remover is None:
+                return False, (
+                    f"{path}, but the {box.worm_days}-day WORM policy refuses it, and this "
+                    f"identity cannot shorten or delete the policy ({DOC_WORM})"
+                )
+            return True, f"{remover}, then {path}"
+        return True, f"{path}; no WORM retention policy on the container ({DOC_WORM})"
+
+    def disable(self, who: Identity, slug: str) -> tuple[bool, str]:
+        f = self.f
+        box = f.containers.get(slug)
+        if f.account_id:
+            a = who.grant(BLOB_SERVICE_WRITE, f.account_id)
+            if a is not None:
+                return True, _by(a, BLOB_SERVICE_WRITE, DOC_SOFT_DELETE) + (
+                    ": switches blob soft delete (and versioning, where WORM allows) off"
+                )
+            if box is not None and box.worm_days > 0 and not box.worm_locked:
+                remover = self.worm_remover(who)
+                if remover is not None:
+                    return True, remover
+            lock = self.lock_remover(who)
+            if lock is not None and any(_covers(s, f.account_id) for s in f.locks):
+                return True, _by(lock, LOCK_DELETE, DOC_LOCKS) + ": removes the account's lock"
+        if f.vault_id:
+            a = who.grant(VAULT_WRITE, f.vault_id)
+            if a is not None and (
+                f.vault_soft_delete != "AlwaysON" or f.vault_immutability != "Locked"
+            ):
+                loose = [
+                    f"soft delete {f.vault_soft_delete or 'unset'}"
+                    for _ in [0]
+                    if f.vault_soft_delete != "AlwaysON"
+                ] + [
+                    f"immutability {f.vault_immutability or 'unset'}"
+                    for _ in [0]
+                    if f.vault_immutability != "Locked"
+                ]
+                return True, _by(a, VAULT_WRITE, DOC_VAULT) + ": the vault's " + (
+                    " and ".join(loose)
+                ) + " can be switched off"
+        return (
+            False,
+            "cannot switch off versioning, soft delete, WORM, a lock or the vault's protections",
+        )
+
+    def grant_access(self, who: Identity, target: str) -> tuple[bool, str]:
+        for action in (ROLE_ASSIGN, ROLE_DEFINE):
+            for a in who.assignments:
+                if not _covers(a.scope, target) or not a.role.permits(action):
+                    continue
+                if a.condition is None:
+                    return True, _by(a, action, DOC_ABAC) + " without a condition"
+                reason = self._condition_leak(who, a)
+                if reason:
+                    return True, reason
+        return False, "cannot assign roles to itself"
+
+    def _condition_leak(self, who: Identity, a: Assignment) -> str | None:
+        """A conditioned role-assignment writer can still raise its own rights when the
+        condition lets it assign, to itself, a role that carries more."""
+        cond = (a.condition or "").lower()
+        own = [p.principal_id for p in who.assignments]
+        if any(pid and pid in cond for pid in own) and "guidnotequals" in cond:
+            return None
+        allowed = [g.strip() for g in _guids(cond)]
+        catalogue = rbac.builtin()
+        strong = []
+        for g in allowed:
+            role = catalogue.by_guid(g)
+            if role is None:
+                continue
+            if (
+                role.permits_data(DATA_READ)
+                or role.permits_data(DATA_WRITE)
+                or role.permits(LIST_KEYS)
+                or role.permits(ROLE_ASSIGN)
+                or any(
+                    role.permits_data(x)
+                    for x in ("Microsoft.KeyVault/vaults/secrets/getSecret/action",)
+                )
+            ):
+                strong.append(role.name)
+        if not strong:
+            return None
+        return (
+            f"{a.role.name} on {_short(a.scope)} may assign {', '.join(sorted(strong))}, and its "
+            f"condition does not exclude its own principal ({DOC_ABAC})"
+        )
+
+
+def _guids(condition: str) -> list[str]:
+    import re
+
+    part = condition.split("roledefinitionid]", 1)
+    if len(part) < 2:
+        return []
+    braces = re.search(r"\{([^}]*)\}", part[1])
+    return braces.group(1).split(",") if braces else []
+
+
+def identities(facts: Facts) -> list[Identity]:
+    """The rows of the threat model, in the order docs/security.md lists them."""
+    rows: list[Identity] = []
+    slugs = sorted(facts.containers)
+    for slug in slugs:
+        sas = facts.site_sas.get(slug)
+        rows.append(Identity(f"site:{slug}", [], {slug: sas.permissions} if sas else {}))
+    for slug in slugs:
+        own = [a for a in facts.assignments if a.principal == f"technician:{slug}"]
+        sas = facts.site_sas.get(slug)
+        # A technician is root on the municipality's own servers, which hold the site SAS.
+        rows.append(
+            Identity(
+                f"technician:{slug}",
+                own,
+                {slug: sas.permissions} if sas else {},
+                " (root on the municipality's own servers)",
+            )
+        )
+    labels = ["operators", "ci-deploy", "ci-preview"]
+    for label in labels:
+        rows.append(Identity(label, [a for a in facts.assignments if a.principal == label], {}))
+    # Pulumi state with its secrets provider decrypts every site SAS (stack output).
+    rows.append(
+        Identity(
+            "state-holder",
+            [],
+            {s: v.permissions for s, v in facts.site_sas.items()},
+            " (decrypted from the backup stack's outputs)",
+        )
+    )
+    cat = rbac.builtin()
+    if facts.backup_rg_id:
+        rows.append(
+            Identity(
+                "contributor",
+                [Assignment("contributor", "", facts.backup_rg_id, cat.by_name["Contributor"])],
+                {},
+            )
+        )
+    rows.append(
+        Identity(
+            "owner",
+            [Assignment("owner", "", f"/subscriptions/{facts.subscription}", cat.by_name["Owner"])],
+            {},
+        )
+    )
+    return rows
+
+
+def compute(facts: Facts) -> list[Cell]:
+    judge = _Judge(facts)
+    cells: list[Cell] = []
+    for who in identities(facts):
+        for slug, box in sorted(facts.containers.items()):
+            target = box.id
+            checks = {
+                "read-backup": judge.read(who, slug, target),
+                "write-backup": judge.write(who, slug, target),
+                "delete-backup-version": judge.delete_version(who, slug, target),
+                "disable-protection": judge.disable(who, slug),
+                "grant-access": judge.grant_access(who, target),
+            }
+            for cap in CAPABILITIES:
+                allowed, why = checks[cap]
+                cells.append(Cell(who.name, slug, cap, allowed, why))
+    return cells

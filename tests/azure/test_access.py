@@ -1,0 +1,139 @@
+"""`ilag access`: the effective-permission matrix of the planned stacks, tried both ways."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from ilag_infra.azure import plan
+from ilag_infra.azure.access import facts, intended, matrix, outcome, rbac
+from ilag_infra.azure.roles import BUILTIN_ROLES, delegation_condition
+from ilag_infra.cli.app import main
+from ilag_infra.model.errors import InputError
+from ilag_infra.model.region import load
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def planned() -> list[plan.PlanResult]:
+    return plan.run_many(list(plan.STACK_ORDER), root=REPO)
+
+
+@pytest.fixture(scope="module")
+def region_model():  # type: ignore[no-untyped-def]
+    return load(REPO / "region.yaml").model
+
+
+def _technicians(model) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {m.slug: m.technician_group_object_id for m in model.municipalities}
+
+
+def _allowed(cells: list[matrix.Cell], identity: str, cap: str) -> set[str]:
+    return {
+        c.municipality
+        for c in cells
+        if c.identity == identity and c.capability == cap and c.allowed
+    }
+
+
+def test_every_role_the_stacks_use_is_in_the_data_file_with_its_guid() -> None:
+    cat = rbac.builtin()
+    assert cat.source.startswith("https://learn.microsoft.com/") and cat.retrieved
+    for name, guid in BUILTIN_ROLES.items():
+        assert name in cat.by_name, name
+        assert cat.by_name[name].guid == guid, name
+    # Spot checks of Azure's own definitions: Contributor lists keys but cannot assign roles.
+    contributor = cat.by_name["Contributor"]
+    assert contributor.permits("Microsoft.Storage/storageAccounts/listKeys/action")
+    assert not contributor.permits("Microsoft.Authorization/roleAssignments/write")
+    data = cat.by_name["Storage Blob Data Contributor"]
+    assert not data.permits_data(matrix.DATA_DELETE_VERSION)
+    assert cat.by_name["Storage Blob Data Owner"].permits_data(matrix.DATA_DELETE_VERSION)
+
+
+def test_shipped_plan_matches_the_intended_matrix(planned, region_model) -> None:  # type: ignore[no-untyped-def]
+    out = outcome.evaluate(planned, region_model, REPO)
+    assert out.ok, [d.message for d in out.differences]
+    slugs = {m.slug for m in region_model.municipalities}
+    for slug in slugs:
+        for who in (f"site:{slug}", f"technician:{slug}"):
+            assert _allowed(out.cells, who, "read-backup") == {slug}
+            assert _allowed(out.cells, who, "write-backup") == {slug}
+            assert not _allowed(out.cells, who, "delete-backup-version")
+    # Nobody short of the subscription Owner can give itself more.
+    for c in out.cells:
+        if c.capability == "grant-access" and c.identity != "owner":
+            assert not c.allowed, c
+    # Operators run the prune, but cannot delete a version or switch a protection off.
+    assert _allowed(out.cells, "operators", "write-backup") == slugs
+    assert not _allowed(out.cells, "operators", "delete-backup-version")
+    assert not _allowed(out.cells, "operators", "disable-protection")
+
+
+def test_owner_for_operators_on_the_backup_group_fails_naming_identity_and_doc(  # type: ignore[no-untyped-def]
+    planned, region_model
+) -> None:
+    f = facts.gather(planned, _technicians(region_model))
+    ops_id = next(a.principal_id for a in f.assignments if a.principal == "operators")
+    owner = rbac.builtin().by_name["Owner"]
+    f.assignments.append(facts.Assignment("operators", ops_id, f.backup_rg_id, owner))
+    diffs, _ = intended.compare(matrix.compute(f), intended.load(REPO / outcome.INTENDED))
+    caps = {(d.cell.identity, d.cell.capability) for d in diffs}
+    assert ("operators", "grant-access") in caps
+    assert ("operators", "delete-backup-version") in caps
+    msg = next(d.message for d in diffs if d.cell.capability == "grant-access")
+    assert "Owner on rg-ilag-backup" in msg and "https://learn.microsoft.com/" in msg
+
+
+def test_the_old_ci_condition_lets_ci_raise_its_own_rights(planned, region_model) -> None:  # type: ignore[no-untyped-def]
+    f = facts.gather(planned, _technicians(region_model))
+    ci = [a for a in f.assignments if a.principal == "ci-deploy" and a.condition]
+    assert ci and all(a.principal_id in (a.condition or "").lower() for a in ci)
+    # The condition of before: Key Vault Administrator and data roles, no self-exclusion.
+    old = delegation_condition(
+        [BUILTIN_ROLES["Key Vault Administrator"], BUILTIN_ROLES["Storage Blob Data Contributor"]]
+    )
+    f.assignments = [dataclasses.replace(a, condition=old) if a in ci else a for a in f.assignments]
+    cells = matrix.compute(f)
+    assert _allowed(cells, "ci-deploy", "grant-access")
+
+
+def test_vault_soft_delete_is_always_on(planned) -> None:  # type: ignore[no-untyped-def]
+    backup = next(r for r in planned if r.stack == "backup")
+    vault = next(r for r in backup.resources if r.type == facts.VAULT)
+    sec = vault.inputs["properties"]["securitySettings"]
+    assert sec["softDeleteSettings"]["softDeleteState"] == "AlwaysON"
+
+
+def test_worm_retention_takes_version_deletion_from_ci(planned, region_model) -> None:  # type: ignore[no-untyped-def]
+    ups = {r.stack: r.outputs for r in planned if r.stack != "backup"}
+    worm = plan.run("backup", root=REPO, upstream=ups, config={"ilag:backupImmutabilityDays": "30"})
+    results = [r for r in planned if r.stack != "backup"] + [worm]
+    cells = matrix.compute(facts.gather(results, _technicians(region_model)))
+    assert not _allowed(cells, "ci-deploy", "delete-backup-version")
+    # A Contributor can still delete the unlocked policy first: that gap stays visible.
+    why = next(
+        c.why
+        for c in cells
+        if c.identity == "contributor" and c.capability == "delete-backup-version"
+    )
+    assert "immutabilityPolicies/delete" in why and "unlocked" in why
+
+
+def test_access_json_has_the_documented_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["access", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and set(rows[0]) == {"identity", "municipality", "capability", "allowed", "why"}
+    assert {r["capability"] for r in rows} == set(matrix.CAPABILITIES)
+
+
+def test_a_broken_intended_matrix_is_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "access.yaml"
+    bad.write_text("identities:\n  site: {read-backup: mine}\n", "utf-8")
+    with pytest.raises(InputError) as info:
+        intended.load(bad)
+    assert "identities.site.read-backup" in str(info.value) and "own" in str(info.value)
