@@ -18,7 +18,7 @@ import pytest
 
 from ilag_infra.model.region import load as load_region
 from ilag_infra.report import costview, page, records
-from tests.test_report_data import write_records
+from tests.test_report_data import NOW, write_records
 
 REPO = Path(__file__).resolve().parent.parent
 FIX = REPO / "tests" / "fixtures" / "costs"
@@ -126,7 +126,8 @@ def page_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     loaded = load_region(REPO / "region.yaml")
     recs = records.load(write_records(tmp / "runs"))
     costs = costview.load([FIX / "ea-small.csv"], loaded.model)
-    return page.write(page.build(loaded, recs, costs, [], "nb"), tmp / "site")
+    # The records' own moment, not the clock: the page shows the same states on any day.
+    return page.write(page.build(loaded, recs, costs, [], "nb", now=NOW), tmp / "site")
 
 
 def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:

@@ -49,50 +49,53 @@ def apply_record(
     }
 
 
-def write_records(runs: Path) -> Path:
-    """A region in mixed health: what each municipality's page card should say is in the tests."""
+def write_records(runs: Path, now: datetime = NOW) -> Path:
+    """A region in mixed health: what each municipality's page card should say is in the tests.
+
+    Every time is relative to `now`. A test that lets the code read the clock itself (the
+    `ilag report` command) passes the real time, so the backups written as fresh stay fresh."""
     runs.mkdir(parents=True, exist_ok=True)
     recs: dict[str, dict[str, Any]] = {
         # Hadsel: an old failed run, then a clean one: the newest counts.
         "a-hadsel-old.json": apply_record(
-            "hadsel", {"hadsel-app01": {"failed": 1}}, NOW - timedelta(days=2)
+            "hadsel", {"hadsel-app01": {"failed": 1}}, now - timedelta(days=2)
         ),
         "a-hadsel.json": apply_record(
-            "hadsel", {"hadsel-app01": {}, "hadsel-fil01": {"changed": 2}}, NOW - timedelta(hours=3)
+            "hadsel", {"hadsel-app01": {}, "hadsel-fil01": {"changed": 2}}, now - timedelta(hours=3)
         ),
         # Bø: the last run failed on one host.
         "a-bo.json": apply_record(
-            "bo", {"bo-util01": {"failed": 1}, "bo-fil01": {}}, NOW - timedelta(hours=1)
+            "bo", {"bo-util01": {"failed": 1}, "bo-fil01": {}}, now - timedelta(hours=1)
         ),
         # Sortland converged; Øksnes and Andøy have no apply record at all.
         "a-sortland.json": apply_record(
-            "sortland", {"sortland-app01": {}, "sortland-fil01": {}}, NOW - timedelta(hours=5)
+            "sortland", {"sortland-app01": {}, "sortland-fil01": {}}, now - timedelta(hours=5)
         ),
         "b-hadsel.json": {
             "kind": "backup-status",
             "municipality": "hadsel",
             "environment": "lab",
-            "finished": _iso(NOW - timedelta(minutes=30)),
+            "finished": _iso(now - timedelta(minutes=30)),
             "hosts": {
                 "hadsel-fil01": {
                     "state": "ok",
-                    "last_success": _iso(NOW - timedelta(hours=2)),
+                    "last_success": _iso(now - timedelta(hours=2)),
                     "fresh": True,
                 },
-                "hadsel-app01": {"state": "ok", "last_success": _iso(NOW - timedelta(days=3))},
+                "hadsel-app01": {"state": "ok", "last_success": _iso(now - timedelta(days=3))},
             },
         },
         "b-sortland.json": {
             "kind": "backup",
             "municipality": "sortland",
             "environment": "lab",
-            "finished": _iso(NOW - timedelta(minutes=20)),
+            "finished": _iso(now - timedelta(minutes=20)),
             "hosts": [
                 {
                     "host": "sortland-fil01",
                     "state": "ok",
                     "fresh": True,
-                    "last_success": _iso(NOW - timedelta(hours=1)),
+                    "last_success": _iso(now - timedelta(hours=1)),
                 },
             ],
         },
@@ -102,14 +105,14 @@ def write_records(runs: Path) -> Path:
             "environment": "lab",
             "host": "sortland-fil01",
             "verified": True,
-            "finished": _iso(NOW - timedelta(hours=6)),
+            "finished": _iso(now - timedelta(hours=6)),
         },
         "d-bo.json": {
             "kind": "drill",
             "municipality": "bo",
             "environment": "lab",
             "status": "ok",
-            "finished": _iso(NOW - timedelta(days=1)),
+            "finished": _iso(now - timedelta(days=1)),
             "summary": {"rto_seconds": 412.4, "rpo_seconds": 3725},
         },
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -46,7 +47,8 @@ class Page(HTMLParser):
 def report(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, *extra: str
 ) -> tuple[str, Page, Path]:
-    runs = write_records(tmp_path / "runs")
+    # `ilag report` judges backup ages against the clock, so the records are dated from now.
+    runs = write_records(tmp_path / "runs", datetime.now(UTC))
     out = tmp_path / "site"
     code = main(["report", "--out", str(out), "--runs", str(runs), "--no-plan", *extra])
     _, err = capsys.readouterr()
@@ -89,6 +91,7 @@ def test_leaders_read_health_per_municipality(
         assert name in text
     card = {m: _card(html, m) for m in ("hadsel", "bo", "oksnes", "sortland", "andoy")}
     assert "hadsel-app01" in card["hadsel"] and "for gammel" in card["hadsel"]  # stale backup
+    assert card["hadsel"].count("fersk") == 1 and "fersk" in card["sortland"]  # 2 h and 1 h old
     assert "bo-util01" in card["bo"] and "feilet" in card["bo"]
     assert "6 min 52 s" in card["bo"] and "1 h 2 min" in card["bo"]  # the drill's RTO and RPO
     assert card["andoy"].count("ingen registrering ennå") == 4  # nothing known, said so
@@ -155,7 +158,7 @@ def _card(html: str, slug: str) -> str:
 def test_the_plan_findings_section_and_the_hub(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    runs = write_records(tmp_path / "runs")
+    runs = write_records(tmp_path / "runs", datetime.now(UTC))
     out = tmp_path / "site"
     assert main(["report", "--out", str(out), "--runs", str(runs)]) == 0
     capsys.readouterr()

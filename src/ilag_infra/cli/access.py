@@ -15,7 +15,7 @@ from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import JsonOption
 from ilag_infra.model.errors import EXIT_FAILED
 
-ENV_HELP = "Stack environment suffix, e.g. test for network-test; default: the shipped stacks."
+SUFFIX_HELP = "Stack name suffix, e.g. test plans network-test, identity-test, backup-test."
 MARK = {True: "[red]yes[/]", False: "[green]no[/]"}
 
 
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
     @app.command("access")
     def access_cmd(
         as_json: JsonOption = False,
-        env: Annotated[str | None, typer.Option("--env", help=ENV_HELP)] = None,
+        suffix: Annotated[str | None, typer.Option("--stack-suffix", help=SUFFIX_HELP)] = None,
         region_file: Annotated[
             Path | None,
             typer.Option("--region", "-r", help="Use this region.yaml.", envvar="ILAG_REGION"),
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
 
         ctx = Context(region_path=region_file, json=as_json)
         loaded = ctx.region if region_file else None
-        stacks = [f"{s}-{env}" if env else s for s in plan.STACK_ORDER]
+        stacks = [f"{s}-{suffix}" if suffix else s for s in plan.STACK_ORDER]
         with spinner("Planning the stacks and computing access…"):
             results = plan.run_many(stacks, loaded, root=None if region_file else ctx.root)
             out = outcome.evaluate(results, ctx.region.model, ctx.root)
