@@ -424,3 +424,41 @@ def test_drill_rebuilds_bo_from_code_and_backup_and_verifies_every_file(
         f"steps {result['steps']}, hosts "
         + "; ".join(f"{h['host']} restore {h['steps'].get('restore')} s" for h in result["hosts"])
     )
+
+
+def test_revoking_one_site_stops_its_backups_alone_until_the_next_apply(
+    lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Last in this module: it replaces Bø's site credential (the lab's outputs follow)."""
+    outputs_file = lab_mod.lab_paths().state / "outputs.json"
+    old_sas = json.loads(outputs_file.read_text())["backup"]["container_sas_urls"]
+    rc, out = cli(capsys, "backup", "revoke", "bo", "--json")
+    assert rc == 0, out
+    done = json.loads(out)
+    assert done["municipality"] == "bo" and done["new_policy"] != done["revoked_policy"]
+    new_sas = json.loads(outputs_file.read_text())["backup"]["container_sas_urls"]
+    assert new_sas["bo"] != old_sas["bo"]
+    assert {s: u for s, u in new_sas.items() if s != "bo"} == {
+        s: u for s, u in old_sas.items() if s != "bo"
+    }
+    # Bø's servers still hold the revoked SAS: Azure (Azurite) refuses it with 403.
+    assert main(["backup", "run", "bo"]) == 1
+    _, journal, _ = on_host(lab, "bo-util01", "journalctl -u ilag-backup.service -n 80 --no-pager")
+    assert "403" in journal or "AuthenticationFailed" in journal, journal[-1500:]
+    # The same revoked SAS, straight at the blob service: 403.
+    base, query = old_sas["bo"].split("?", 1)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        DIRECT.open(f"{base}?restype=container&comp=list&{query}", timeout=10)
+    assert info.value.code == 403
+    # Andøy is not touched.
+    assert main(["backup", "run", "andoy"]) == 0
+    # The next apply of Bø hands its servers the new SAS, and the backup works again.
+    outcome = lab.apply(["bo"])
+    assert outcome.ok, outcome
+    assert main(["backup", "run", "bo"]) == 0
+    # Later tests read the current outputs, not the session's first copy.
+    lab.outputs.clear()
+    lab.outputs.update(json.loads(outputs_file.read_text()))
+    # Unknown municipality: bad input, nothing changes.
+    assert main(["backup", "revoke", "nowhere"]) == 2
+    assert json.loads(outputs_file.read_text())["backup"]["container_sas_urls"] == new_sas

@@ -93,3 +93,15 @@ def test_container_sas_url_is_container_scoped_with_site_permissions() -> None:
 
 def test_sas_time_is_utc_seconds() -> None:
     assert sas.sas_time(datetime(2030, 1, 1, 1, 2, 3, 999, tzinfo=UTC)) == "2030-01-01T01:02:03Z"
+
+
+def test_policy_sas_carries_no_permissions_of_its_own() -> None:
+    """A SAS bound to a stored access policy: replacing the policy revokes it (tests/lab)."""
+    url = azurite.policy_sas_url(
+        "http://10.250.255.1:10000/devstoreaccount1", "backup-bo", "site-20300101T000000-abcdef"
+    )
+    query = parse_qs(urlsplit(url).query)
+    assert query["si"] == ["site-20300101T000000-abcdef"] and query["sr"] == ["c"]
+    assert "sp" not in query and "se" not in query and query["sig"]
+    assert azurite.new_policy_id() != azurite.new_policy_id()
+    assert len(azurite.new_policy_id()) <= 64

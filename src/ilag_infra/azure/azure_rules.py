@@ -57,7 +57,21 @@ ROLE_ASSIGNMENT_DOC = (
     "https://learn.microsoft.com/azure/role-based-access-control/role-assignments-template#name"
 )
 
+PEERING_DOC = (
+    "https://learn.microsoft.com/rest/api/virtualnetwork/virtual-network-peerings/create-or-update"
+)
+PRIVATE_DNS_DOC = "https://learn.microsoft.com/azure/private-link/private-endpoint-dns-integration"
+DEFAULT_OUTBOUND_DOC = (
+    "https://learn.microsoft.com/azure/virtual-network/ip-services/default-outbound-access"
+)
+
 RESOLVER_DELEGATION = "Microsoft.Network/dnsResolvers"
+# Where the network stack records a VNet's egress decision (ARM subnets carry no tags):
+# egress: nat-gateway | none (none: the whole VNet has no internet egress, by decision), and
+# egress-none-subnets: space-separated subnets of the VNet without egress by design.
+EGRESS_TAG = "egress"
+EGRESS_NONE = "none"
+EGRESS_NONE_SUBNETS_TAG = "egress-none-subnets"
 
 
 @dataclass(frozen=True)
@@ -83,13 +97,15 @@ class Rule:
 
 @dataclass(frozen=True)
 class PlannedResource:
-    """What a plan rule needs of a resource: where it comes from, its type, name and inputs."""
+    """What a plan rule needs of a resource: where it comes from, its type, name and inputs,
+    and the URNs it waits for (explicit depends_on and the resources its inputs come from)."""
 
     stack: str
     urn: str
     type: str
     name: str
     inputs: Props
+    dependencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -559,6 +575,9 @@ PLAN_RULE_DOCS = {
     "azure-role-assignment-unique": ROLE_ASSIGNMENT_DOC,
     "azure-globally-unique-names": NAME_RULES_DOC,
     "azure-immutability-needs-versioning": IMMUTABILITY_VERSIONING_DOC,
+    "azure-peering-gateway-transit-order": PEERING_DOC,
+    "azure-private-dns-every-vnet": PRIVATE_DNS_DOC,
+    "azure-subnet-egress": DEFAULT_OUTBOUND_DOC,
 }
 
 
@@ -823,13 +842,223 @@ def immutability_needs_versioning(resources: list[PlannedResource]) -> list[Rule
     return out
 
 
+# --- network: peering order, DNS for every VNet, declared egress -----------------------------
+
+PEERING = "azure-native:network:VirtualNetworkPeering"
+VNET = "azure-native:network:VirtualNetwork"
+
+
+def _lower(value: Any) -> str | None:
+    return str(value).lower() if _known(value) else None
+
+
+def _waits_for(res: PlannedResource, by_urn: Mapping[str, PlannedResource], type_: str) -> Any:
+    """The one resource of a type that res depends on, or None: in a preview a reference by id
+    is unknown, but the dependency it makes is known."""
+    found = [by_urn[d] for d in res.dependencies if d in by_urn and by_urn[d].type == type_]
+    return found[0] if len(found) == 1 else None
+
+
+def peering_gateway_transit_order(resources: list[PlannedResource]) -> list[RuleViolation]:
+    """A peering that uses the remote VNet's gateway waits for the remote side's peering that
+    offers it. useRemoteGateways works only "if the flag is set to true, and
+    allowGatewayTransit on remote peering is also true"; created first, ARM refuses it:
+    "Peering-to-Gateway cannot have UseRemoteGateways flag set to true, because corresponding
+    remote peering has AllowGatewayTransit flag set to false". Nothing in the inputs links the
+    two peerings, so only an explicit dependency orders them."""
+    rule = "azure-peering-gateway-transit-order"
+    peerings = [r for r in resources if r.type == PEERING]
+    offers = [r for r in peerings if r.inputs.get("allowGatewayTransit") is True]
+    out = []
+    for p in peerings:
+        if p.inputs.get("useRemoteGateways") is not True:
+            continue
+        local = _lower(p.inputs.get("virtualNetworkName"))
+        remote = _tail(_get(p.inputs, "remoteVirtualNetwork", "id"))
+        remote = remote.lower() if remote else None
+
+        def pairs(
+            q: PlannedResource, local: str | None = local, remote: str | None = remote
+        ) -> bool | None:
+            """q is p's remote side: True, False, or None when a name is not known yet."""
+            q_local = _lower(q.inputs.get("virtualNetworkName"))
+            q_remote = _tail(_get(q.inputs, "remoteVirtualNetwork", "id"))
+            if None in (local, remote, q_local, q_remote):
+                return None
+            return q_local == remote and str(q_remote).lower() == local
+
+        waited = [q for q in offers if q.urn in p.dependencies]
+        if any(pairs(q) is not False for q in waited):
+            continue
+        matching = [q for q in offers if pairs(q)]
+        if matching:
+            finding = Finding(
+                "useRemoteGateways",
+                f"does not depend on {matching[0].name}, the remote side that allows gateway "
+                "transit; if it is created first Azure refuses it",
+                f"declare it with depends_on=[{matching[0].name}]",
+            )
+        elif remote is None or local is None or any(pairs(q) is None for q in offers):
+            finding = Finding(
+                "useRemoteGateways",
+                "the VNets are not known, so the remote peering it must wait for is not found",
+                UNKNOWN_FIX,
+                True,
+            )
+        else:
+            finding = Finding(
+                "useRemoteGateways",
+                f"no peering from {remote} back to {local} with allowGatewayTransit: true",
+                "declare the remote side's peering with allowGatewayTransit and depend on it",
+            )
+        out.append(_violation(rule, p, finding))
+    return out
+
+
+def private_dns_every_vnet(resources: list[PlannedResource]) -> list[RuleViolation]:
+    """Every VNet resolves every privatelink zone: a link from the zone to it, or custom DNS
+    servers that are all the resolver's inbound endpoints (which answer from the zones linked
+    to the hub). Microsoft: "link the same private DNS zones to all spokes and hub virtual
+    networks that contain clients that need DNS resolution from the zones"."""
+    rule = "azure-private-dns-every-vnet"
+    zones = {
+        str(z.inputs.get("privateZoneName")).lower()
+        for z in resources
+        if z.type == "azure-native:privatedns:PrivateZone"
+        and str(z.inputs.get("privateZoneName", "")).startswith("privatelink.")
+    }
+    if not zones:
+        return []
+    resolver_ips = {
+        str(cfg.get("privateIpAddress"))
+        for r in resources
+        if r.type == "azure-native:dnsresolver:InboundEndpoint"
+        for cfg in r.inputs.get("ipConfigurations") or []
+        if isinstance(cfg, Mapping) and _known(cfg.get("privateIpAddress"))
+    }
+    by_urn = {r.urn: r for r in resources}
+    linked: set[tuple[str, str]] = set()
+    unknown_links = False
+    for link in resources:
+        if link.type != "azure-native:privatedns:VirtualNetworkLink":
+            continue
+        zone = _lower(link.inputs.get("privateZoneName"))
+        if zone is None and (z := _waits_for(link, by_urn, "azure-native:privatedns:PrivateZone")):
+            zone = _lower(z.inputs.get("privateZoneName"))
+        vnet = _tail(_get(link.inputs, "virtualNetwork", "id"))
+        if vnet is None and (v := _waits_for(link, by_urn, VNET)):
+            vnet = _lower(v.inputs.get("virtualNetworkName"))
+        if zone is None or vnet is None:
+            unknown_links = True
+            continue
+        linked.add((zone, vnet.lower()))
+    out = []
+    for v in resources:
+        name = _lower(v.inputs.get("virtualNetworkName")) if v.type == VNET else None
+        if name is None:
+            continue
+        servers = _get(v.inputs, "dhcpOptions", "dnsServers") or []
+        if servers and resolver_ips and all(str(s) in resolver_ips for s in servers):
+            continue
+        missing = sorted(z for z in zones if (z, name) not in linked)
+        if not missing:
+            continue
+        if unknown_links:
+            finding = Finding(
+                "virtualNetworkName",
+                f"zone links whose zone or VNet is not known yet may cover {', '.join(missing)}",
+                UNKNOWN_FIX,
+                True,
+            )
+        else:
+            finding = Finding(
+                "virtualNetworkName",
+                f"VMs in {name} cannot resolve {', '.join(missing)}: no link from the zone to "
+                "this VNet and no custom DNS pointing at the resolver's inbound endpoint, so "
+                "private endpoint names resolve to public addresses the firewalls refuse",
+                "link every privatelink zone to this VNet (registration disabled), or set its "
+                "dhcpOptions.dnsServers to the resolver's inbound IP",
+            )
+        out.append(_violation(rule, v, finding))
+    return out
+
+
+def subnet_egress(resources: list[PlannedResource]) -> list[RuleViolation]:
+    """A subnet without default outbound access has a declared egress: a NAT gateway, or the
+    recorded decision that it has none (its VNet tagged egress: none, or the subnet listed in
+    the VNet's egress-none-subnets tag). Without either, its VMs silently have no internet:
+    default outbound access is what gives "virtual machines created in a virtual network
+    without explicit outbound connectivity defined" an address, and "NAT gateway is the
+    recommended approach to have explicit outbound connectivity"."""
+    rule = "azure-subnet-egress"
+    vnets = {
+        str(v.inputs.get("virtualNetworkName")).lower(): v
+        for v in resources
+        if v.type == VNET and _known(v.inputs.get("virtualNetworkName"))
+    }
+    by_urn = {r.urn: r for r in resources}
+    out = []
+    for s in resources:
+        if s.type != "azure-native:network:Subnet":
+            continue
+        if s.inputs.get("defaultOutboundAccess") is not False:
+            continue
+        if _get(s.inputs, "natGateway", "id"):
+            continue  # a NAT gateway, even one whose id apply will tell
+        vnet_name = s.inputs.get("virtualNetworkName")
+        if not _known(vnet_name) and (v := _waits_for(s, by_urn, VNET)):
+            vnet_name = v.inputs.get("virtualNetworkName")
+        subnet_name = str(s.inputs.get("subnetName") or s.name)
+        if not _known(vnet_name):
+            out.append(
+                _violation(
+                    rule,
+                    s,
+                    Finding(
+                        "natGateway",
+                        "no NAT gateway, and its VNet is not known, so its egress decision is "
+                        "not found",
+                        UNKNOWN_FIX,
+                        True,
+                    ),
+                )
+            )
+            continue
+        vnet = vnets.get(str(vnet_name).lower())
+        tags = (vnet.inputs.get("tags") if vnet else None) or {}
+        if tags.get(EGRESS_TAG) == EGRESS_NONE:
+            continue
+        if subnet_name in str(tags.get(EGRESS_NONE_SUBNETS_TAG, "")).split():
+            continue
+        out.append(
+            _violation(
+                rule,
+                s,
+                Finding(
+                    "natGateway",
+                    f"defaultOutboundAccess is false and {subnet_name} has no NAT gateway: its "
+                    "VMs have no internet egress, and no decision says so",
+                    "set ilag:egress nat-gateway (a NAT gateway on the subnet), or record "
+                    f"the decision: ilag:egress none (VNet tag {EGRESS_TAG}: {EGRESS_NONE}) or "
+                    f"the subnet in the VNet's {EGRESS_NONE_SUBNETS_TAG} tag",
+                ),
+            )
+        )
+    return out
+
+
 PLAN_RULES: tuple[Callable[[list[PlannedResource]], list[RuleViolation]], ...] = (
     vpn_tunnel_capacity,
     resolver_subnets,
     unique_names,
     immutability_needs_versioning,
+    peering_gateway_transit_order,
+    private_dns_every_vnet,
+    subnet_egress,
 )
-RULE_NAMES: tuple[str, ...] = tuple(r.name for r in RULES) + tuple(PLAN_RULE_DOCS)
+RULE_NAMES: tuple[str, ...] = (
+    tuple(r.name for r in RULES) + tuple(PLAN_RULE_DOCS) + ("azure-diagnostic-settings",)
+)
 
 
 def check_plan(resources: list[PlannedResource]) -> list[RuleViolation]:
@@ -853,4 +1082,8 @@ def check_plan(resources: list[PlannedResource]) -> list[RuleViolation]:
             )
     for plan_rule in PLAN_RULES:
         out += plan_rule(resources)
+    # Imported here, not at the top: monitoring_rules builds on this module's types.
+    from ilag_infra.azure import monitoring_rules
+
+    out += monitoring_rules.diagnostics_cover_protected(resources)
     return out

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, recoveryservices, resources, storage
 
+from ilag_infra.azure import monitoring
 from ilag_infra.azure.blueprint import Context
 from ilag_infra.azure.identity import (
     Access,
@@ -29,7 +30,7 @@ from ilag_infra.azure.identity import (
 from ilag_infra.azure.roles import delegation_condition_output
 from ilag_infra.azure.settings import BackupSettings, VmRetention
 from ilag_infra.model import naming
-from ilag_infra.model.stack_outputs import BackupOutput
+from ilag_infra.model.stack_outputs import BackupOutput, NetworkOutput
 
 # A site's restic needs to read, add, create, write, delete and list in its own container.
 SITE_SAS_PERMISSIONS = "racwdl"
@@ -256,13 +257,15 @@ class RecoveryVaultArgs:
 class RecoveryVault(pulumi.ComponentResource):
     """Recovery Services vault for Azure VMs: soft delete, immutability, a GFS policy."""
 
+    vault: recoveryservices.Vault
+
     def __init__(
         self, name: str, args: RecoveryVaultArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("ilag:backup:RecoveryVault", name, None, opts)
         ctx = args.ctx
         vault_name = ctx.names.recovery_vault()
-        vault = recoveryservices.Vault(
+        self.vault = vault = recoveryservices.Vault(
             vault_name,
             vault_name=vault_name,
             resource_group_name=args.resource_group_name,
@@ -384,7 +387,7 @@ def declare(
                 "Group",
             )
         )
-    RecoveryVault(
+    recovery = RecoveryVault(
         "vm-backup",
         RecoveryVaultArgs(ctx, rg.name, settings.vm_retention, settings.vm_backup_time_utc),
     )
@@ -459,6 +462,18 @@ def declare(
         opts=pulumi.ResourceOptions(
             parent=store, depends_on=[access.assignments["deploy-lock-operator-rg-backup"]]
         ),
+    )
+    # Logs and alerts go to the network stack's workspace and action group.
+    monitoring.watch_backup(
+        ctx,
+        settings,
+        rg.name,
+        rg.id,
+        store.blob_service.id,
+        account.id,
+        recovery.vault.id,
+        net.require_output(NetworkOutput.LOG_ANALYTICS_WORKSPACE_ID),
+        net.require_output(NetworkOutput.ACTION_GROUP_ID),
     )
     return {
         BackupOutput.BLOB_ENDPOINT: blob_endpoint,

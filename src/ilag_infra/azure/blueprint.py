@@ -55,6 +55,9 @@ class SubnetSpec:
     nsg_rules: tuple[NsgRule, ...] | None  # None: no NSG (only the GatewaySubnet)
     delegation: str | None = None
     private_endpoints: bool = False
+    # VMs live here and need internet egress (package updates): with ilag:egress nat-gateway
+    # the VNet's NAT gateway is attached. Gateway, resolver and endpoint subnets hold no VMs.
+    egress: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class SpokeSpec:
     slug: str
     prefix: str
     workload_prefix: str
+    # The NSG of the workload subnet: the municipality's own sites only (spoke_nsg_rules).
+    nsg_rules: tuple[NsgRule, ...] = ()
 
 
 def _is_ip(value: str) -> bool:
@@ -91,13 +96,35 @@ def management_sources(r: Region) -> list[str]:
     return regional + local
 
 
+# Every NSG ends the same way. Azure's default AllowVNetInBound (65000) admits the
+# VirtualNetwork service tag, which is "the virtual network address space (all IP address
+# ranges defined for the virtual network), all connected on-premises address spaces, peered
+# virtual networks, or virtual network connected to a virtual network gateway"
+# (https://learn.microsoft.com/azure/virtual-network/service-tags-overview#available-service-tags):
+# every site of every municipality behind the VPN gateway. So each NSG admits what it names and
+# then denies all inbound at 4096 (the last priority Azure takes, evaluated before the defaults
+# at 65000+). Azure's load balancer probes stay allowed explicitly, as AllowAzureLoadBalancerInBound
+# (65001) would otherwise never be reached.
+DENY_INTERNET = NsgRule("deny-internet-in", 4000, "Deny", "*", ("Internet",), ("*",))
+ALLOW_LOAD_BALANCER = NsgRule(
+    "allow-azure-load-balancer-in", 4090, "Allow", "*", ("AzureLoadBalancer",), ("*",)
+)
+DENY_ALL = NsgRule("deny-all-in", 4096, "Deny", "*", ("*",), ("*",))
+CLOSING_RULES = (DENY_INTERNET, ALLOW_LOAD_BALANCER, DENY_ALL)
+
+
+def spoke_prefixes(r: Region) -> list[str]:
+    return [str(m.spoke_prefix) for m in r.municipalities if m.spoke_prefix is not None]
+
+
 def hub_subnets(r: Region) -> list[SubnetSpec]:
-    """The hub's subnets with their NSG rules; the platform's traffic rules live here."""
+    """The hub's subnets with their NSG rules; the platform's traffic rules live here.
+
+    The shared services every site uses (DNS on the resolver, HTTPS on the private endpoints)
+    admit all sites, the spokes and the hub; everything else is closed (CLOSING_RULES)."""
     s = r.region.hub.subnets
-    sites = tuple(site_networks(r))
-    hub = (str(r.region.hub.address_space),)
+    clients = (*site_networks(r), *spoke_prefixes(r), str(r.region.hub.address_space))
     mgmt = tuple(management_sources(r))
-    deny_internet = NsgRule("deny-internet-in", 4000, "Deny", "*", ("Internet",), ("*",))
     return [
         # Azure manages the GatewaySubnet itself; an NSG there can break the gateway.
         SubnetSpec("gateway", "GatewaySubnet", str(s.gateway), None),
@@ -108,16 +135,21 @@ def hub_subnets(r: Region) -> list[SubnetSpec]:
             (
                 NsgRule("allow-ssh-management", 100, "Allow", "Tcp", mgmt, ("22",)),
                 NsgRule("deny-ssh-other", 200, "Deny", "Tcp", ("*",), ("22",)),
-                deny_internet,
+                # The shared VMs (jump hosts among them) talk to each other; no site does.
+                NsgRule(
+                    "allow-shared-services-in", 300, "Allow", "*", (str(s.shared_services),), ("*",)
+                ),
+                *CLOSING_RULES,
             ),
+            egress=True,
         ),
         SubnetSpec(
             "private_endpoints",
             "snet-private-endpoints",
             str(s.private_endpoints),
             (
-                NsgRule("allow-https-sites-hub", 100, "Allow", "Tcp", sites + hub, ("443",)),
-                deny_internet,
+                NsgRule("allow-https-sites-spokes-hub", 100, "Allow", "Tcp", clients, ("443",)),
+                *CLOSING_RULES,
             ),
             private_endpoints=True,
         ),
@@ -126,9 +158,9 @@ def hub_subnets(r: Region) -> list[SubnetSpec]:
             "snet-dns-inbound",
             str(s.dns_inbound),
             (
-                NsgRule("allow-dns-tcp", 100, "Allow", "Tcp", sites + hub, ("53",)),
-                NsgRule("allow-dns-udp", 110, "Allow", "Udp", sites + hub, ("53",)),
-                deny_internet,
+                NsgRule("allow-dns-tcp", 100, "Allow", "Tcp", clients, ("53",)),
+                NsgRule("allow-dns-udp", 110, "Allow", "Udp", clients, ("53",)),
+                *CLOSING_RULES,
             ),
             delegation=RESOLVER_DELEGATION,
         ),
@@ -152,21 +184,40 @@ def sites(r: Region) -> list[SiteSpec]:
     ]
 
 
+def spoke_nsg_rules(
+    own_sites: tuple[str, ...], spoke_prefix: str, regional_mgmt: tuple[str, ...]
+) -> tuple[NsgRule, ...]:
+    """A spoke's workload NSG: its own municipality's sites on any port, its own VMs, SSH
+    from the regional operators' management networks in the hub; nothing else. A
+    municipality's own management networks are among its sites; another's are not."""
+    rules = [
+        NsgRule("allow-own-sites-in", 100, "Allow", "*", own_sites, ("*",)),
+        NsgRule("allow-own-spoke-in", 110, "Allow", "*", (spoke_prefix,), ("*",)),
+    ]
+    if regional_mgmt:
+        rules.append(
+            NsgRule("allow-ssh-regional-management", 120, "Allow", "Tcp", regional_mgmt, ("22",))
+        )
+    return (*rules, *CLOSING_RULES)
+
+
 def spokes(r: Region) -> list[SpokeSpec]:
     out = []
+    regional_mgmt = tuple(str(p) for p in r.region.management_networks)
     for m in r.municipalities:
         if m.spoke_prefix is None:
             continue
         # The first /24 (or the whole prefix if smaller) holds workloads; the rest is room.
         first = next(m.spoke_prefix.subnets(new_prefix=max(24, m.spoke_prefix.prefixlen)))
-        out.append(SpokeSpec(m.slug, str(m.spoke_prefix), str(first)))
+        own = tuple(str(p) for p in m.networks)
+        rules = spoke_nsg_rules(own, str(m.spoke_prefix), regional_mgmt)
+        out.append(SpokeSpec(m.slug, str(m.spoke_prefix), str(first), rules))
     return out
 
 
 def hub_prefixes(r: Region) -> list[str]:
     """Every Azure-side prefix the sites route into the tunnel: the hub and the spokes."""
-    spoke = [str(m.spoke_prefix) for m in r.municipalities if m.spoke_prefix is not None]
-    return [str(r.region.hub.address_space), *spoke]
+    return [str(r.region.hub.address_space), *spoke_prefixes(r)]
 
 
 def containers(r: Region) -> dict[str, str]:

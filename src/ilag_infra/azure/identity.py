@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity, network, resources
 
+from ilag_infra.azure import monitoring
 from ilag_infra.azure.blueprint import Context
 from ilag_infra.azure.roles import (
     BACKUP_DEPLOYER_NOT_ACTIONS,
@@ -20,7 +21,7 @@ from ilag_infra.azure.roles import (
 )
 from ilag_infra.azure.settings import IdentitySettings
 from ilag_infra.model import naming
-from ilag_infra.model.stack_outputs import IdentityOutput
+from ilag_infra.model.stack_outputs import IdentityOutput, NetworkOutput
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 GITHUB_AUDIENCE = "api://AzureADTokenExchange"
@@ -430,6 +431,23 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
         )
     )
     Access("access", AccessArgs(client.subscription_id, grants))
+    # Logs and alerts go to the network stack's workspace and action group.
+    monitoring.Diagnostics(
+        "key-vault",
+        monitoring.DiagnosticsArgs(
+            ctx,
+            kv.vault.id,
+            net.require_output(NetworkOutput.LOG_ANALYTICS_WORKSPACE_ID),
+            monitoring.KEY_VAULT_LOGS,
+        ),
+    )
+    monitoring.watch_group(
+        ctx,
+        "identity",
+        rg.id,
+        settings.budget_nok,
+        net.require_output(NetworkOutput.ACTION_GROUP_ID),
+    )
     return {
         IdentityOutput.KEY_VAULT_URI: kv.vault.properties.vault_uri,
         IdentityOutput.SSH_USER_CA_PUBLIC_KEY: settings.ssh_user_ca_public_key,

@@ -8,8 +8,13 @@ import pulumi
 from pulumi_azure_native import dnsresolver, network, privatedns, resources
 
 from ilag_infra.azure import vpn_skus
+
+# The tags that record each VNet's egress decision where the plan (and the rule
+# azure-subnet-egress) can see it; ARM subnets carry no tags, so the VNet holds them.
+from ilag_infra.azure.azure_rules import EGRESS_NONE_SUBNETS_TAG, EGRESS_TAG
 from ilag_infra.azure.blueprint import Context, NsgRule, SiteSpec, SpokeSpec, SubnetSpec
-from ilag_infra.azure.settings import NetworkSettings
+from ilag_infra.azure.monitoring import watch_network
+from ilag_infra.azure.settings import EGRESS_NAT_GATEWAY, NetworkSettings
 from ilag_infra.model import naming
 from ilag_infra.model.stack_outputs import NetworkOutput
 
@@ -55,23 +60,74 @@ def _nsg_rules(rules: tuple[NsgRule, ...]) -> list[network.SecurityRuleArgs]:
     ]
 
 
+def _egress_tags(egress: str, no_egress: list[str]) -> dict[str, str]:
+    tags = {EGRESS_TAG: egress}
+    if egress == EGRESS_NAT_GATEWAY and no_egress:
+        tags[EGRESS_NONE_SUBNETS_TAG] = " ".join(no_egress)
+    return tags
+
+
+def _nat_gateway(
+    ctx: Context,
+    resource_group_name: pulumi.Input[str],
+    workload: str,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> network.NatGateway:
+    """One NAT gateway with one Standard public IP for one VNet: "A NAT gateway can't be
+    attached to subnets from different virtual networks"
+    (https://learn.microsoft.com/azure/nat-gateway/nat-gateway-resource#subnets).
+
+    No zone: Azure picks one, and "Zone redundant public IP addresses can be used with no zone
+    NAT gateway resources" (same page, #availability-zones)."""
+    names = ctx.names
+    pip = network.PublicIPAddress(
+        names.nat_gateway_public_ip(workload),
+        public_ip_address_name=names.nat_gateway_public_ip(workload),
+        resource_group_name=resource_group_name,
+        location=ctx.location,
+        sku={"name": "Standard", "tier": "Regional"},
+        public_ip_allocation_method="Static",
+        public_ip_address_version="IPv4",
+        zones=["1", "2", "3"],
+        tags=tags,
+        opts=_child(parent),
+    )
+    return network.NatGateway(
+        names.nat_gateway(workload),
+        nat_gateway_name=names.nat_gateway(workload),
+        resource_group_name=resource_group_name,
+        location=ctx.location,
+        sku={"name": "Standard"},
+        public_ip_addresses=[{"id": pip.id}],
+        idle_timeout_in_minutes=4,
+        tags=tags,
+        opts=_child(parent),
+    )
+
+
 @dataclass(frozen=True)
 class HubArgs:
     ctx: Context
     resource_group_name: pulumi.Input[str]
     address_space: str
     subnets: list[SubnetSpec]
+    egress: str = EGRESS_NAT_GATEWAY
 
 
 class Hub(pulumi.ComponentResource):
-    """The hub VNet and its subnets; every subnet except GatewaySubnet gets its own NSG."""
+    """The hub VNet and its subnets; every subnet except GatewaySubnet gets its own NSG, and
+    the subnets that hold VMs get the hub's NAT gateway when ilag:egress is nat-gateway."""
 
     vnet: network.VirtualNetwork
     subnet_ids: dict[str, pulumi.Output[str]]
+    nat_gateway: network.NatGateway | None
 
     def __init__(self, name: str, args: HubArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ilag:network:Hub", name, None, opts)
         ctx, names = args.ctx, args.ctx.names
+        nat = args.egress == EGRESS_NAT_GATEWAY
+        no_egress = [spec.name for spec in args.subnets if not (nat and spec.egress)]
         # Subnets are separate resources and the VNet leaves `subnets` out: the provider then
         # keeps existing subnets on VNet updates instead of replacing the list.
         self.vnet = network.VirtualNetwork(
@@ -80,8 +136,13 @@ class Hub(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=ctx.location,
             address_space={"address_prefixes": [args.address_space]},
-            tags=ctx.tags("network"),
+            tags={**ctx.tags("network"), **_egress_tags(args.egress, no_egress)},
             opts=_child(self),
+        )
+        self.nat_gateway = (
+            _nat_gateway(ctx, args.resource_group_name, "hub", ctx.tags("network"), self)
+            if nat and any(spec.egress for spec in args.subnets)
+            else None
         )
         self.subnet_ids = {}
         previous: pulumi.Resource | None = None
@@ -114,7 +175,14 @@ class Hub(pulumi.ComponentResource):
                 network_security_group=nsg_ref,
                 delegations=delegations,
                 private_endpoint_network_policies="Enabled" if spec.private_endpoints else None,
+                # No implicit outbound IP: VMs reach the internet through the NAT gateway, or
+                # not at all (ilag:egress none; docs/operators.md, "Egress").
                 default_outbound_access=False,
+                nat_gateway=(
+                    network.SubResourceArgs(id=self.nat_gateway.id)
+                    if self.nat_gateway is not None and spec.egress
+                    else None
+                ),
                 opts=_child(self, depends_on=[previous] if previous else []),
             )
             previous = subnet
@@ -235,10 +303,22 @@ class PrivateDnsArgs:
     resource_group_name: pulumi.Input[str]
     vnet_id: pulumi.Input[str]
     zones: list[str]
+    # slug → spoke VNet id: every spoke is linked to every zone too.
+    spoke_vnet_ids: dict[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 class PrivateDns(pulumi.ComponentResource):
-    """Private DNS zones (the internal domain and Private Link zones) linked to the hub."""
+    """Private DNS zones (the internal domain and Private Link zones) linked to the hub and to
+    every spoke.
+
+    Spoke VMs use Azure-provided DNS and resolve the zones through their own links, as
+    Microsoft's hub-and-spoke guidance says: "link the same private DNS zones to all spokes and
+    hub virtual networks that contain clients that need DNS resolution from the zones"
+    (https://learn.microsoft.com/azure/private-link/private-endpoint-dns-integration).
+    The alternative, custom DNS servers on the spokes pointing at the resolver's inbound IP,
+    would make every spoke lookup depend on the resolver and on the hub's DNS NSG; links cost
+    nothing of that. Only the hub registers its VMs (in the internal zone); spoke links do not.
+    """
 
     zone_ids: dict[str, pulumi.Output[str]]
 
@@ -256,19 +336,24 @@ class PrivateDns(pulumi.ComponentResource):
                 tags=ctx.tags("dns"),
                 opts=_child(self),
             )
-            link_name = ctx.names.dns_link("hub")
-            privatedns.VirtualNetworkLink(
-                f"{zone_name}-{link_name}",
-                virtual_network_link_name=link_name,
-                private_zone_name=zone.name,
-                resource_group_name=args.resource_group_name,
-                location="global",
-                virtual_network={"id": args.vnet_id},
+            links: list[tuple[str, pulumi.Input[str], bool]] = [
                 # Only the internal zone takes automatic registration of hub VMs.
-                registration_enabled=not zone_name.startswith("privatelink."),
-                tags=ctx.tags("dns"),
-                opts=_child(self),
-            )
+                ("hub", args.vnet_id, not zone_name.startswith("privatelink.")),
+                *((slug, vnet_id, False) for slug, vnet_id in args.spoke_vnet_ids.items()),
+            ]
+            for owner, vnet_id, registration in links:
+                link_name = ctx.names.dns_link(owner)
+                privatedns.VirtualNetworkLink(
+                    f"{zone_name}-{link_name}",
+                    virtual_network_link_name=link_name,
+                    private_zone_name=zone.name,
+                    resource_group_name=args.resource_group_name,
+                    location="global",
+                    virtual_network={"id": vnet_id},
+                    registration_enabled=registration,
+                    tags=ctx.tags("dns", owner=naming.SHARED if owner == "hub" else owner),
+                    opts=_child(self),
+                )
             self.zone_ids[zone_name] = zone.id
         self.register_outputs({"zone_ids": self.zone_ids})
 
@@ -335,33 +420,40 @@ class SpokeArgs:
     hub_vnet: network.VirtualNetwork
     spoke: SpokeSpec
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    egress: str = EGRESS_NAT_GATEWAY
 
 
 class Spoke(pulumi.ComponentResource):
-    """A municipality's spoke VNet, peered with the hub and using its VPN gateway."""
+    """A municipality's spoke VNet, peered with the hub and using its VPN gateway; its
+    workload NSG admits only that municipality's sites (blueprint.spoke_nsg_rules)."""
+
+    vnet: network.VirtualNetwork
 
     def __init__(self, name: str, args: SpokeArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("ilag:network:Spoke", name, None, opts)
         ctx, names, spoke = args.ctx, args.ctx.names, args.spoke
         tags = ctx.tags("network", owner=spoke.slug)
         vnet_name = names.vnet(spoke.slug)
-        vnet = network.VirtualNetwork(
+        self.vnet = vnet = network.VirtualNetwork(
             vnet_name,
             virtual_network_name=vnet_name,
             resource_group_name=args.resource_group_name,
             location=ctx.location,
             address_space={"address_prefixes": [spoke.prefix]},
-            tags=tags,
+            tags={**tags, **_egress_tags(args.egress, [])},
             opts=_child(self),
+        )
+        nat = (
+            _nat_gateway(ctx, args.resource_group_name, spoke.slug, tags, self)
+            if args.egress == EGRESS_NAT_GATEWAY
+            else None
         )
         nsg = network.NetworkSecurityGroup(
             names.nsg(f"{spoke.slug}-workloads"),
             network_security_group_name=names.nsg(f"{spoke.slug}-workloads"),
             resource_group_name=args.resource_group_name,
             location=ctx.location,
-            security_rules=_nsg_rules(
-                (NsgRule("deny-internet-in", 4000, "Deny", "*", ("Internet",), ("*",)),)
-            ),
+            security_rules=_nsg_rules(spoke.nsg_rules),
             tags=tags,
             opts=_child(self),
         )
@@ -373,11 +465,12 @@ class Spoke(pulumi.ComponentResource):
             address_prefix=spoke.workload_prefix,
             network_security_group={"id": nsg.id},
             default_outbound_access=False,
+            nat_gateway=network.SubResourceArgs(id=nat.id) if nat is not None else None,
             opts=_child(self),
         )
         # The hub side offers its gateway; the spoke side uses it. use_remote_gateways fails
         # while the gateway is still being built, hence the explicit dependency.
-        network.VirtualNetworkPeering(
+        hub_side = network.VirtualNetworkPeering(
             names.peering("hub", spoke.slug),
             virtual_network_peering_name=names.peering("hub", spoke.slug),
             virtual_network_name=args.hub_vnet.name,
@@ -397,7 +490,11 @@ class Spoke(pulumi.ComponentResource):
             allow_virtual_network_access=True,
             allow_forwarded_traffic=True,
             use_remote_gateways=True,
-            opts=_child(self, depends_on=args.depends_on),
+            # Azure refuses this side until the hub side offers its gateway: "Peering-to-Gateway
+            # cannot have UseRemoteGateways flag set to true, because corresponding remote
+            # peering has AllowGatewayTransit flag set to false". Nothing else orders the two
+            # (azure_rules: azure-peering-gateway-transit-order).
+            opts=_child(self, depends_on=[*args.depends_on, hub_side]),
         )
         self.register_outputs({"vnet_id": vnet.id})
 
@@ -419,7 +516,7 @@ def declare(
         location=ctx.location,
         tags=ctx.tags("network"),
     )
-    hub = Hub("hub", HubArgs(ctx, rg.name, str(r.hub.address_space), subnets))
+    hub = Hub("hub", HubArgs(ctx, rg.name, str(r.hub.address_space), subnets, settings.egress))
     gateway = VpnGateway(
         "vpn", VpnGatewayArgs(ctx, rg.name, hub.subnet_ids["gateway"], settings.gateway_sku)
     )
@@ -436,8 +533,17 @@ def declare(
     for slug, conns in by_slug.items():
         # One string per municipality as the interface promises; several sites are joined.
         connection_names[slug] = pulumi.Output.all(*conns).apply(lambda n: ",".join(n))
+    spoke_vnet_ids: dict[str, pulumi.Input[str]] = {}
+    for spoke in spokes:
+        declared = Spoke(
+            f"spoke-{spoke.slug}",
+            SpokeArgs(
+                ctx, rg.name, hub.vnet, spoke, depends_on=[gateway.gateway], egress=settings.egress
+            ),
+        )
+        spoke_vnet_ids[spoke.slug] = declared.vnet.id
     zones = [r.dns_domain, naming.PRIVATELINK_BLOB_ZONE, naming.PRIVATELINK_VAULT_ZONE]
-    dns = PrivateDns("dns", PrivateDnsArgs(ctx, rg.name, hub.vnet.id, zones))
+    dns = PrivateDns("dns", PrivateDnsArgs(ctx, rg.name, hub.vnet.id, zones, spoke_vnet_ids))
     resolver = Resolver(
         "resolver",
         ResolverArgs(
@@ -448,11 +554,8 @@ def declare(
             settings.resolver_inbound_ip,
         ),
     )
-    for spoke in spokes:
-        Spoke(
-            f"spoke-{spoke.slug}",
-            SpokeArgs(ctx, rg.name, hub.vnet, spoke, depends_on=[gateway.gateway]),
-        )
+    # The environment's workspace and action group; identity and backup use them too.
+    watch = watch_network(ctx, settings, rg.name, rg.id, gateway.gateway.id)
     return {
         NetworkOutput.GATEWAY_PUBLIC_IP: gateway.public_ip.ip_address,
         NetworkOutput.HUB_PREFIXES: hub_prefixes,
@@ -465,4 +568,6 @@ def declare(
         NetworkOutput.HUB_VNET_ID: hub.vnet.id,
         NetworkOutput.PRIVATE_ENDPOINT_SUBNET_ID: hub.subnet_ids["private_endpoints"],
         NetworkOutput.PRIVATE_DNS_ZONE_IDS: dns.zone_ids,
+        NetworkOutput.LOG_ANALYTICS_WORKSPACE_ID: watch.workspace.id,
+        NetworkOutput.ACTION_GROUP_ID: watch.action_group.id,
     }

@@ -189,6 +189,8 @@ def _plan_defaults(kind: str) -> dict[str, str]:
         }
     if kind == "backup":
         return {"ilag:sasExpiry": "2030-01-01T00:00:00Z"}
+    if kind == "network":
+        return {"ilag:operatorsEmail": "drift@ilag.example"}
     return {}
 
 
@@ -203,6 +205,8 @@ _PROVIDERS = {
     "managedidentity": "Microsoft.ManagedIdentity",
     "recoveryservices": "Microsoft.RecoveryServices",
     "authorization": "Microsoft.Authorization",
+    "operationalinsights": "Microsoft.OperationalInsights",
+    "monitor": "Microsoft.Insights",
 }
 
 
@@ -438,7 +442,7 @@ def _execute(
 
 def _planned(stack: str, resources: list[PlanResource]) -> list[azure_rules.PlannedResource]:
     return [
-        azure_rules.PlannedResource(stack, r.urn, r.type, r.name, r.inputs)
+        azure_rules.PlannedResource(stack, r.urn, r.type, r.name, r.inputs, tuple(r.dependencies))
         for r in resources
         if r.custom
     ]

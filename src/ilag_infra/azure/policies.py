@@ -45,6 +45,11 @@ UNTAGGABLE = frozenset(
         "azure-native:managedidentity:FederatedIdentityCredential",
         "azure-native:privatedns:PrivateRecordSet",
         "azure-native:recoveryservices:ProtectionPolicy",
+        # Extension resources of the monitoring (src/ilag_infra/azure/monitoring.py).
+        "azure-native:monitor:DiagnosticSetting",
+        "azure-native:consumption:Budget",
+        "azure-native:authorization:PolicyAssignment",
+        "azure-native:security:DefenderForStorage",
     }
 )
 # Private DNS zones and their links are global by nature; Azure accepts nothing else.
@@ -52,6 +57,12 @@ GLOBAL_TYPES = frozenset(
     {
         "azure-native:privatedns:PrivateZone",
         "azure-native:privatedns:VirtualNetworkLink",
+        # Alert rules and the action group: metric alerts take only "global", activity-log
+        # alerts Global or two non-Norwegian regions, and regional action groups are not
+        # offered in Norway (docs/operators.md, "What is watched").
+        "azure-native:monitor:ActionGroup",
+        "azure-native:monitor:ActivityLogAlert",
+        "azure-native:monitor:MetricAlert",
     }
 )
 
@@ -148,10 +159,12 @@ def key_vault_purge_protection(type_: str, props: Props) -> list[str]:
 def no_public_ip(type_: str, props: Props) -> list[str]:
     if type_ == "azure-native:network:PublicIPAddress":
         name = str(props.get("publicIpAddressName") or "")
-        if not name.startswith(naming.VPN_GATEWAY_PUBLIC_IP_PREFIX):
+        # The NAT gateways' addresses are outbound only (naming.NAT_GATEWAY_PUBLIC_IP_PREFIX).
+        allowed = (naming.VPN_GATEWAY_PUBLIC_IP_PREFIX, naming.NAT_GATEWAY_PUBLIC_IP_PREFIX)
+        if not name.startswith(allowed):
             return [
-                f"public IP {name or '(unnamed)'!r} is not the VPN gateway's "
-                f"(names start with {naming.VPN_GATEWAY_PUBLIC_IP_PREFIX!r})"
+                f"public IP {name or '(unnamed)'!r} is neither the VPN gateway's nor a NAT "
+                f"gateway's (names start with {' or '.join(repr(a) for a in allowed)})"
             ]
         return []
     if type_ == "azure-native:network:NetworkInterface":
@@ -207,7 +220,11 @@ POLICIES: tuple[Policy, ...] = (
         "Key Vaults: purge protection, 90-day soft delete, RBAC authorization.",
         key_vault_purge_protection,
     ),
-    Policy("no-public-ip", "No public IP address except the VPN gateway's.", no_public_ip),
+    Policy(
+        "no-public-ip",
+        "No public IP address except the VPN gateway's and the NAT gateways' (outbound only).",
+        no_public_ip,
+    ),
     Policy(
         "conditioned-role-admins",
         "Role-granting roles carry an ABAC condition; Owner is never assigned.",

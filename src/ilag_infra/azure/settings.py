@@ -29,6 +29,19 @@ STACK_KINDS = ("network", "identity", "backup")
 AZ_GATEWAY_SKUS = vpn_skus.ZONE_REDUNDANT
 # Azure: a time-based retention interval is 1 to 146,000 days (400 years).
 MAX_IMMUTABILITY_DAYS = 146_000
+# Log Analytics (PerGB2018): workspace retention is 30 to 730 days; 31 are in the price.
+LOG_RETENTION_DAYS = (30, 730)
+DEFAULT_LOG_RETENTION_DAYS = 90
+# How VMs in the hub and the spokes reach the internet (ilag:egress): a NAT gateway per VNet,
+# or deliberately not at all. Subnets have default outbound access off either way.
+EGRESS_NAT_GATEWAY = "nat-gateway"
+EGRESS_NONE = "none"
+EGRESS_CHOICES = (EGRESS_NAT_GATEWAY, EGRESS_NONE)
+DEFAULT_EGRESS = EGRESS_NAT_GATEWAY
+# Monthly budget per resource group in NOK: placeholders until the board agrees the figures.
+DEFAULT_BUDGET_NOK = {"network": 10_000, "identity": 500, "backup": 5_000}
+# One address: local@domain.tld, no spaces, no list. Azure verifies it by sending a message.
+_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
 
 
 class StackConfigError(InputError):
@@ -86,6 +99,34 @@ KEYS: tuple[ConfigKey, ...] = (
         "static address of the DNS resolver's inbound endpoint inside the dns_inbound "
         "subnet; on-site DNS servers forward the internal zone here",
         default="the subnet's first usable address (.4)",
+    ),
+    ConfigKey(
+        "egress",
+        ("network",),
+        "internet egress of the VMs in the hub and the spokes: nat-gateway (one NAT gateway "
+        "with a Standard public IP per VNet, outbound only) or none (no egress at all: updates "
+        "come through an on-site proxy; see docs/operators.md)",
+        default=DEFAULT_EGRESS,
+    ),
+    ConfigKey(
+        "operatorsEmail",
+        ("network",),
+        "e-mail address of the regional operators; the one action group sends every alert "
+        "and budget warning there",
+        required=True,
+    ),
+    ConfigKey(
+        "logRetentionDays",
+        ("network",),
+        "retention of the Log Analytics workspace, 30-730 days (31 are in the ingestion price)",
+        default=str(DEFAULT_LOG_RETENTION_DAYS),
+    ),
+    ConfigKey(
+        "monthlyBudgetNok",
+        ALL,
+        "monthly cost budget of the stack's resource group in NOK (the billing currency must "
+        "be NOK); e-mails at 80 % and 100 % of it",
+        default=", ".join(f"{k} {v}" for k, v in DEFAULT_BUDGET_NOK.items()),
     ),
     ConfigKey(
         "networkStack",
@@ -213,6 +254,10 @@ class NetworkSettings:
     shared_keys: dict[tuple[str, str], pulumi.Output[str]]
     gateway_sku: str
     resolver_inbound_ip: str
+    operators_email: str = ""
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    budget_nok: int = DEFAULT_BUDGET_NOK["network"]
+    egress: str = DEFAULT_EGRESS
 
 
 @dataclass(frozen=True)
@@ -224,6 +269,7 @@ class IdentitySettings:
     operator_roles: list[str]
     github_oidc_subject: str
     ssh_user_ca_public_key: str
+    budget_nok: int = DEFAULT_BUDGET_NOK["identity"]
 
 
 @dataclass(frozen=True)
@@ -247,6 +293,7 @@ class BackupSettings:
     vm_retention: VmRetention = field(default_factory=VmRetention)
     # 0: containers support version-level immutability but carry no default retention policy.
     immutability_days: int = 0
+    budget_nok: int = DEFAULT_BUDGET_NOK["backup"]
 
 
 class _Reader:
@@ -298,6 +345,35 @@ class _Reader:
         if value < minimum:
             self.bad(key, f"{value} is below the minimum {minimum}", f"use {minimum} or more")
         return value
+
+    def bounded(self, key: str, default: int, low: int, high: int, unit: str) -> int:
+        """A whole number in low..high; anything else is named with the accepted range."""
+        raw = self.cfg.get(key)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.bad(key, f"{raw!r} is not a whole number", f"write a number of {unit}")
+            return default
+        if not low <= value <= high:
+            self.bad(key, f"{value} is outside {low}-{high}", f"use {low} to {high} {unit}")
+        return value
+
+    def email(self, key: str) -> str:
+        value = self.text(key).strip()
+        if value and not _EMAIL.fullmatch(value):
+            self.bad(
+                key,
+                f"{value!r} is not one e-mail address",
+                "write one address like drift@ilag.no (a shared mailbox, not a list)",
+            )
+        return value
+
+    def budget(self, kind: str) -> int:
+        return self.bounded(
+            "monthlyBudgetNok", DEFAULT_BUDGET_NOK[kind], 1, 100_000_000, "kroner per month"
+        )
 
     def ip_list(self, key: str) -> list[str]:
         """Public IPv4 addresses or CIDRs, normalised (198.51.100.7/32 stays as written)."""
@@ -492,8 +568,20 @@ def read_network(
                     )
                     continue
                 keys[(slug, site)] = pulumi.Output.secret(value)
+    email = r.email("operatorsEmail")
+    retention = r.bounded(
+        "logRetentionDays", DEFAULT_LOG_RETENTION_DAYS, *LOG_RETENTION_DAYS, "days"
+    )
+    budget = r.budget(kind)
+    egress = r.text("egress", DEFAULT_EGRESS).strip()
+    if egress not in EGRESS_CHOICES:
+        r.bad(
+            "egress",
+            f"{egress!r} is not an egress choice",
+            f'use {" or ".join(EGRESS_CHOICES)} (docs/operators.md, "Egress")',
+        )
     r.done()
-    return NetworkSettings(common, keys, sku, inbound_ip)
+    return NetworkSettings(common, keys, sku, inbound_ip, email, retention, budget, egress)
 
 
 def read_identity(stack: str, root: Path) -> IdentitySettings:
@@ -535,6 +623,7 @@ def read_identity(stack: str, root: Path) -> IdentitySettings:
         operator_roles=list(roles),
         github_oidc_subject=subject,
         ssh_user_ca_public_key=ca,
+        budget_nok=r.budget(kind),
     )
     r.done()
     return settings
@@ -588,6 +677,7 @@ def read_backup(stack: str, root: Path) -> BackupSettings:
         vm_backup_time_utc=time_utc,
         vm_retention=retention,
         immutability_days=r.integer("backupImmutabilityDays", 0, 0),
+        budget_nok=r.budget(kind),
     )
     if settings.immutability_days > MAX_IMMUTABILITY_DAYS:
         r.bad(

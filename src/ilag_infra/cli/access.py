@@ -48,7 +48,8 @@ def register(app: typer.Typer) -> None:
             results = plan.run_many(stacks, loaded, root=None if region_file else ctx.root)
             out = outcome.evaluate(results, ctx.region.model, ctx.root)
         if as_json:
-            typer.echo(json.dumps([c.to_dict() for c in out.cells], indent=2, ensure_ascii=False))
+            rows = [c.to_dict() for c in out.cells + out.reach]
+            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         else:
             render(ctx, out)
         if not out.ok:
@@ -83,6 +84,8 @@ def render(ctx: Context, out: object) -> None:
                 cells.append(MARK[True] + " " + ", ".join(got))
         table.add_row(escape(ident), *cells)
     ctx.console.print(table)
+    if out.reach:
+        ctx.console.print(_reach_table(out))
     for cell in out.gaps:
         ctx.console.print(
             f"[yellow]gap[/] {escape(cell.identity)} {cell.capability} "
@@ -96,3 +99,21 @@ def render(ctx: Context, out: object) -> None:
     ctx.console.print(
         f"The planned access {verdict} {out.intended_path}. Roles: {out.roles_source}."
     )
+
+
+def _reach_table(out: object) -> Table:
+    """Per site: the destinations it reaches, and which of them are not its own."""
+    from ilag_infra.azure.access.outcome import Outcome
+
+    assert isinstance(out, Outcome)
+    table = Table(title="Network reach from each site (computed from the planned NSGs)")
+    table.add_column("site")
+    table.add_column("reaches")
+    table.add_column("not reached")
+    sites: dict[str, tuple[list[str], list[str]]] = {}
+    for c in out.reach:
+        yes, no = sites.setdefault(c.identity, ([], []))
+        (yes if c.allowed else no).append(c.capability.removeprefix("reach:"))
+    for site, (yes, no) in sites.items():
+        table.add_row(escape(site), escape(", ".join(yes)), escape(", ".join(no)))
+    return table

@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
         help="Backups of the on-site servers (restic to Azure Blob).", no_args_is_help=True
     )
     app.add_typer(group, name="backup")
+    register_revoke(group)
 
     def _run(
         munis: list[str] | None, all_: bool, env: str, max_age: float, now: bool, as_json: bool
@@ -170,3 +171,48 @@ def register(app: typer.Typer) -> None:
                 console.print("Nothing was removed; run again with --yes to prune.")
         if not all(m.ok for m in results):
             raise typer.Exit(EXIT_FAILED)
+
+
+def register_revoke(group: typer.Typer) -> None:
+    @group.command("revoke")
+    def revoke_cmd(
+        municipality: Annotated[str, typer.Argument(metavar="MUNICIPALITY", help="A slug.")],
+        as_json: JsonOpt = False,
+        env: EnvOption = "lab",
+    ) -> None:
+        """Revoke one municipality's site backup credential; the others keep working.
+
+        The site SAS is bound to a stored access policy on the municipality's own container.
+        This replaces the policy, so the old SAS gets 403 at once, and writes a new SAS to
+        the outputs; the next `ilag apply MUNICIPALITY` hands it to the servers. Lab only
+        for now: production is described in docs/security.md (exit 2 there).
+        """
+        from ilag_infra.model.errors import InputError, Problem
+
+        ctx = Context(env, json=as_json)
+        target = ctx.target
+        slug = ctx.slugs([municipality])[0]
+        if target.env != "lab":
+            raise InputError(
+                [
+                    Problem(
+                        "--env",
+                        "prod",
+                        "per-site revocation in production is not built yet: stored access "
+                        "policies are data plane only, and no stack or role sets them",
+                        "see docs/security.md, 'Revoking one site' for today's procedure",
+                    )
+                ]
+            )
+        from ilag_infra.lab import revoke
+        from ilag_infra.onsite.targets import lab_dir
+
+        done = revoke.revoke(target.outputs_file or lab_dir() / "outputs.json", slug)
+        if as_json:
+            print(json.dumps(done.to_dict(), indent=2, ensure_ascii=False))
+            return
+        ctx.console.print(
+            f"Revoked {escape(slug)}'s site credential (policy {escape(str(done.old_policy))} "
+            f"of {escape(done.container)} replaced). Its servers get 403 until "
+            f"`ilag apply {escape(slug)}` hands them the new one."
+        )

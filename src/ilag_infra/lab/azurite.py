@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import time
@@ -11,6 +12,8 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from azure.storage.blob import generate_container_sas
 
 from ilag_infra.lab.errors import LabError
 from ilag_infra.lab.hosts import spawn_detached
@@ -132,6 +135,63 @@ def container_sas_url(
     """A SAS URL scoped to one container, with the site permissions and a 30-day expiry."""
     expiry = sas_time((now or datetime.now(UTC)) + SAS_LIFETIME)
     return f"{endpoint}/{container}?{container_sas(key, container, SITE_PERMISSIONS, expiry)}"
+
+
+def new_policy_id(now: datetime | None = None) -> str:
+    """A fresh stored-access-policy id (at most 64 characters): time plus a random tail, so a
+    revocation never reuses the id it replaces."""
+    moment = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    return f"site-{moment}-{secrets.token_hex(3)}"
+
+
+def set_site_policy(
+    endpoint: str,
+    container: str,
+    policy_id: str,
+    now: datetime | None = None,
+    key: AccountKey = DEV_KEY,
+) -> None:
+    """Make `policy_id` the container's only stored access policy (site permissions, 30 days).
+
+    Set Container ACL replaces the whole list: every SAS bound to an earlier id stops working
+    at once ("Stored access policies give you the option to revoke permissions for a service
+    SAS without having to regenerate the storage account keys",
+    https://learn.microsoft.com/rest/api/storageservices/define-stored-access-policy).
+    """
+    from azure.core.exceptions import AzureError
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.storage.blob import AccessPolicy, ContainerClient, ContainerSasPermissions
+    from requests import Session
+
+    session = Session()
+    session.trust_env = False  # never through an http_proxy from the environment
+    start = now or datetime.now(UTC)
+    client = ContainerClient(
+        account_url=endpoint.rsplit("/", 1)[0] + f"/{key.account}",
+        container_name=container,
+        credential={"account_name": key.account, "account_key": key.key_b64},
+        transport=RequestsTransport(session=session, session_owner=False),
+    )
+    policy = AccessPolicy(
+        permission=ContainerSasPermissions.from_string(SITE_PERMISSIONS),
+        expiry=start + SAS_LIFETIME,
+        start=start - timedelta(minutes=5),
+    )
+    try:
+        client.set_container_access_policy(signed_identifiers={policy_id: policy})
+    except AzureError as exc:
+        raise LabError(f"setting the access policy of {container}: {exc}") from None
+    finally:
+        session.close()
+
+
+def policy_sas_url(endpoint: str, container: str, policy_id: str, key: AccountKey = DEV_KEY) -> str:
+    """A container SAS bound to a stored access policy: permissions and expiry come from the
+    policy, so replacing the policy revokes it."""
+    token = generate_container_sas(
+        key.account, container, account_key=key.key_b64, policy_id=policy_id
+    )
+    return f"{endpoint}/{container}?{token}"
 
 
 def operator_sas_url(endpoint: str, now: datetime | None = None, key: AccountKey = DEV_KEY) -> str:

@@ -350,8 +350,13 @@ def up(
         containers = {n.slug: container_name(n.slug) for n in netplan.nets}
         for name in containers.values():
             azurite.create_container(lab.blob_endpoint, name)
+        # Each site's SAS is bound to a stored access policy of its own container, so one
+        # site can be revoked (`ilag backup revoke`) without touching the others.
+        policies = {slug: azurite.new_policy_id() for slug in containers}
+        for slug, name in containers.items():
+            azurite.set_site_policy(lab.blob_endpoint, name, policies[slug])
         sas_urls = {
-            slug: azurite.container_sas_url(lab.blob_endpoint, name)
+            slug: azurite.policy_sas_url(lab.blob_endpoint, name, policies[slug])
             for slug, name in containers.items()
         }
 
@@ -391,6 +396,7 @@ def up(
                 sas_urls=sas_urls,
                 restic_passwords=passwords,
                 state_dir=paths.state,
+                site_policies=policies,
             ),
         )
         lab.phase = "up"

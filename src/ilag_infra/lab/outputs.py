@@ -27,6 +27,7 @@ def render(
     sas_urls: dict[str, str],
     restic_passwords: dict[str, str],
     state_dir: Path,
+    site_policies: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     info = region.region
     # Built through the contract's models: a renamed or mistyped output fails here (and in
@@ -54,6 +55,8 @@ def render(
             # The operator's credential (prune); only here, never in a host's run variables.
             "operator_sas_url": operator_sas_url(blob_endpoint),
             "state_dir": str(state_dir),
+            # The stored access policy each site's SAS is bound to (`ilag backup revoke`).
+            "site_policies": dict(site_policies or {}),
             "lab_prefix": str(netplan.prefix),
             "networks": {
                 n.slug: {"bridge": n.bridge, "subnet": str(n.subnet), "gateway": str(n.gateway)}

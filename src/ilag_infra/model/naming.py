@@ -22,6 +22,11 @@ _LOCATION_CODE = {"norwayeast": "noe", "norwaywest": "now"}
 # The one public IP the platform may have belongs to the VPN gateway; the policy pack
 # recognises it by this prefix.
 VPN_GATEWAY_PUBLIC_IP_PREFIX = "pip-vgw-"
+# A NAT gateway's public IP (ilag:egress nat-gateway) carries outbound traffic only: "NAT
+# Gateway doesn't provide unsolicited inbound connections from the internet"
+# (https://learn.microsoft.com/azure/nat-gateway/nat-gateway-resource). The policy pack
+# recognises it by this prefix too.
+NAT_GATEWAY_PUBLIC_IP_PREFIX = "pip-ng-"
 
 # Private DNS zones for Private Link must carry exactly these names, or Azure's resolution
 # for the service does not find them.
@@ -119,6 +124,14 @@ class Names:
     def vpn_gateway_public_ip(self) -> str:
         return f"{VPN_GATEWAY_PUBLIC_IP_PREFIX}{self.region}-hub-{self.environment}-{self._loc}"
 
+    def nat_gateway(self, workload: str) -> str:
+        return self._std("ng", workload)
+
+    def nat_gateway_public_ip(self, workload: str) -> str:
+        return (
+            f"{NAT_GATEWAY_PUBLIC_IP_PREFIX}{self.region}-{workload}-{self.environment}-{self._loc}"
+        )
+
     def local_gateway(self, slug: str, site: str) -> str:
         return f"lgw-{slug}-{site}-{self.environment}-{self._loc}"
 
@@ -163,6 +176,26 @@ class Names:
     def lock(self, target: str) -> str:
         return f"lock-{target}"
 
+    def log_workspace(self) -> str:
+        return self._std("log", "monitor")
+
+    def action_group(self) -> str:
+        return self._std("ag", "operators")
+
+    def alert(self, purpose: str) -> str:
+        return self._std("alert", purpose)
+
+    def budget(self, service: str) -> str:
+        return self._std("budget", service)
+
+    def diagnostic_setting(self) -> str:
+        """One setting per target; names are scoped to the target resource."""
+        return f"diag-to-{self._std('log', 'monitor')}"
+
+    def policy_assignment(self, purpose: str, service: str) -> str:
+        # At most 64 characters below a management group.
+        return f"pa-{purpose}-{service}-{self.environment}"[:64]
+
 
 # The input that holds a resource's name in Azure, where it is not `<type>Name`: the offline
 # plan derives Azure names from it and `ilag diff` pairs renamed resources by it.
@@ -178,4 +211,7 @@ PHYSICAL_NAME_KEYS = {
     "ManagementLockAtResourceGroupLevel": "lockName",
     "PublicIPAddress": "publicIpAddressName",
     "PrivateZone": "privateZoneName",
+    "MetricAlert": "ruleName",
+    "DiagnosticSetting": "name",
+    "DefenderForStorage": "settingName",
 }

@@ -39,6 +39,9 @@ class NetworkOutput(StrEnum):
     HUB_VNET_ID = "hub_vnet_id"
     PRIVATE_ENDPOINT_SUBNET_ID = "private_endpoint_subnet_id"
     PRIVATE_DNS_ZONE_IDS = "private_dns_zone_ids"
+    # The environment's monitoring: every stack logs and alerts through these two.
+    LOG_ANALYTICS_WORKSPACE_ID = "log_analytics_workspace_id"
+    ACTION_GROUP_ID = "action_group_id"
 
 
 class IdentityOutput(StrEnum):
@@ -108,6 +111,8 @@ class NetworkOutputs(OutputsModel):
     hub_vnet_id: str | None = None
     private_endpoint_subnet_id: str | None = None
     private_dns_zone_ids: dict[str, str] | None = None
+    log_analytics_workspace_id: str | None = None
+    action_group_id: str | None = None
 
 
 class IdentityOutputs(OutputsModel):

@@ -99,10 +99,12 @@ class Difference:
         c = self.cell
         want = "allowed" if self.intended else "denied"
         got = "allowed" if c.allowed else "denied"
-        return (
-            f"{c.identity} {c.capability} on {c.municipality}'s backups is {got}, intended "
-            f"{want}: {c.why}"
+        what = (
+            f"{c.capability} ({c.municipality})"
+            if c.capability.startswith("reach:")
+            else f"{c.capability} on {c.municipality}'s backups"
         )
+        return f"{c.identity} {what} is {got}, intended {want}: {c.why}"
 
 
 def compare(cells: list[Cell], intended: Intended) -> tuple[list[Difference], list[Cell]]:

@@ -1,0 +1,119 @@
+"""Network rows of `ilag access`: who reaches what, from the planned NSGs, tried both ways."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ilag_infra.azure import plan
+from ilag_infra.azure.access import reach
+from ilag_infra.azure.access.matrix import Cell
+from ilag_infra.model.region import Region, load
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def network() -> plan.PlanResult:
+    return plan.run("network", root=REPO)
+
+
+@pytest.fixture(scope="module")
+def region() -> Region:
+    return load(REPO / "region.yaml").model
+
+
+def _nsg(result: plan.PlanResult, fragment: str) -> dict[str, Any]:
+    return next(
+        r.inputs
+        for r in result.resources
+        if r.type.endswith(":NetworkSecurityGroup") and fragment in r.name
+    )
+
+
+def _wrong(cells: list[Cell]) -> list[str]:
+    return [
+        f"{c.identity} {c.capability}: {c.why}" for c in cells if c.allowed != reach.intended(c)
+    ]
+
+
+def test_every_site_reaches_its_own_spoke_dns_and_endpoints_and_nothing_else(
+    network: plan.PlanResult, region: Region
+) -> None:
+    cells = reach.compute(region, network)
+    sites = {f"site:{m.slug}:{s.name}" for m in region.municipalities for s in m.sites}
+    assert {c.identity for c in cells} == sites
+    assert not _wrong(cells)
+    hadsel = [c for c in cells if c.identity.startswith("site:hadsel:")]
+    assert not any(c.allowed for c in hadsel if c.municipality == "sortland")
+    assert all(c.allowed for c in hadsel if c.capability.startswith("reach:dns:53"))
+    assert any(c.allowed for c in hadsel if c.capability == "reach:private-endpoints:443")
+
+
+def test_a_spoke_opened_to_another_municipality_is_found(
+    network: plan.PlanResult, region: Region
+) -> None:
+    opened = copy.deepcopy(network)
+    hadsel = next(m for m in region.municipalities if m.slug == "hadsel")
+    nsg = _nsg(opened, "sortland-workloads")
+    nsg["securityRules"] = [
+        {
+            "name": "oops-allow-hadsel",
+            "priority": 101,
+            "direction": "Inbound",
+            "access": "Allow",
+            "protocol": "Tcp",
+            "sourceAddressPrefixes": [str(n.prefix) for s in hadsel.sites for n in s.networks],
+            "destinationAddressPrefix": "*",
+            "destinationPortRange": "445",
+        },
+        *nsg["securityRules"],
+    ]
+    wrong = _wrong(reach.compute(region, opened))
+    assert wrong and all("reach:spoke-sortland:445" in w for w in wrong), wrong
+    assert "oops-allow-hadsel (priority 101)" in wrong[0]
+
+
+def test_dns_closed_for_a_site_is_found(network: plan.PlanResult, region: Region) -> None:
+    closed = copy.deepcopy(network)
+    bo = next(m for m in region.municipalities if m.slug == "bo")
+    nsg = _nsg(closed, "dns-inbound")
+    nsg["securityRules"] = [
+        {
+            "name": "deny-bo",
+            "priority": 99,
+            "direction": "Inbound",
+            "access": "Deny",
+            "protocol": "*",
+            "sourceAddressPrefixes": [str(n.prefix) for s in bo.sites for n in s.networks],
+            "destinationAddressPrefix": "*",
+            "destinationPortRange": "53",
+        },
+        *nsg["securityRules"],
+    ]
+    wrong = _wrong(reach.compute(region, closed))
+    assert wrong and all(w.startswith("site:bo:") and "reach:dns:53" in w for w in wrong)
+
+
+def test_azure_default_rule_admits_every_site_where_nothing_denies(region: Region) -> None:
+    """Only Azure's defaults: the VirtualNetwork tag lets a VPN site in on any port."""
+    target = reach.Target(
+        "spoke-x", "x", reach.ipaddress.IPv4Address("10.9.0.4"), "s", "v", (("Tcp", 445),)
+    )
+    site = reach.ipaddress.IPv4Network("10.66.10.0/24")
+    allowed, why = reach.decide(site, target, "Tcp", 445, ("nsg", []))
+    assert allowed and "AllowVnetInBound" in why and "VirtualNetwork tag" in why
+    deny_vnet = {
+        "name": "deny-vnet",
+        "priority": 4000,
+        "access": "Deny",
+        "protocol": "*",
+        "sourceAddressPrefix": "VirtualNetwork",
+        "destinationAddressPrefix": "*",
+        "destinationPortRange": "*",
+    }
+    allowed, why = reach.decide(site, target, "Tcp", 445, ("nsg", [deny_vnet]))
+    assert not allowed and "deny-vnet" in why
