@@ -105,9 +105,11 @@ class FixtureRepo:
         return self.reports[name]
 
 
-def _sub(pattern: str, repl: str, count: int = 1) -> Callable[[str], str]:
+def _sub(
+    pattern: str, repl: str | Callable[[re.Match[str]], str], count: int = 1, flags: int = 0
+) -> Callable[[str], str]:
     def change(text: str) -> str:
-        new, n = re.subn(pattern, repl, text, count=count)
+        new, n = re.subn(pattern, repl, text, count=count, flags=flags)
         assert n >= 1, f"fixture edit found nothing to change for {pattern!r}"
         return new
 

@@ -96,8 +96,11 @@ def test_suggested_alias_clears_the_warning(fixture_repo: FixtureRepo) -> None:
         repo.edit(
             "src/ilag_infra/azure/network.py",
             _sub(
-                r"(tags=ctx\.tags\(\"network\"\),\n\s+opts=_child\(self)\)",
+                # The renamed hub VNet's own options, whatever its other arguments are.
+                r"(network\.VirtualNetwork\(\n\s+\"hub-vnet\",(?:(?!\n\s+\)).)*?"
+                r"opts=_child\(self)\)",
                 lambda m: f"{m.group(1)}, {suggested})",
+                flags=re.S,
             ),
         )
 
