@@ -53,47 +53,65 @@ def test_every_site_reaches_its_own_spoke_dns_and_endpoints_and_nothing_else(
     assert any(c.allowed for c in hadsel if c.capability == "reach:private-endpoints:443")
 
 
-def test_a_spoke_opened_to_another_municipality_is_found(
-    network: plan.PlanResult, region: Region
-) -> None:
-    opened = copy.deepcopy(network)
-    hadsel = next(m for m in region.municipalities if m.slug == "hadsel")
-    nsg = _nsg(opened, "sortland-workloads")
+def _with_rule(
+    network: plan.PlanResult,
+    region: Region,
+    nsg_fragment: str,
+    slug: str,
+    rule: dict[str, Any],
+) -> plan.PlanResult:
+    """A copy of the plan with `rule`, from every network of `slug`, first in one NSG."""
+    changed = copy.deepcopy(network)
+    muni = next(m for m in region.municipalities if m.slug == slug)
+    sources = [str(n.prefix) for s in muni.sites for n in s.networks]
+    nsg = _nsg(changed, nsg_fragment)
     nsg["securityRules"] = [
         {
-            "name": "oops-allow-hadsel",
-            "priority": 101,
             "direction": "Inbound",
-            "access": "Allow",
-            "protocol": "Tcp",
-            "sourceAddressPrefixes": [str(n.prefix) for s in hadsel.sites for n in s.networks],
+            "sourceAddressPrefixes": sources,
             "destinationAddressPrefix": "*",
-            "destinationPortRange": "445",
+            **rule,
         },
         *nsg["securityRules"],
     ]
+    return changed
+
+
+def test_a_spoke_opened_to_another_municipality_is_found(
+    network: plan.PlanResult, region: Region
+) -> None:
+    opened = _with_rule(
+        network,
+        region,
+        "sortland-workloads",
+        "hadsel",
+        {
+            "name": "oops-allow-hadsel",
+            "priority": 101,
+            "access": "Allow",
+            "protocol": "Tcp",
+            "destinationPortRange": "445",
+        },
+    )
     wrong = _wrong(reach.compute(region, opened))
     assert wrong and all("reach:spoke-sortland:445" in w for w in wrong), wrong
     assert "oops-allow-hadsel (priority 101)" in wrong[0]
 
 
 def test_dns_closed_for_a_site_is_found(network: plan.PlanResult, region: Region) -> None:
-    closed = copy.deepcopy(network)
-    bo = next(m for m in region.municipalities if m.slug == "bo")
-    nsg = _nsg(closed, "dns-inbound")
-    nsg["securityRules"] = [
+    closed = _with_rule(
+        network,
+        region,
+        "dns-inbound",
+        "bo",
         {
             "name": "deny-bo",
             "priority": 99,
-            "direction": "Inbound",
             "access": "Deny",
             "protocol": "*",
-            "sourceAddressPrefixes": [str(n.prefix) for s in bo.sites for n in s.networks],
-            "destinationAddressPrefix": "*",
             "destinationPortRange": "53",
         },
-        *nsg["securityRules"],
-    ]
+    )
     wrong = _wrong(reach.compute(region, closed))
     assert wrong and all(w.startswith("site:bo:") and "reach:dns:53" in w for w in wrong)
 

@@ -581,10 +581,12 @@ PLAN_RULE_DOCS = {
 }
 
 
-def _violation(rule: str, res: PlannedResource, finding: Finding) -> RuleViolation:
+def _violation(
+    rule: str, res: PlannedResource, finding: Finding, doc: str | None = None
+) -> RuleViolation:
     return RuleViolation(
         rule,
-        PLAN_RULE_DOCS[rule],
+        doc or PLAN_RULE_DOCS[rule],
         res.stack,
         res.urn,
         res.type,

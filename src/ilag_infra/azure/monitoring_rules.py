@@ -18,6 +18,7 @@ from ilag_infra.azure.azure_rules import (
     Finding,
     PlannedResource,
     RuleViolation,
+    _violation,
 )
 
 RULE = "azure-diagnostic-settings"
@@ -95,18 +96,5 @@ def diagnostics_cover_protected(resources: list[PlannedResource]) -> list[RuleVi
                 "declare monitoring.Diagnostics for it in the same stack, with the log "
                 "categories of monitoring.py, into the network stack's workspace",
             )
-        out.append(
-            RuleViolation(
-                RULE,
-                DOC,
-                res.stack,
-                res.urn,
-                res.type,
-                res.name,
-                finding.prop,
-                finding.problem,
-                finding.fix,
-                finding.unknown,
-            )
-        )
+        out.append(_violation(RULE, res, finding, DOC))
     return out

@@ -70,22 +70,22 @@ def _rg_id(sub: str, rg: str) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}"
 
 
+# Identity-stack outputs that name a principal, and the row each becomes.
+PRINCIPAL_OUTPUTS = {
+    "operators_group_object_id": "operators",
+    "deploy_identity_principal_id": "ci-deploy",
+    "preview_identity_principal_id": "ci-preview",
+}
+
+
 def _labels(results: dict[str, PlanResult], technicians: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     ident = results.get("identity")
     if ident is not None:
-        ops = ident.outputs.get("operators_group_object_id")
-        if isinstance(ops, str):
-            out[ops.lower()] = "operators"
-        deploy = ident.outputs.get("deploy_identity_principal_id")
-        if isinstance(deploy, str):
-            out[deploy.lower()] = "ci-deploy"
-        preview = ident.outputs.get("preview_identity_principal_id")
-        if isinstance(preview, str):
-            out[preview.lower()] = "ci-preview"
-        prune = ident.outputs.get("prune_identity_principal_id")
-        if isinstance(prune, str):
-            out[prune.lower()] = "prune"
+        for output, label in PRINCIPAL_OUTPUTS.items():
+            value = ident.outputs.get(output)
+            if isinstance(value, str):
+                out[value.lower()] = label
     for slug, gid in technicians.items():
         out.setdefault(gid.lower(), f"technician:{slug}")
     return out

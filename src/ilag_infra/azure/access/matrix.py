@@ -233,21 +233,14 @@ class _Judge:
                 return True, _by(lock, LOCK_DELETE, DOC_LOCKS) + ": removes the account's lock"
         if f.vault_id:
             a = who.grant(VAULT_WRITE, f.vault_id)
-            if a is not None and (
-                f.vault_soft_delete != "AlwaysON" or f.vault_immutability != "Locked"
-            ):
-                loose = [
-                    f"soft delete {f.vault_soft_delete or 'unset'}"
-                    for _ in [0]
-                    if f.vault_soft_delete != "AlwaysON"
-                ] + [
-                    f"immutability {f.vault_immutability or 'unset'}"
-                    for _ in [0]
-                    if f.vault_immutability != "Locked"
-                ]
-                return True, _by(a, VAULT_WRITE, DOC_VAULT) + ": the vault's " + (
-                    " and ".join(loose)
-                ) + " can be switched off"
+            loose = []
+            if f.vault_soft_delete != "AlwaysON":
+                loose.append(f"soft delete {f.vault_soft_delete or 'unset'}")
+            if f.vault_immutability != "Locked":
+                loose.append(f"immutability {f.vault_immutability or 'unset'}")
+            if a is not None and loose:
+                why = _by(a, VAULT_WRITE, DOC_VAULT)
+                return True, f"{why}: the vault's {' and '.join(loose)} can be switched off"
         return (
             False,
             "cannot switch off versioning, soft delete, WORM, a lock or the vault's protections",
