@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ilag_infra.azure import plan
+from ilag_infra.azure import plan, roles
 from ilag_infra.azure.access import facts, intended, matrix, outcome, rbac
 from ilag_infra.azure.roles import BUILTIN_ROLES, delegation_condition
 from ilag_infra.cli.app import main
@@ -89,8 +89,12 @@ def test_owner_for_operators_on_the_backup_group_fails_naming_identity_and_doc( 
     assert "Owner on rg-ilag-backup" in msg and "https://learn.microsoft.com/" in msg
 
 
-def test_the_old_ci_condition_lets_ci_raise_its_own_rights(planned, region_model) -> None:  # type: ignore[no-untyped-def]
+def test_the_old_ci_condition_lets_ci_raise_its_own_rights(
+    planned, region_model, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     f = facts.gather(planned, _technicians(region_model))
+    # Before: service principals were allowed targets, and CI is one.
+    monkeypatch.setattr(roles, "DELEGATED_PRINCIPAL_TYPES", ("Group", "ServicePrincipal"))
     ci = [a for a in f.assignments if a.principal == "ci-deploy" and a.condition]
     assert ci and all(a.principal_id in (a.condition or "").lower() for a in ci)
     # The condition of before: Key Vault Administrator and data roles, no self-exclusion.
@@ -140,3 +144,47 @@ def test_a_broken_intended_matrix_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         intended.load(bad)
     assert "identities.site.read-backup" in str(info.value) and "own" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        # A misspelt identity would silently intend "none" for the row it meant.
+        ("identities:\n  operator: {read-backup: all}\n", "identities.operator"),
+        (
+            "identities:\n  site: {}\ngaps:\n  - {identity: ci-deploy, capability: delete,"
+            " reason: x}\n",
+            "gaps[0]",
+        ),
+        (
+            "identities:\n  site: {}\ngaps:\n  - {identity: ci, capability: grant-access,"
+            " reason: x}\n",
+            "gaps[0]",
+        ),
+    ],
+)
+def test_an_unknown_identity_or_gap_is_bad_input(tmp_path: Path, text: str, key: str) -> None:
+    bad = tmp_path / "access.yaml"
+    bad.write_text(text, "utf-8")
+    with pytest.raises(InputError) as info:
+        intended.load(bad)
+    assert key in str(info.value)
+
+
+def test_revoking_on_a_lab_without_stored_access_policies_refuses(tmp_path: Path) -> None:
+    from ilag_infra.lab import revoke
+
+    out = tmp_path / "outputs.json"
+    data = {
+        "backup": {
+            "blob_endpoint": "http://127.0.0.1:1/devstoreaccount1",
+            "container_names": {"bo": "backup-bo"},
+            "container_sas_urls": {"bo": "http://127.0.0.1:1/x?sig=old"},
+        },
+        "lab": {},
+    }
+    out.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(InputError) as info:
+        revoke.revoke(out, "bo")
+    assert "lab.site_policies.bo" in str(info.value)
+    assert json.loads(out.read_text("utf-8")) == data

@@ -62,6 +62,8 @@ BACKUP_DEPLOYER_NOT_ACTIONS = (
     "Microsoft.Storage/storageAccounts/regenerateKey/action",
     "Microsoft.Storage/storageAccounts/ListAccountSas/action",
     "Microsoft.Storage/storageAccounts/delete",
+    # Deleting a container deletes every blob and version in it.
+    f"{_BLOBS}/delete",
     f"{_BLOBS}/immutabilityPolicies/delete",
     f"{_BLOBS}/immutabilityPolicies/write",
     "Microsoft.RecoveryServices/vaults/delete",
@@ -86,14 +88,18 @@ PRIVILEGED_ROLES = ("Owner", "User Access Administrator", "Role Based Access Con
 # No data-plane writer or administrator (Key Vault Administrator, Storage Blob Data
 # Contributor): CI could hand those to a principal it controls.
 DELEGABLE_ROLES = (
-    "Contributor",
     "Reader",
     "Network Contributor",
     "Key Vault Secrets User",
     "Backup Operator",
     "Storage Blob Data Reader",
 )
-DELEGATED_PRINCIPAL_TYPES = ("Group", "ServicePrincipal")
+# Groups only. CI may create managed identities (service principals) and act as them, so a
+# role it may hand to a service principal is a role it may hand to itself. Microsoft's
+# delegation examples constrain "the principals the roles can be assigned to" the same way
+# (learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-portal).
+# Every role the stacks give a service principal is CI's own, assigned by the Owner's first run.
+DELEGATED_PRINCIPAL_TYPES = ("Group",)
 # Assigned by the Owner's first `pulumi up` and never by CI: a data administrator handed to a
 # principal CI controls would raise CI's own rights (docs/security.md).
 OWNER_ASSIGNED_ROLES = ("Key Vault Administrator",)
@@ -113,7 +119,7 @@ def delegation_condition(role_guids: list[str], exclude_principal: str | None = 
     def clause(action: str, source: str) -> str:
         not_self = (
             f" AND @{source}[Microsoft.Authorization/roleAssignments:PrincipalId] "
-            f"ForAnyOfAnyValues:GuidNotEquals {{{exclude_principal.lower()}}}"
+            f"ForAnyOfAllValues:GuidNotEquals {{{exclude_principal.lower()}}}"
             if exclude_principal
             else ""
         )

@@ -54,12 +54,28 @@ def revoke(outputs_file: Path, slug: str) -> Revoked:
                 )
             ]
         )
-    endpoint = str(backup["blob_endpoint"])
-    policies = lab.setdefault("site_policies", {})
+    policies = lab.get("site_policies")
+    if not isinstance(policies, dict):
+        policies = {}
     old = policies.get(slug)
+    endpoint = backup.get("blob_endpoint")
+    urls = backup.get("container_sas_urls")
+    if not old or not endpoint or not isinstance(urls, dict):
+        # A site SAS that names no stored access policy cannot be revoked alone: a new policy
+        # would leave the old SAS valid, and reporting success would be a lie.
+        raise InputError(
+            [
+                Problem(
+                    str(outputs_file),
+                    f"lab.site_policies.{slug}",
+                    f"{slug}'s site SAS is not bound to a stored access policy in this lab",
+                    "bring the lab up again with this version (`ilag lab down && ilag lab up`)",
+                )
+            ]
+        )
     new = azurite.new_policy_id()
-    azurite.set_site_policy(endpoint, container, new)
-    backup["container_sas_urls"][slug] = azurite.policy_sas_url(endpoint, container, new)
+    azurite.set_site_policy(str(endpoint), container, new)
+    urls[slug] = azurite.policy_sas_url(str(endpoint), container, new)
     policies[slug] = new
     outputs.write(outputs_file, data)
     return Revoked(slug, container, old, new)

@@ -64,6 +64,7 @@ class Facts:
     assignments: list[Assignment] = field(default_factory=list)
     principals: dict[str, str] = field(default_factory=dict)  # id -> label
     technicians: dict[str, str] = field(default_factory=dict)  # slug -> group id
+    custom_roles: dict[str, rbac.RoleDef] = field(default_factory=dict)  # guid -> definition
 
 
 def _rg_id(sub: str, rg: str) -> str:
@@ -108,6 +109,7 @@ def gather(results: list[PlanResult], technicians: dict[str, str]) -> Facts:
                 guid,
                 list(res.inputs.get("permissions") or []),
             )
+    facts.custom_roles = custom
     backup = by_kind.get("backup")
     for res in everything:
         inputs: dict[str, Any] = res.inputs

@@ -9,7 +9,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ilag_infra.azure.access.matrix import CAPABILITIES, Cell
+from ilag_infra.azure.access.matrix import CAPABILITIES, IDENTITY_KINDS, Cell
 from ilag_infra.model.errors import InputError, Problem
 
 SCOPES = ("none", "own", "all", "any")
@@ -60,6 +60,14 @@ def load(path: Path) -> Intended:
         raise _bad(path, "identities", "missing or not a mapping", "see docs/security.md")
     rows: dict[str, dict[str, str]] = {}
     for kind, caps in data["identities"].items():
+        if kind not in IDENTITY_KINDS:
+            # A misspelt row would silently intend "none" for the identity it meant.
+            raise _bad(
+                path,
+                f"identities.{kind}",
+                "unknown identity",
+                f"use one of {', '.join(IDENTITY_KINDS)}",
+            )
         caps = caps or {}
         if not isinstance(caps, dict):
             raise _bad(path, f"identities.{kind}", "is not a mapping", "capability: scope")
@@ -84,6 +92,13 @@ def load(path: Path) -> Intended:
         if not isinstance(g, dict) or not {"identity", "capability", "reason"} <= set(g):
             raise _bad(
                 path, f"gaps[{n}]", "needs identity, capability and reason", "see docs/security.md"
+            )
+        if g["identity"] not in IDENTITY_KINDS or g["capability"] not in CAPABILITIES:
+            raise _bad(
+                path,
+                f"gaps[{n}]",
+                f"names an unknown identity or capability ({g['identity']}, {g['capability']})",
+                f"identities: {', '.join(IDENTITY_KINDS)}; capabilities: {', '.join(CAPABILITIES)}",
             )
         gaps.append(Gap(str(g["identity"]), str(g["capability"]), str(g["reason"])))
     return Intended(path, rows, gaps)

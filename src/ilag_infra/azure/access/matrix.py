@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ilag_infra.azure.access import rbac
+from ilag_infra.azure.access import conditions, rbac
 from ilag_infra.azure.access.facts import Assignment, Facts
 
 CAPABILITIES = (
@@ -19,6 +19,18 @@ CAPABILITIES = (
     "delete-backup-version",
     "disable-protection",
     "grant-access",
+)
+
+# The kinds of row identities() builds ("site:andoy" is of kind "site").
+IDENTITY_KINDS = (
+    "site",
+    "technician",
+    "operators",
+    "ci-deploy",
+    "ci-preview",
+    "state-holder",
+    "contributor",
+    "owner",
 )
 
 _ST = "Microsoft.Storage/storageAccounts"
@@ -31,6 +43,7 @@ ACCOUNT_WRITE = f"{_ST}/write"
 ACCOUNT_DELETE = f"{_ST}/delete"
 BLOB_SERVICE_WRITE = f"{_ST}/blobServices/write"
 MANAGEMENT_POLICY_WRITE = f"{_ST}/managementPolicies/write"
+CONTAINER_DELETE = f"{_ST}/blobServices/containers/delete"
 WORM_WRITE = f"{_ST}/blobServices/containers/immutabilityPolicies/write"
 WORM_DELETE = f"{_ST}/blobServices/containers/immutabilityPolicies/delete"
 DATA_READ = f"{_BLOBS}/read"
@@ -41,6 +54,7 @@ LOCK_DELETE = "Microsoft.Authorization/locks/delete"
 ROLE_ASSIGN = "Microsoft.Authorization/roleAssignments/write"
 ROLE_DEFINE = "Microsoft.Authorization/roleDefinitions/write"
 VAULT_WRITE = "Microsoft.RecoveryServices/vaults/write"
+VAULT_POLICY_WRITE = "Microsoft.RecoveryServices/vaults/backupPolicies/write"
 
 DOC_SHARED_KEY = (
     "https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent"
@@ -57,6 +71,7 @@ DOC_WORM = "https://learn.microsoft.com/azure/storage/blobs/immutable-version-le
 DOC_WORM_LOCK = "https://learn.microsoft.com/azure/storage/blobs/immutable-time-based-retention-policy-overview#locked-versus-unlocked-policies"
 DOC_LIFECYCLE = "https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-overview"
 DOC_SOFT_DELETE = "https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview"
+DOC_CONTAINER_DELETE = "https://learn.microsoft.com/rest/api/storagerp/blob-containers/delete"
 DOC_LOCKS = "https://learn.microsoft.com/azure/azure-resource-manager/management/lock-resources"
 DOC_VAULT = "https://learn.microsoft.com/azure/backup/backup-azure-enhanced-soft-delete-about"
 DOC_VAULT_IMMUTABLE = (
@@ -64,6 +79,16 @@ DOC_VAULT_IMMUTABLE = (
 )
 DOC_ABAC = (
     "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-overview"
+)
+DOC_DELEGATE = (
+    "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-portal"
+)
+# Actions that create a service principal its creator can then act as: a user-assigned
+# managed identity (with a federated credential, or attached to compute the creator runs).
+MAKES_PRINCIPAL = (
+    "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
+    "Microsoft.Resources/deploymentScripts/write",
 )
 
 
@@ -98,9 +123,15 @@ class Identity:
     """One row: its role assignments, and the site credentials it holds."""
 
     def __init__(
-        self, name: str, assignments: list[Assignment], sas: dict[str, str], note: str = ""
+        self,
+        name: str,
+        assignments: list[Assignment],
+        sas: dict[str, str],
+        note: str = "",
+        principal_type: str = "Group",
     ) -> None:
         self.name = name
+        self.principal_type = principal_type
         self.assignments = assignments
         self.sas = sas  # slug -> SAS permissions held
         self.note = note
@@ -174,6 +205,11 @@ class _Judge:
                 _by(a, MANAGEMENT_POLICY_WRITE, DOC_LIFECYCLE)
                 + ": a lifecycle rule deletes versions by age"
             )
+        # The account's CanNotDelete lock is not counted as stopping this: the control plane
+        # deletes the container and, with it, every blob and version.
+        a = who.grant(CONTAINER_DELETE, target)
+        if a is not None:
+            return _by(a, CONTAINER_DELETE, DOC_CONTAINER_DELETE) + " with every version in it"
         return None
 
     def worm_remover(self, who: Identity) -> str | None:
@@ -233,6 +269,11 @@ class _Judge:
                 return True, _by(lock, LOCK_DELETE, DOC_LOCKS) + ": removes the account's lock"
         if f.vault_id:
             a = who.grant(VAULT_WRITE, f.vault_id)
+            policy = who.grant(VAULT_POLICY_WRITE, f.vault_id)
+            if policy is not None and f.vault_immutability != "Locked":
+                return True, _by(policy, VAULT_POLICY_WRITE, DOC_VAULT_IMMUTABLE) + (
+                    ": shortens retention, which only a locked immutable vault refuses"
+                )
             loose = []
             if f.vault_soft_delete != "AlwaysON":
                 loose.append(f"soft delete {f.vault_soft_delete or 'unset'}")
@@ -259,46 +300,51 @@ class _Judge:
         return False, "cannot assign roles to itself"
 
     def _condition_leak(self, who: Identity, a: Assignment) -> str | None:
-        """A conditioned role-assignment writer can still raise its own rights when the
-        condition lets it assign, to itself, a role that carries more."""
-        cond = (a.condition or "").lower()
-        own = [p.principal_id for p in who.assignments]
-        if any(pid and pid in cond for pid in own) and "guidnotequals" in cond:
-            return None
-        allowed = [g.strip() for g in _guids(cond)]
-        catalogue = rbac.builtin()
-        strong = []
-        for g in allowed:
-            role = catalogue.by_guid(g)
-            if role is None:
-                continue
-            if (
-                role.permits_data(DATA_READ)
-                or role.permits_data(DATA_WRITE)
-                or role.permits(LIST_KEYS)
-                or role.permits(ROLE_ASSIGN)
-                or any(
-                    role.permits_data(x)
-                    for x in ("Microsoft.KeyVault/vaults/secrets/getSecret/action",)
-                )
-            ):
-                strong.append(role.name)
+        """A conditioned role-assignment writer still raises its own rights when the
+        condition lets it assign a role that carries more to itself, or to a principal it
+        controls (a managed identity it can create)."""
+        limits = conditions.parse(a.condition)
+        strong = sorted(r.name for r in self._roles() if limits.may_assign(r.guid) and _strong(r))
         if not strong:
             return None
+        own = {x.principal_id for x in who.assignments if x.principal_id}
+        to_self = any(limits.may_target(who.principal_type, pid) for pid in own or {""})
+        made = self.controlled_principal(who)
+        if to_self:
+            target = "its own principal"
+        elif made and limits.may_target("ServicePrincipal"):
+            target = f"a managed identity it creates ({made})"
+        else:
+            return None
         return (
-            f"{a.role.name} on {_short(a.scope)} may assign {', '.join(sorted(strong))}, and its "
-            f"condition does not exclude its own principal ({DOC_ABAC})"
+            f"{a.role.name} on {_short(a.scope)} may assign {', '.join(strong)} to {target} "
+            f"({DOC_ABAC}; {DOC_DELEGATE})"
         )
 
+    def _roles(self) -> list[rbac.RoleDef]:
+        return [*rbac.builtin().by_name.values(), *self.f.custom_roles.values()]
 
-def _guids(condition: str) -> list[str]:
-    import re
+    def controlled_principal(self, who: Identity) -> str | None:
+        """A service principal this identity can make and then act as."""
+        for a in who.assignments:
+            for action in MAKES_PRINCIPAL:
+                if a.role.permits(action):
+                    return f"{a.role.name} on {_short(a.scope)} permits {action}"
+        return None
 
-    part = condition.split("roledefinitionid]", 1)
-    if len(part) < 2:
-        return []
-    braces = re.search(r"\{([^}]*)\}", part[1])
-    return braces.group(1).split(",") if braces else []
+
+def _strong(role: rbac.RoleDef) -> bool:
+    """A role that reaches backup data, keys, secrets or further role assignments."""
+    return (
+        role.permits_data(DATA_READ)
+        or role.permits_data(DATA_WRITE)
+        or role.permits_data(DATA_DELETE_VERSION)
+        or role.permits(LIST_KEYS)
+        or role.permits(ROLE_ASSIGN)
+        or role.permits(LOCK_DELETE)
+        or role.permits(WORM_DELETE)
+        or role.permits_data("Microsoft.KeyVault/vaults/secrets/getSecret/action")
+    )
 
 
 def identities(facts: Facts) -> list[Identity]:
@@ -322,7 +368,9 @@ def identities(facts: Facts) -> list[Identity]:
         )
     labels = ["operators", "ci-deploy", "ci-preview"]
     for label in labels:
-        rows.append(Identity(label, [a for a in facts.assignments if a.principal == label], {}))
+        kind = "ServicePrincipal" if label.startswith("ci-") else "Group"
+        own = [a for a in facts.assignments if a.principal == label]
+        rows.append(Identity(label, own, {}, principal_type=kind))
     # Pulumi state with its secrets provider decrypts every site SAS (stack output).
     rows.append(
         Identity(
