@@ -70,3 +70,24 @@ def test_permission_items_take_rights_away_and_respect_the_switches() -> None:
     assert by_path["/etc/shadow"]["group"] == "shadow"
     only_cron = _plugin().ilag_permission_items(found, True, False, False)
     assert {i["path"] for i in only_cron} == {"/etc/cron.d", "/etc/crontab", "/etc/cron.daily"}
+
+
+def test_sshd_overridden_names_each_keyword_that_is_not_the_drop_ins() -> None:
+    f = _plugin().ilag_sshd_overridden
+    wanted = {"permitrootlogin": "prohibit-password", "maxauthtries": 3, "x11forwarding": "no"}
+    ok = ["permitrootlogin without-password", "maxauthtries 3", "x11forwarding no"]
+    assert f(ok, wanted) == []
+    undone = ["permitrootlogin yes", "maxauthtries 3"]
+    assert f(undone, wanted) == [
+        "permitrootlogin is yes, want prohibit-password",
+        "x11forwarding is unset, want no",
+    ]
+    # The extra options are written first, so they are what sshd should show.
+    assert (
+        f(
+            ["permitrootlogin without-password", "maxauthtries 5", "x11forwarding no"],
+            wanted,
+            {"MaxAuthTries": 5},
+        )
+        == []
+    )

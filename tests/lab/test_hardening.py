@@ -246,3 +246,90 @@ def test_check_mode_on_the_hardened_hosts_changes_nothing(lab: Lab, converged: t
         h.name: 0
         for h in lab.hosts("bo")  # type: ignore[attr-defined]
     }
+
+
+def _verdicts(doc: dict, host: str) -> dict[str, tuple[str, str]]:  # type: ignore[type-arg]
+    return {
+        c["control"]: (c["verdict"], c["evidence"])
+        for x in doc["hosts"]
+        if x["host"] == host
+        for c in x["controls"]
+    }
+
+
+def test_a_drop_in_allowing_root_password_login_fails_the_audit_and_the_check(
+    lab: Lab,
+    converged: tuple,  # type: ignore[type-arg]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # sshd keeps the first value it reads, and 00-local.conf sorts before the baseline's
+    # 10-ilag-hardening.conf: this file undoes the baseline without touching the role's file.
+    h = lab.hosts("andoy")[0]
+    name = h.name  # type: ignore[attr-defined]
+    drop_in = "/etc/ssh/sshd_config.d/00-local.conf"
+    on_host(
+        lab,
+        h,
+        f"printf 'PermitRootLogin yes\\nPasswordAuthentication yes\\n' > {drop_in} && "
+        "systemctl reload ssh",
+    )
+    try:
+        rc, doc = run_audit(["andoy"], capsys)
+        assert rc == 1
+        verdict, evidence = _verdicts(doc, name)["ssh-login"]
+        assert verdict == "fail"
+        assert "permitrootlogin is yes" in evidence and "passwordauthentication is yes" in evidence
+        failed = {
+            (x["host"], c["control"])
+            for x in doc["hosts"]
+            for c in x["controls"]
+            if c["verdict"] == "fail"
+        }
+        assert failed == {(name, "ssh-login")}, failed
+        # A dry run reports it too: the role compares sshd's effective settings with its own.
+        outcome = lab.apply(["andoy"], check=True)
+        assert not outcome.ok and outcome.problem_hosts == {"andoy": [name]}
+        message = outcome.results[0].messages.get(name, "")
+        assert "permitrootlogin is yes" in message and "overrides" in message, message
+    finally:
+        on_host(lab, h, f"rm -f {drop_in} && systemctl reload ssh")
+    rc, doc = run_audit(["andoy"], capsys)
+    assert rc == 0, [c for x in doc["hosts"] for c in x["controls"] if c["verdict"] == "fail"]
+
+
+def test_a_group_vars_override_is_audited_against_the_override(
+    lab: Lab,
+    converged: tuple,  # type: ignore[type-arg]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # group_vars next to the lab's inventory overlay: Ansible loads them for the `bo` group
+    # like inventories/group_vars. One control is tightened, one is turned off.
+    group_vars = lab.target.inventory_sources("bo")[-1].parent / "group_vars" / "bo.yml"
+    group_vars.parent.mkdir(parents=True, exist_ok=True)
+    group_vars.write_text("---\nbaseline__sshd_max_auth_tries: 2\nbaseline__acct: false\n")
+    hosts = [h.name for h in lab.hosts("bo")]  # type: ignore[attr-defined]
+    try:
+        # Before the converge the hosts still allow 3 tries: the audit expects the override.
+        rc, doc = run_audit(["bo"], capsys)
+        assert rc == 1
+        for name in hosts:
+            verdicts = _verdicts(doc, name)
+            assert verdicts["ssh-login"][0] == "fail"
+            assert "maxauthtries is 3, want 2" in verdicts["ssh-login"][1]
+            assert verdicts["acct-installed"] == ("off", "off by settings (baseline__acct)")
+        outcome = lab.apply(["bo"])
+        assert outcome.ok, outcome.problem_hosts
+        rc, doc = run_audit(["bo"], capsys)
+        assert rc == 0, [c for x in doc["hosts"] for c in x["controls"] if c["verdict"] == "fail"]
+        for name in hosts:
+            verdicts = _verdicts(doc, name)
+            assert (
+                verdicts["ssh-login"][0] == "pass" and "maxauthtries 2" in verdicts["ssh-login"][1]
+            )
+            assert verdicts["acct-running"][0] == "off"
+    finally:
+        group_vars.unlink()
+        outcome = lab.apply(["bo"])
+    assert outcome.ok, outcome.problem_hosts
+    rc, doc = run_audit(["bo"], capsys)
+    assert rc == 0

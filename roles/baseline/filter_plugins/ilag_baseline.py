@@ -57,9 +57,37 @@ def ilag_permission_items(
     return items
 
 
+def _sshd_word(keyword: str, value: Any) -> str:
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    v = str(value).strip().lower()
+    # sshd -T prints the old spelling of prohibit-password.
+    return "without-password" if keyword == "permitrootlogin" and v == "prohibit-password" else v
+
+
+def ilag_sshd_overridden(
+    effective: list[str], wanted: dict[str, Any], extra: dict[str, Any] | None = None
+) -> list[str]:
+    """The keywords whose effective value (`sshd -T` lines) is not the one the drop-in
+    writes. The drop-in writes `extra` first and sshd keeps the first value, so those win."""
+    have: dict[str, str] = {}
+    for line in effective:
+        key, _, value = line.strip().partition(" ")
+        have.setdefault(key.lower(), value.strip())
+    want = {k.lower(): v for k, v in wanted.items()}
+    want.update({str(k).lower(): v for k, v in (extra or {}).items() if str(k).lower() in want})
+    out = []
+    for key, value in want.items():
+        got = have.get(key)
+        if got is None or _sshd_word(key, got) != _sshd_word(key, value):
+            out.append(f"{key} is {got if got is not None else 'unset'}, want {value}")
+    return out
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "ilag_sysctl_plan": ilag_sysctl_plan,
             "ilag_permission_items": ilag_permission_items,
+            "ilag_sshd_overridden": ilag_sshd_overridden,
         }

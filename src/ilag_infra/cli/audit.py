@@ -18,7 +18,12 @@ from ilag_infra.cli.options import (
 )
 from ilag_infra.model.errors import EXIT_FAILED
 
-STYLE = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "n/a": "[yellow]n/a[/]"}
+STYLE = {
+    "pass": "[green]pass[/]",
+    "fail": "[bold red]FAIL[/]",
+    "n/a": "[yellow]n/a[/]",
+    "off": "[dim]off[/]",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -35,8 +40,10 @@ def register(app: typer.Typer) -> None:
         Connects with the pinned host keys only and asks the running system: sshd's effective
         settings (sshd -T), sysctl values in force, modprobe's answer for blacklisted modules,
         the loaded audit rules, the session's umask and core limit, file modes, packages.
-        Prints one table per municipality (pass, FAIL, or n/a with the reason where a
-        container cannot hold the state). Changes nothing; safe on production. Exit 1 if any
+        Each host is judged against the baseline role's settings for it (role defaults, then
+        group_vars and host_vars), never below the published benchmarks the controls cite.
+        Prints one table per municipality (pass, FAIL, n/a with the reason where a container
+        cannot hold the state, or off where the settings turn a control off). Changes nothing; safe on production. Exit 1 if any
         control fails or a host cannot be checked.
         """
         from ilag_infra.onsite import audit
@@ -72,11 +79,11 @@ def register(app: typer.Typer) -> None:
                 for r in rows:
                     if r.error:
                         t.add_row("connection", r.host.name, STYLE["fail"], escape(r.error))
-                for c in audit.CONTROLS:
+                for cid in audit.CONTROL_IDS:
                     for r in rows:
                         for f in r.findings:
-                            if f.control is c:
-                                t.add_row(c.id, r.host.name, STYLE[f.verdict], escape(f.evidence))
+                            if f.control.id == cid:
+                                t.add_row(cid, r.host.name, STYLE[f.verdict], escape(f.evidence))
                 out.print(t)
             failed = [
                 (r.host.name, f.control.id)
@@ -92,7 +99,8 @@ def register(app: typer.Typer) -> None:
             counts = {v: sum(f.verdict == v for r in results for f in r.findings) for v in STYLE}
             out.print(
                 f"{len(results)} host(s), {len(audit.CONTROLS)} controls: "
-                f"{counts['pass']} pass, {counts['fail']} fail, {counts['n/a']} n/a"
+                f"{counts['pass']} pass, {counts['fail']} fail, {counts['n/a']} n/a, "
+                f"{counts['off']} off by settings"
             )
         if not ok:
             raise typer.Exit(EXIT_FAILED)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ilag_infra.model import inventory
 from ilag_infra.model.errors import InputError, Problem
@@ -19,6 +21,11 @@ class SshHost:
     port: int
     user: str
     key_file: Path | None
+    # Ansible's variables for the host (group_vars, host_vars, the lab overlay): the audit
+    # judges a host against what the roles were told to apply there.
+    inventory_vars: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
 
 
 def resolve(
@@ -45,6 +52,7 @@ def resolve(
                 port=int(hv.get("ansible_port", 22)),
                 user=str(hv.get("ansible_user", "root")),
                 key_file=Path(str(key)) if key else None,
+                inventory_vars=hv,
             )
         )
     if target.env == "lab":
