@@ -188,3 +188,34 @@ def test_revoking_on_a_lab_without_stored_access_policies_refuses(tmp_path: Path
         revoke.revoke(out, "bo")
     assert "lab.site_policies.bo" in str(info.value)
     assert json.loads(out.read_text("utf-8")) == data
+
+
+def test_a_technician_reads_only_the_own_municipalitys_secret(planned, region_model) -> None:  # type: ignore[no-untyped-def]
+    f = facts.gather(planned, _technicians(region_model))
+    slugs = {m.slug for m in region_model.municipalities}
+    assert set(f.secrets) == slugs
+    cells = matrix.compute(f)
+    for slug in slugs:
+        assert _allowed(cells, f"technician:{slug}", "read-secret") == {slug}
+    # Each technicians' group holds Key Vault Secrets User on its own secret, not the vault.
+    grants = [
+        a for a in f.assignments if a.principal.startswith("technician:") and "/secrets/" in a.scope
+    ]
+    assert {a.principal.split(":")[1] for a in grants} == slugs
+    assert all(a.scope == f.secrets[a.principal.split(":")[1]] for a in grants)
+
+
+def test_a_technician_role_on_the_whole_vault_is_caught(planned, region_model) -> None:  # type: ignore[no-untyped-def]
+    f = facts.gather(planned, _technicians(region_model))
+    # The mistake: Key Vault Secrets User for Bø's technicians on the vault, not the secret.
+    f.assignments = [
+        dataclasses.replace(a, scope=a.scope.rsplit("/secrets/", 1)[0])
+        if a.principal == "technician:bo" and "/secrets/" in a.scope
+        else a
+        for a in f.assignments
+    ]
+    diffs, _ = intended.compare(matrix.compute(f), intended.load(REPO / outcome.INTENDED))
+    caps = {(d.cell.identity, d.cell.capability, d.cell.municipality) for d in diffs}
+    assert ("technician:bo", "read-secret", "andoy") in caps
+    msg = next(d.message for d in diffs if d.cell.identity == "technician:bo")
+    assert "Key Vault Secrets User" in msg and "andoy's secrets" in msg

@@ -77,12 +77,23 @@ def test_technicians_read_only_their_own_container(plans: dict[str, plan.PlanRes
         mine = [a for a in tech if a.inputs["principalId"] == m.technician_group_object_id]
         assert len(mine) == 1
         assert mine[0].inputs["scope"].endswith(f"/containers/{naming.container_name(m.slug)}")
+    # And Key Vault Secrets User on their own site secret, at the secret's scope.
+    secrets_user = roles.BUILTIN_ROLES["Key Vault Secrets User"]
+    secret = [
+        a
+        for a in of_type(plans["backup"], ":RoleAssignment")
+        if a.inputs["roleDefinitionId"].endswith(secrets_user)
+        and a.inputs["principalId"] in {m.technician_group_object_id for m in REGION.municipalities}
+    ]
+    for m in REGION.municipalities:
+        [mine] = [a for a in secret if a.inputs["principalId"] == m.technician_group_object_id]
+        assert mine.inputs["scope"].endswith(f"/secrets/site-sas-{m.slug}")
     # Technician groups get nothing else anywhere.
     groups = {m.technician_group_object_id for m in REGION.municipalities}
     everything = of_type(plans["identity"], ":RoleAssignment") + of_type(
         plans["backup"], ":RoleAssignment"
     )
-    assert all(a in tech for a in everything if a.inputs["principalId"] in groups)
+    assert all(a in tech + secret for a in everything if a.inputs["principalId"] in groups)
 
 
 def test_storage_account_settings(plans: dict[str, plan.PlanResult]) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, recoveryservices, resources, storage
 
-from ilag_infra.azure import monitoring
+from ilag_infra.azure import monitoring, site_secrets
 from ilag_infra.azure.blueprint import Context
 from ilag_infra.azure.identity import (
     Access,
@@ -360,6 +360,9 @@ def declare(
     )
     sas_urls: dict[str, pulumi.Output[str]] = {}
     grants: list[Grant] = []
+    kv_rg = ident.require_output("resource_group_name")
+    kv_name = ident.require_output("key_vault_name")
+    kv_id = site_secrets.vault_id(client.subscription_id, kv_rg, kv_name)
     for m in ctx.region.municipalities:
         box = MunicipalityContainer(
             f"container-{m.slug}",
@@ -376,6 +379,15 @@ def declare(
             ),
         )
         sas_urls[m.slug] = box.sas_url
+        # The technicians' copy of the site credential: their own municipality's only.
+        grants.append(
+            site_secrets.SiteSecret(
+                f"site-secret-{m.slug}",
+                site_secrets.SiteSecretArgs(
+                    ctx, m.slug, kv_rg, kv_name, kv_id, box.sas_url, m.technician_group_object_id
+                ),
+            ).grant
+        )
         # A municipality's technicians may read their own backups, and nothing else.
         grants.append(
             Grant(

@@ -62,7 +62,7 @@ def render(ctx: Context, out: object) -> None:
 
     assert isinstance(out, Outcome)
     slugs = sorted({c.municipality for c in out.cells})
-    table = Table(title="Access to the backups (yes: can, per municipality)")
+    table = Table(title="Access to the backups and site secrets (yes: can, per municipality)")
     table.add_column("identity")
     for cap in CAPABILITIES:
         table.add_column(cap)

@@ -17,6 +17,7 @@ WORM_POLICY = "azure-native:storage:BlobContainerImmutabilityPolicy"
 VAULT = "azure-native:recoveryservices:Vault"
 LOCKS = ("azure-native:authorization:ManagementLockByScope",)
 SERVICE_SAS = "azure-native:storage:listStorageAccountServiceSAS"
+KV_SECRET = "azure-native:keyvault:Secret"
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Facts:
     principals: dict[str, str] = field(default_factory=dict)  # id -> label
     technicians: dict[str, str] = field(default_factory=dict)  # slug -> group id
     custom_roles: dict[str, rbac.RoleDef] = field(default_factory=dict)  # guid -> definition
+    secrets: dict[str, str] = field(default_factory=dict)  # slug -> Key Vault secret id
 
 
 def _rg_id(sub: str, rg: str) -> str:
@@ -141,6 +143,14 @@ def gather(results: list[PlanResult], technicians: dict[str, str]) -> Facts:
             facts.vault_immutability = str((sec.get("immutabilitySettings") or {}).get("state", ""))
         elif res.type in LOCKS:
             facts.locks.append(str(inputs.get("scope", "")))
+        elif res.type == KV_SECRET:
+            slug = str((inputs.get("tags") or {}).get("municipality", ""))
+            if slug:
+                facts.secrets[slug] = (
+                    f"{_rg_id(facts.subscription, str(inputs.get('resourceGroupName', '')))}"
+                    f"/providers/Microsoft.KeyVault/vaults/{inputs.get('vaultName', '')}"
+                    f"/secrets/{inputs.get('secretName', res.name)}"
+                )
     worm: dict[str, int] = {}
     for res in everything:
         if res.type == WORM_POLICY:

@@ -114,11 +114,12 @@ class Difference:
         c = self.cell
         want = "allowed" if self.intended else "denied"
         got = "allowed" if c.allowed else "denied"
-        what = (
-            f"{c.capability} ({c.municipality})"
-            if c.capability.startswith("reach:")
-            else f"{c.capability} on {c.municipality}'s backups"
-        )
+        if c.capability.startswith("reach:"):
+            what = f"{c.capability} ({c.municipality})"
+        elif c.capability == "read-secret":
+            what = f"{c.capability} on {c.municipality}'s secrets"
+        else:
+            what = f"{c.capability} on {c.municipality}'s backups"
         return f"{c.identity} {what} is {got}, intended {want}: {c.why}"
 
 

@@ -19,6 +19,7 @@ CAPABILITIES = (
     "delete-backup-version",
     "disable-protection",
     "grant-access",
+    "read-secret",
 )
 
 # The kinds of row identities() builds ("site:andoy" is of kind "site").
@@ -53,6 +54,7 @@ DATA_DELETE_VERSION = f"{_BLOBS}/deleteBlobVersion/action"
 LOCK_DELETE = "Microsoft.Authorization/locks/delete"
 ROLE_ASSIGN = "Microsoft.Authorization/roleAssignments/write"
 ROLE_DEFINE = "Microsoft.Authorization/roleDefinitions/write"
+GET_SECRET = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
 VAULT_WRITE = "Microsoft.RecoveryServices/vaults/write"
 VAULT_POLICY_WRITE = "Microsoft.RecoveryServices/vaults/backupPolicies/write"
 
@@ -72,6 +74,10 @@ DOC_WORM_LOCK = "https://learn.microsoft.com/azure/storage/blobs/immutable-time-
 DOC_LIFECYCLE = "https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-overview"
 DOC_SOFT_DELETE = "https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview"
 DOC_CONTAINER_DELETE = "https://learn.microsoft.com/rest/api/storagerp/blob-containers/delete"
+DOC_KV_RBAC = (
+    "https://learn.microsoft.com/azure/key-vault/general/rbac-guide"
+    "#best-practices-for-individual-keys-secrets-and-certificates-role-assignments"
+)
 DOC_LOCKS = "https://learn.microsoft.com/azure/azure-resource-manager/management/lock-resources"
 DOC_VAULT = "https://learn.microsoft.com/azure/backup/backup-azure-enhanced-soft-delete-about"
 DOC_VAULT_IMMUTABLE = (
@@ -287,6 +293,18 @@ class _Judge:
             "cannot switch off versioning, soft delete, WORM, a lock or the vault's protections",
         )
 
+    def read_secret(self, who: Identity, slug: str) -> tuple[bool, str]:
+        """The municipality's secrets: its site credential, held or read from Key Vault."""
+        if who.sas.get(slug):
+            return True, f"holds {slug}'s site SAS ({DOC_SAS}){who.note}"
+        secret = self.f.secrets.get(slug)
+        if secret is None:
+            return False, f"no Key Vault secret of {slug} is planned"
+        a = who.grant(GET_SECRET, secret, data=True)
+        if a is not None:
+            return True, _by(a, GET_SECRET, DOC_KV_RBAC)
+        return False, f"no role on {slug}'s secret ({_short(secret)}) or on its vault"
+
     def grant_access(self, who: Identity, target: str) -> tuple[bool, str]:
         for action in (ROLE_ASSIGN, ROLE_DEFINE):
             for a in who.assignments:
@@ -411,6 +429,7 @@ def compute(facts: Facts) -> list[Cell]:
                 "delete-backup-version": judge.delete_version(who, slug, target),
                 "disable-protection": judge.disable(who, slug),
                 "grant-access": judge.grant_access(who, target),
+                "read-secret": judge.read_secret(who, slug),
             }
             for cap in CAPABILITIES:
                 allowed, why = checks[cap]
