@@ -25,15 +25,19 @@ def test_network_adds_its_gateway_and_connection_only(
     assert "lodingen" in sixth_plans["network"].outputs["connection_names"]
 
 
-def test_backup_adds_its_container_sas_and_reader_role_only(
+def test_backup_adds_its_container_sas_secret_and_reader_roles_only(
     plans: dict[str, plan.PlanResult], sixth_plans: dict[str, plan.PlanResult]
 ) -> None:
     added = _added(plans["backup"], sixth_plans["backup"])
     types = sorted(t for t, _ in added)
+    # The container with its reader role, and the site secret with its reader role.
     assert types == [
         "azure-native:authorization:RoleAssignment",
+        "azure-native:authorization:RoleAssignment",
+        "azure-native:keyvault:Secret",
         "azure-native:storage:BlobContainer",
         "ilag:backup:MunicipalityContainer",
+        "ilag:backup:SiteSecret",
     ]
     sas = [i for i in sixth_plans["backup"].invokes if i.token.endswith("ServiceSAS")]
     assert len(sas) == len(plans["backup"].invokes) - 1 + 1 == 6
