@@ -89,3 +89,27 @@ def test_other_shapes_are_bad_input(value: str, plans: dict[str, plan.PlanResult
     with pytest.raises(InputError) as err:
         _identity(plans, operatorsGroupObjectId=value)
     assert "ilag:operatorsGroupObjectId" in str(err.value)
+
+
+def test_two_ca_keys_are_trusted_while_rotating(plans: dict[str, plan.PlanResult]) -> None:
+    old = _openssh(ed25519.Ed25519PrivateKey.generate().public_key()) + " ca-2026"
+    new = _openssh(ed25519.Ed25519PrivateKey.generate().public_key()) + " ca-2027"
+    result = _identity(plans, sshUserCaPublicKey=f"{old}\n{new}\n")
+    assert result.outputs["ssh_user_ca_public_key"] == f"{old}\n{new}"
+
+
+@pytest.mark.parametrize("lines", ["twice", "four", "one bad"])
+def test_a_rotation_list_with_a_repeat_too_many_or_a_bad_line_is_refused(
+    lines: str, plans: dict[str, plan.PlanResult]
+) -> None:
+    key = _openssh(ed25519.Ed25519PrivateKey.generate().public_key())
+    value = {
+        "twice": f"{key} a\n{key} b",
+        "four": "\n".join(
+            _openssh(ed25519.Ed25519PrivateKey.generate().public_key()) for _ in range(4)
+        ),
+        "one bad": f"{key}\nssh-ed25519 AAAAAAAA broken",
+    }[lines]
+    with pytest.raises(InputError) as err:
+        _identity(plans, sshUserCaPublicKey=value)
+    assert "ilag:sshUserCaPublicKey" in str(err.value)

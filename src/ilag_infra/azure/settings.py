@@ -465,6 +465,10 @@ class _Reader:
             raise StackConfigError(self.problems)
 
 
+# The current user CA and, while rotating, the next one (and one spare for a failed rotation).
+MAX_TRUSTED_CAS = 3
+
+
 def ssh_public_key_problem(line: str) -> str | None:
     """Why this is not one OpenSSH public key line, or None; parsed, not pattern-matched."""
     if "PRIVATE KEY" in line:
@@ -607,14 +611,25 @@ def read_identity(stack: str, root: Path) -> IdentitySettings:
             "use repo:<org>/<repo>:environment:<name> or repo:<org>/<repo>:ref:refs/heads/main",
         )
     ca = r.text("sshUserCaPublicKey").strip()
-    if ca:
-        problem = ssh_public_key_problem(ca)
+    # One key per line: during a CA rotation both the old and the new key are trusted
+    # (docs/operators.md, "Rotating the CA").
+    lines = [line.strip() for line in ca.splitlines() if line.strip()]
+    for n, line in enumerate(lines, 1):
+        problem = ssh_public_key_problem(line)
         if problem:
             r.bad(
                 "sshUserCaPublicKey",
-                problem,
-                "paste the contents of the CA's .pub file (never the private key)",
+                f"line {n} {problem}",
+                "paste the contents of the CA's .pub file (never the private key), one per line",
             )
+    keys = [line.split()[1] for line in lines if len(line.split()) > 1]
+    if len(set(keys)) != len(keys) or len(lines) > MAX_TRUSTED_CAS:
+        r.bad(
+            "sshUserCaPublicKey",
+            f"holds {len(lines)} keys, some the same or more than {MAX_TRUSTED_CAS}",
+            "trust the current CA, plus the next one only while rotating",
+        )
+    ca = "\n".join(lines)
     settings = IdentitySettings(
         common=common,
         network_stack=_upstream(r, "networkStack", "network", suffix),

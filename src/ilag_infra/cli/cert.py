@@ -1,0 +1,130 @@
+"""`ilag cert issue|ls`: short-lived SSH user certificates for technicians."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ilag_infra.cli.context import Context
+from ilag_infra.cli.options import EnvOption, JsonOption
+from ilag_infra.model.errors import InputError, Problem
+
+Kommune = Annotated[str, typer.Argument(metavar="KOMMUNE", help="The municipality (slug).")]
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        help="SSH user certificates for technicians: short-lived, one municipality each.",
+        no_args_is_help=True,
+    )
+    app.add_typer(group, name="cert")
+
+    @group.command("issue")
+    def issue_cmd(
+        municipality: Kommune,
+        key: Annotated[
+            Path, typer.Option("--key", help="The technician's public key (.pub) to sign.")
+        ],
+        person: Annotated[
+            str,
+            typer.Option("--person", help="Who it is for (user name or e-mail); the key id."),
+        ],
+        hours: Annotated[
+            float, typer.Option("--hours", help="Lifetime in hours, at most 24.")
+        ] = 8.0,
+        ca_key: Annotated[
+            Path | None,
+            typer.Option(
+                "--ca-key",
+                help="The CA's private key. Lab: the lab's CA. Production: required, on the "
+                "offline signing machine.",
+            ),
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option("--out", help="Where to write the certificate (default: KEY-cert.pub)."),
+        ] = None,
+        as_json: JsonOption = False,
+        env: EnvOption = "lab",
+    ) -> None:
+        """Sign a technician's key for one municipality's servers.
+
+        The certificate's only principal is KOMMUNE-tech, which only that municipality's
+        hosts accept for the shared admin account (sudo follows from the account). It lives 8
+        hours by default and a day at most; its key id is --person, so each login is logged
+        with the person's name. Every certificate issued is recorded (`ilag cert ls`).
+
+        Example: ilag cert issue andoy --key ~/.ssh/id_ed25519.pub --person kari.nordmann
+        """
+        from ilag_infra.onsite import certs, runrecord
+
+        ctx = Context(env, json=as_json)
+        slug = ctx.slugs([municipality], False)[0]
+        if ca_key is None:
+            if ctx.target.env != "lab":
+                raise InputError(
+                    [
+                        Problem(
+                            "command line",
+                            "--ca-key",
+                            "is required outside the lab",
+                            "sign on the offline CA machine and pass its key file",
+                        )
+                    ]
+                )
+            from ilag_infra.lab import lab_paths
+
+            ca_key = lab_paths().user_ca_key
+        done = certs.issue(ca_key, key, slug, person, hours, out)
+        path = certs.record(done, runrecord.runs_dir(ctx.root))
+        if as_json:
+            typer.echo(json.dumps({**asdict(done), "record": str(path)}, indent=2))
+            return
+        ctx.console.print(
+            f"[green]signed[/] {escape(done.certificate)} for {escape(person)}: "
+            f"principal {escape(done.principals[0])}, valid until {done.valid_to} "
+            f"(serial {done.serial}, recorded in {escape(str(path))})"
+        )
+
+    @group.command("ls")
+    def ls_cmd(
+        every: Annotated[bool, typer.Option("--all", help="Also the expired ones.")] = False,
+        as_json: JsonOption = False,
+        env: EnvOption = "lab",
+    ) -> None:
+        """List the certificates issued that are still valid (with --all: every one).
+
+        Example: ilag cert ls --json
+        """
+        from ilag_infra.onsite import certs, runrecord
+
+        ctx = Context(env, json=as_json)
+        now = datetime.now(UTC)
+        found, unreadable = certs.issued(runrecord.runs_dir(ctx.root))
+        shown = [c for c in found if every or c.valid_at(now)]
+        if as_json:
+            typer.echo(json.dumps([asdict(c) for c in shown], indent=2))
+            return
+        table = Table(title="SSH user certificates" + (" (all)" if every else " (valid now)"))
+        for col in ("serial", "person", "kommune", "principals", "valid until", "state"):
+            table.add_column(col)
+        for c in shown:
+            state = "valid" if c.valid_at(now) else "expired"
+            table.add_row(
+                str(c.serial),
+                escape(c.person),
+                escape(c.municipality),
+                escape(", ".join(c.principals)),
+                c.valid_to,
+                state,
+            )
+        ctx.console.print(table)
+        for path in unreadable:
+            ctx.console.print(f"[yellow]unreadable record skipped:[/] {escape(str(path))}")
