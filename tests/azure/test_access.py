@@ -219,3 +219,11 @@ def test_a_technician_role_on_the_whole_vault_is_caught(planned, region_model) -
     assert ("technician:bo", "read-secret", "andoy") in caps
     msg = next(d.message for d in diffs if d.cell.identity == "technician:bo")
     assert "Key Vault Secrets User" in msg and "andoy's secrets" in msg
+
+
+def test_the_preview_identity_only_reads_the_platform_resources(planned, region_model) -> None:  # type: ignore[no-untyped-def]
+    f = facts.gather(planned, _technicians(region_model))
+    mine = [a for a in f.assignments if a.principal == "ci-preview"]
+    assert {a.role.name for a in mine} == {"Reader"}
+    assert len({a.scope for a in mine}) == 3  # network, identity and backup groups
+    assert not any(c.allowed for c in matrix.compute(f) if c.identity == "ci-preview")

@@ -410,6 +410,9 @@ def declare(
     # every blob version). The central prune runs with the pruner role on the account.
     for role in ("Reader", "Backup Operator"):
         grants.append(Grant("rg-backup", rg.id, role, "operators", operators, "Group"))
+    # Pull-request previews read the resources, never the data or the keys.
+    preview = ident.require_output("preview_identity_principal_id")
+    grants.append(Grant("rg-backup", rg.id, "Reader", "preview", preview, "ServicePrincipal"))
     grants.append(
         Grant(
             "account",

@@ -149,6 +149,7 @@ class DeployIdentityArgs:
     ctx: Context
     resource_group_name: pulumi.Input[str]
     github_subject: str
+    purpose: str = "deploy"  # deploy | preview
 
 
 class DeployIdentity(pulumi.ComponentResource):
@@ -161,7 +162,7 @@ class DeployIdentity(pulumi.ComponentResource):
     ):
         super().__init__("ilag:identity:DeployIdentity", name, None, opts)
         ctx = args.ctx
-        identity_name = ctx.names.identity("deploy")
+        identity_name = ctx.names.identity(args.purpose)
         self.identity = managedidentity.UserAssignedIdentity(
             identity_name,
             resource_name_=identity_name,
@@ -355,6 +356,12 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
     deploy = DeployIdentity(
         "deploy", DeployIdentityArgs(ctx, rg.name, settings.github_oidc_subject)
     )
+    # Pull-request previews sign in as their own identity: Reader only, so a workflow change in
+    # a pull request cannot deploy or read data.
+    preview = DeployIdentity(
+        "preview",
+        DeployIdentityArgs(ctx, rg.name, settings.github_preview_subject, purpose="preview"),
+    )
     operators = settings.operators_group_object_id
     lock_role = LockRole("lock-role", LockRoleArgs(ctx, client.subscription_id))
     deployer = PlatformRole(
@@ -407,6 +414,11 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
         )
         grants.append(
             Grant(
+                key, scope, "Reader", "preview", preview.identity.principal_id, "ServicePrincipal"
+            )
+        )
+        grants.append(
+            Grant(
                 key,
                 scope,
                 "Role Based Access Control Administrator",
@@ -454,6 +466,8 @@ def declare(ctx: Context, settings: IdentitySettings) -> dict[str, object]:
         IdentityOutput.DEPLOY_IDENTITY_CLIENT_ID: deploy.identity.client_id,
         # Read by the backup stack through StackReference.
         IdentityOutput.DEPLOY_IDENTITY_PRINCIPAL_ID: deploy.identity.principal_id,
+        IdentityOutput.PREVIEW_IDENTITY_CLIENT_ID: preview.identity.client_id,
+        IdentityOutput.PREVIEW_IDENTITY_PRINCIPAL_ID: preview.identity.principal_id,
         IdentityOutput.OPERATORS_GROUP_OBJECT_ID: operators,
         IdentityOutput.KEY_VAULT_NAME: kv.vault.name,
         IdentityOutput.RESOURCE_GROUP_NAME: rg.name,

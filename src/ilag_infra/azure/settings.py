@@ -167,6 +167,12 @@ KEYS: tuple[ConfigKey, ...] = (
         required=True,
     ),
     ConfigKey(
+        "githubPreviewSubject",
+        ("identity",),
+        "subject of the OIDC token of pull-request previews (the read-only preview identity); "
+        "default: the deploy subject's repository with :environment:preview",
+    ),
+    ConfigKey(
         "sshUserCaPublicKey",
         ("identity",),
         "OpenSSH public key line of the SSH user CA (its private key stays offline)",
@@ -268,6 +274,7 @@ class IdentitySettings:
     operators_group_object_id: str
     operator_roles: list[str]
     github_oidc_subject: str
+    github_preview_subject: str
     ssh_user_ca_public_key: str
     budget_nok: int = DEFAULT_BUDGET_NOK["identity"]
 
@@ -610,6 +617,14 @@ def read_identity(stack: str, root: Path) -> IdentitySettings:
             f"{subject!r} is not a GitHub OIDC subject",
             "use repo:<org>/<repo>:environment:<name> or repo:<org>/<repo>:ref:refs/heads/main",
         )
+    repo = ":".join(subject.split(":")[:2])
+    preview_subject = r.text("githubPreviewSubject", f"{repo}:environment:preview")
+    if not preview_subject.startswith("repo:") or preview_subject == subject:
+        r.bad(
+            "githubPreviewSubject",
+            f"{preview_subject!r} is not a GitHub OIDC subject of its own",
+            "use repo:<org>/<repo>:environment:preview (never the deploy subject)",
+        )
     ca = r.text("sshUserCaPublicKey").strip()
     # One key per line: during a CA rotation both the old and the new key are trusted
     # (docs/operators.md, "Rotating the CA").
@@ -637,6 +652,7 @@ def read_identity(stack: str, root: Path) -> IdentitySettings:
         operators_group_object_id=r.uuid("operatorsGroupObjectId"),
         operator_roles=list(roles),
         github_oidc_subject=subject,
+        github_preview_subject=preview_subject,
         ssh_user_ca_public_key=ca,
         budget_nok=r.budget(kind),
     )

@@ -50,6 +50,9 @@ class IdentityOutput(StrEnum):
     DEPLOY_IDENTITY_CLIENT_ID = "deploy_identity_client_id"
     # Read by the backup stack through StackReference.
     DEPLOY_IDENTITY_PRINCIPAL_ID = "deploy_identity_principal_id"
+    # The read-only identity of pull-request previews.
+    PREVIEW_IDENTITY_CLIENT_ID = "preview_identity_client_id"
+    PREVIEW_IDENTITY_PRINCIPAL_ID = "preview_identity_principal_id"
     OPERATORS_GROUP_OBJECT_ID = "operators_group_object_id"
     KEY_VAULT_NAME = "key_vault_name"
     RESOURCE_GROUP_NAME = "resource_group_name"
@@ -120,6 +123,8 @@ class IdentityOutputs(OutputsModel):
     key_vault_uri: str | None = None
     deploy_identity_client_id: str | None = None
     deploy_identity_principal_id: str | None = None
+    preview_identity_client_id: str | None = None
+    preview_identity_principal_id: str | None = None
     operators_group_object_id: str | None = None
     key_vault_name: str | None = None
     resource_group_name: str | None = None
