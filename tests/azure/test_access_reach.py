@@ -34,9 +34,11 @@ def _nsg(result: plan.PlanResult, fragment: str) -> dict[str, Any]:
     )
 
 
-def _wrong(cells: list[Cell]) -> list[str]:
+def _wrong(cells: list[Cell], region: Region) -> list[str]:
     return [
-        f"{c.identity} {c.capability}: {c.why}" for c in cells if c.allowed != reach.intended(c)
+        f"{c.identity} {c.capability}: {c.why}"
+        for c in cells
+        if c.allowed != reach.intended(c, region)
     ]
 
 
@@ -46,7 +48,7 @@ def test_every_site_reaches_its_own_spoke_dns_and_endpoints_and_nothing_else(
     cells = reach.compute(region, network)
     sites = {f"site:{m.slug}:{s.name}" for m in region.municipalities for s in m.sites}
     assert {c.identity for c in cells} == sites
-    assert not _wrong(cells)
+    assert not _wrong(cells, region)
     hadsel = [c for c in cells if c.identity.startswith("site:hadsel:")]
     assert not any(c.allowed for c in hadsel if c.municipality == "sortland")
     assert all(c.allowed for c in hadsel if c.capability.startswith("reach:dns:53"))
@@ -93,7 +95,7 @@ def test_a_spoke_opened_to_another_municipality_is_found(
             "destinationPortRange": "445",
         },
     )
-    wrong = _wrong(reach.compute(region, opened))
+    wrong = _wrong(reach.compute(region, opened), region)
     assert wrong and all("reach:spoke-sortland:445" in w for w in wrong), wrong
     assert "oops-allow-hadsel (priority 101)" in wrong[0]
 
@@ -112,7 +114,7 @@ def test_dns_closed_for_a_site_is_found(network: plan.PlanResult, region: Region
             "destinationPortRange": "53",
         },
     )
-    wrong = _wrong(reach.compute(region, closed))
+    wrong = _wrong(reach.compute(region, closed), region)
     assert wrong and all(w.startswith("site:bo:") and "reach:dns:53" in w for w in wrong)
 
 
@@ -135,3 +137,62 @@ def test_azure_default_rule_admits_every_site_where_nothing_denies(region: Regio
     }
     allowed, why = reach.decide(site, target, "Tcp", 445, ("nsg", [deny_vnet]))
     assert not allowed and "deny-vnet" in why
+
+
+def test_a_deny_on_an_application_security_group_does_not_hide_reach(region: Region) -> None:
+    # The plan cannot know which VMs an ASG holds: an allow to it counts, a deny does not.
+    target = reach.Target(
+        "spoke-x", "x", reach.ipaddress.IPv4Address("10.9.0.4"), "s", "v", (("Tcp", 445),)
+    )
+    site = reach.ipaddress.IPv4Network("10.66.10.0/24")
+    deny_asg = {
+        "name": "deny-to-asg",
+        "priority": 100,
+        "access": "Deny",
+        "protocol": "*",
+        "destinationPortRange": "*",
+        "sourceAddressPrefix": "*",
+        "destinationApplicationSecurityGroups": [{"id": "/asg/web"}],
+    }
+    allowed, why = reach.decide(site, target, "Tcp", 445, ("nsg", [deny_asg]))
+    assert allowed and "AllowVnetInBound" in why
+    # An ASG as the source never matches a site behind the VPN, so it cannot deny it either.
+    deny_from_asg = {
+        **deny_asg,
+        "destinationApplicationSecurityGroups": None,
+        "destinationAddressPrefix": "*",
+        "sourceAddressPrefix": None,
+        "sourceApplicationSecurityGroups": [{"id": "/asg/web"}],
+    }
+    assert reach.decide(site, target, "Tcp", 445, ("nsg", [deny_from_asg]))[0]
+
+
+def test_private_endpoints_without_network_policies_are_reached_whatever_the_nsg_says(
+    network: plan.PlanResult, region: Region
+) -> None:
+    off = copy.deepcopy(network)
+    for res in off.resources:
+        if res.type.endswith(":Subnet") and "private-endpoints" in str(
+            res.inputs.get("subnetName")
+        ):
+            res.inputs["privateEndpointNetworkPolicies"] = "Disabled"
+    cells = reach.compute(region, off)
+    smb = [c for c in cells if c.capability == "reach:private-endpoints:445"]
+    assert smb and all(c.allowed for c in smb)
+    assert "network policies off" in smb[0].why
+    assert _wrong(cells, region)
+
+
+def test_shared_services_admit_ssh_from_management_networks_only(
+    network: plan.PlanResult, region: Region
+) -> None:
+    cells = [c for c in reach.compute(region, network) if c.capability.startswith("reach:hub-")]
+    assert {c.capability for c in cells} >= {"reach:hub-shared-services:22"}
+    managed = {
+        f"site:{m.slug}:{s.name}"
+        for m in region.municipalities
+        for s in m.sites
+        if any(n.management for n in s.networks)
+    }
+    ssh = {c.identity for c in cells if c.allowed}
+    assert ssh == managed and all(c.capability.endswith(":22") for c in cells if c.allowed)

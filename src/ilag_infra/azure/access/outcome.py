@@ -49,7 +49,9 @@ def evaluate(results: list[PlanResult], region: Region, root: Path) -> Outcome:
     paths = reach.compute(region, network) if network is not None else []
     # The intended reach comes from region.yaml: own spoke, shared DNS and HTTPS, no more.
     diffs += [
-        intended.Difference(c, reach.intended(c)) for c in paths if c.allowed != reach.intended(c)
+        intended.Difference(c, reach.intended(c, region))
+        for c in paths
+        if c.allowed != reach.intended(c, region)
     ]
     cat = rbac.builtin()
     return Outcome(cells, paths, diffs, gaps, str(INTENDED), f"{cat.source} ({cat.retrieved})")

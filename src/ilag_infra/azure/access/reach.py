@@ -30,6 +30,9 @@ DOC_DEFAULTS = (
 DOC_TAGS = (
     "https://learn.microsoft.com/azure/virtual-network/service-tags-overview#available-service-tags"
 )
+DOC_PE_POLICIES = (
+    "https://learn.microsoft.com/azure/private-link/disable-private-endpoint-network-policy"
+)
 DOC_TRANSIT = "https://learn.microsoft.com/azure/vpn-gateway/vpn-gateway-peering-gateway-transit"
 # Ports tried on each spoke's workloads: SSH, HTTPS, SMB, RDP.
 SPOKE_PORTS = (("Tcp", 22), ("Tcp", 443), ("Tcp", 445), ("Tcp", 3389))
@@ -64,6 +67,12 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
 )
 
 Net = ipaddress.IPv4Network
+# Hub subnets that hold no workload a site could reach: the VPN gateway's own.
+SKIPPED_HUB_SUBNETS = ("GatewaySubnet", "AzureFirewallSubnet", "AzureBastionSubnet")
+
+
+def _hub_name(subnet: str) -> str:
+    return "hub-" + subnet.removeprefix("snet-")
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,8 @@ class Target:
     subnet: str  # the subnet's name, to find its NSG
     vnet: str
     ports: tuple[tuple[str, int], ...]
+    # False for private endpoints while network policies are off: the NSG does not apply.
+    filtered: bool = True
 
 
 def _net(text: str) -> Net | None:
@@ -93,6 +104,11 @@ def _list(rule: dict[str, Any], one: str, many: str) -> list[str]:
 
 def _source_matches(prefix: Net, rule: dict[str, Any]) -> bool | None:
     """True if the whole site network matches, None if only part of it does."""
+    if rule.get("sourceApplicationSecurityGroups") and not (
+        rule.get("sourceAddressPrefix") or rule.get("sourceAddressPrefixes")
+    ):
+        # An application security group holds Azure NICs, never an on-premises network.
+        return False
     partial = False
     for src in _list(rule, "sourceAddressPrefix", "sourceAddressPrefixes"):
         low = src.lower()
@@ -108,7 +124,13 @@ def _source_matches(prefix: Net, rule: dict[str, Any]) -> bool | None:
     return None if partial else False
 
 
-def _dest_matches(address: ipaddress.IPv4Address, rule: dict[str, Any]) -> bool:
+def _dest_matches(address: ipaddress.IPv4Address, rule: dict[str, Any]) -> bool | None:
+    """True if the rule covers the address, None if it may (an application security group,
+    whose members the plan does not know)."""
+    if rule.get("destinationApplicationSecurityGroups") and not (
+        rule.get("destinationAddressPrefix") or rule.get("destinationAddressPrefixes")
+    ):
+        return None
     for dst in _list(rule, "destinationAddressPrefix", "destinationAddressPrefixes"):
         if dst.lower() in ("*", "any", "virtualnetwork"):
             return True
@@ -141,16 +163,23 @@ def decide(
     """Whether traffic from the site network reaches the target, and the rule that says so."""
     if nsg is None:
         return True, f"no NSG on {target.subnet}: nothing filters it"
+    if not target.filtered:
+        return True, (
+            f"{target.subnet} has private endpoint network policies off, so its NSG does not "
+            f"apply to the private endpoints ({DOC_PE_POLICIES})"
+        )
     nsg_name, declared = nsg
     rules = [r for r in declared if str(r.get("direction", "Inbound")).lower() == "inbound"]
     ordered = sorted(rules, key=lambda r: int(r.get("priority", 4096))) + list(DEFAULT_RULES)
     for rule in ordered:
         if not (_proto_matches(proto, rule) and _port_matches(port, rule)):
             continue
-        if not _dest_matches(target.address, rule):
+        dest = _dest_matches(target.address, rule)
+        allow = str(rule.get("access", "")).lower() == "allow"
+        # Unsure whether it applies: count an allow (more reach), never a deny (less).
+        if dest is False or (dest is None and not allow):
             continue
         hit = _source_matches(prefix, rule)
-        allow = str(rule.get("access", "")).lower() == "allow"
         if hit is None and not allow:
             continue  # a deny that covers part of the network leaves the rest through
         if hit is None or hit:
@@ -175,6 +204,7 @@ class Network:
     vnet_owner: dict[str, str]  # vnet name -> municipality slug or "shared"
     transit: dict[str, bool]  # spoke vnet -> a site can reach it through the hub gateway
     lgw_prefixes: list[Net]
+    endpoint_subnets: set[str]  # subnets that hold a private endpoint
 
 
 def _tail(value: Any) -> str:
@@ -187,6 +217,7 @@ def read_network(result: PlanResult) -> Network:
     owner: dict[str, str] = {}
     peerings: list[dict[str, Any]] = []
     lgw: list[Net] = []
+    endpoints: set[str] = set()
     for res in result.resources:
         if not res.custom:
             continue
@@ -205,6 +236,8 @@ def read_network(result: PlanResult) -> Network:
             )
         elif kind == "VirtualNetworkPeering":
             peerings.append(inputs)
+        elif kind == "PrivateEndpoint":
+            endpoints.add(_tail(inputs.get("subnet")))
         elif kind == "LocalNetworkGateway":
             for p in (inputs.get("localNetworkAddressSpace") or {}).get("addressPrefixes") or []:
                 net = _net(str(p))
@@ -219,7 +252,11 @@ def read_network(result: PlanResult) -> Network:
         transit[vnet] = any(p.get("useRemoteGateways") for p in out) and any(
             p.get("allowGatewayTransit") for p in back
         )
-    return Network(nsgs, subnets, owner, transit, lgw)
+    # The stacks that hold the endpoints (identity, backup) put them in this subnet.
+    declared = str(result.outputs.get("private_endpoint_subnet_id") or "")
+    if declared:
+        endpoints.add(declared.rstrip("/").rsplit("/", 1)[-1])
+    return Network(nsgs, subnets, owner, transit, lgw, endpoints)
 
 
 def _nsg_of(net: Network, vnet: str, subnet: str) -> tuple[str, list[dict[str, Any]]] | None:
@@ -259,15 +296,19 @@ def targets(net: Network, result: PlanResult) -> list[Target]:
             continue
         # Azure keeps the first four addresses of a subnet; .4 is the first a VM gets.
         first = net_[4]
-        if vnet == hub and inputs.get("privateEndpointNetworkPolicies") == "Enabled":
-            out.append(
-                Target(
-                    "private-endpoints", "shared", first, subnet, vnet, (("Tcp", 443), ("Tcp", 445))
-                )
-            )
-        elif vnet != hub:
+        if vnet != hub:
             slug = net.vnet_owner.get(vnet, "shared")
             out.append(Target(f"spoke-{slug}", slug, first, subnet, vnet, SPOKE_PORTS))
+        elif (
+            subnet in net.endpoint_subnets
+            or inputs.get("privateEndpointNetworkPolicies") == "Enabled"
+        ):
+            filtered = inputs.get("privateEndpointNetworkPolicies") == "Enabled"
+            ports = (("Tcp", 443), ("Tcp", 445))
+            out.append(Target("private-endpoints", "shared", first, subnet, vnet, ports, filtered))
+        elif subnet not in SKIPPED_HUB_SUBNETS and not inputs.get("delegations"):
+            # Not the gateway's own, nor a subnet a service owns (the DNS resolver's).
+            out.append(Target(_hub_name(subnet), "shared", first, subnet, vnet, SPOKE_PORTS))
     return out
 
 
@@ -315,13 +356,26 @@ def compute(region: Region, result: PlanResult) -> list[Cell]:
     return cells
 
 
-def intended(cell: Cell) -> bool:
+def intended(cell: Cell, region: Region) -> bool:
     """From region.yaml: a site reaches its own spoke and the shared DNS and private endpoints
-    (HTTPS), nothing else."""
-    slug = cell.identity.split(":")[1]
+    (HTTPS); a site with a management network reaches the hub's shared services on SSH;
+    nothing else."""
+    _, slug, site_name = cell.identity.split(":")
     dest, port = cell.capability.split(":")[1:3]
     if dest.startswith("spoke-"):
         return dest == f"spoke-{slug}"
+    if dest.startswith("hub-"):
+        site = next(
+            (
+                s
+                for m in region.municipalities
+                if m.slug == slug
+                for s in m.sites
+                if s.name == site_name
+            ),
+            None,
+        )
+        return port == "22" and site is not None and any(n.management for n in site.networks)
     if dest == "dns":
         return True
     if dest == "private-endpoints":
