@@ -586,16 +586,7 @@ def _access_problems(loaded: LoadedRegion) -> list[Problem]:
     for key, label, net in _named_networks(r):
         site_network = key in reasons
         unusable = no_hosts_in(net)
-        if unusable is not None:
-            problems.append(
-                loaded.problem(
-                    key,
-                    f"{label} {net} overlaps {unusable}, which holds no ordinary hosts",
-                    "use private space (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)",
-                )
-            )
-            continue
-        if is_private(net):
+        if unusable is None and is_private(net):
             if reasons.get(key):
                 problems.append(
                     loaded.problem(
@@ -605,23 +596,30 @@ def _access_problems(loaded: LoadedRegion) -> list[Problem]:
                         "remove public_reason",
                     )
                 )
-            continue
-        if not site_network:
-            problems.append(
-                loaded.problem(
-                    key,
-                    f"{label} {net} is not private space; Azure address space here must be",
-                    "use private space (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)",
-                )
-            )
-        elif net.prefixlen < MAX_PUBLIC_PREFIXLEN:
+        elif site_network and net.prefixlen < MAX_PUBLIC_PREFIXLEN:
             problems.append(
                 loaded.problem(
                     key,
                     f"{label} {net} is public and wider than /{MAX_PUBLIC_PREFIXLEN}: every "
                     "address in it would be let in to the region's servers",
-                    f"use private space, or list the public network itself, "
+                    "use private space, or list the public network itself, "
                     f"/{MAX_PUBLIC_PREFIXLEN} or narrower, with public_reason",
+                )
+            )
+        elif unusable is not None:
+            problems.append(
+                loaded.problem(
+                    key,
+                    f"{label} {net} overlaps {unusable}, which holds no ordinary hosts",
+                    "use private space (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)",
+                )
+            )
+        elif not site_network:
+            problems.append(
+                loaded.problem(
+                    key,
+                    f"{label} {net} is not private space; Azure address space here must be",
+                    "use private space (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)",
                 )
             )
         elif not reasons[key]:
@@ -645,7 +643,12 @@ def _ntp_problems(loaded: LoadedRegion) -> list[Problem]:
             address = ipaddress.IPv4Address(server)
         except ValueError:
             continue
-        for _, label, net in _named_networks(loaded.model):
+        hub = loaded.model.region.hub
+        subnets = [
+            ((), f"hub subnet {name}", getattr(hub.subnets, name))
+            for name in HubSubnets.model_fields
+        ]
+        for _, label, net in [*_named_networks(loaded.model), *subnets]:
             if net.prefixlen <= 30 and address in (net.network_address, net.broadcast_address):
                 problems.append(
                     loaded.problem(
