@@ -164,12 +164,12 @@ INVENTORY_FILES = {
     "host_vars for no host": (
         "sortland/host_vars/sortland-db02.yml",
         "---\nbackup_agent__host_pre_hooks: []\n",
-        ("sortland-db02.yml", "no inventory here declares"),
+        ("sortland-db02.yml", "does not declare"),
     ),
     "host_vars for another municipality's host": (
         "sortland/host_vars/bo-fil01.yml",
         "---\nbackup_agent__host_pre_hooks: []\n",
-        ("sortland/host_vars/bo-fil01.yml", "no inventory here declares"),
+        ("sortland/host_vars/bo-fil01.yml", "does not declare"),
     ),
     "host_vars with a tag": (
         "sortland/host_vars/sortland-db01.yml",

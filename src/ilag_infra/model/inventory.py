@@ -336,6 +336,7 @@ def load_all(region: LoadedRegion, root: Path) -> dict[str, Inventory]:
     """Load and cross-check every municipality's inventory; raise InventoryError on problems."""
     problems: list[Problem] = []
     inventories: dict[str, Inventory] = {}
+    unread: set[str] = set()
     slugs = region.model.slugs
     for slug in slugs:
         path = inventory_path(root, slug)
@@ -352,6 +353,8 @@ def load_all(region: LoadedRegion, root: Path) -> dict[str, Inventory]:
         inv, errs = read(path, slug)
         problems.extend(errs)
         inventories[slug] = inv
+        if errs:
+            unread.add(slug)
     for name in inventory_slugs(root):
         if name not in slugs:
             problems.append(
@@ -365,7 +368,7 @@ def load_all(region: LoadedRegion, root: Path) -> dict[str, Inventory]:
     shared, found = read_region_inventory(root)
     problems.extend(found)
     problems.extend(_cross_check(region, inventories, shared))
-    hosts = {slug: set(inv.hosts) for slug, inv in inventories.items()}
+    hosts = {s: None if s in unread else set(i.hosts) for s, i in inventories.items()}
     problems.extend(inventory_vars.check_all(root / INVENTORY_DIR, hosts))
     if problems:
         raise InventoryError(problems)

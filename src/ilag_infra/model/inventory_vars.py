@@ -51,16 +51,23 @@ def var_files(base: Path) -> Iterator[tuple[str, str, Path]]:
                 yield kind, entry.name.removesuffix(entry.suffix), entry
 
 
-def check_file(path: Path, kind: str, owner: str, known_hosts: set[str]) -> list[Problem]:
+def check_file(path: Path, kind: str, owner: str, known_hosts: set[str] | None) -> list[Problem]:
     """One group_vars or host_vars file: readable YAML within the limits, a mapping of
-    variable names, nothing that redirects a connection, and a host_vars file for a host."""
+    variable names, nothing that redirects a connection, and a host_vars file for a host
+    (when the hosts are known: an inventory that does not read leaves them unknown)."""
     problems: list[Problem] = []
-    if kind == "host_vars" and owner.lower() not in {h.lower() for h in known_hosts}:
+    if (
+        kind == "host_vars"
+        and known_hosts is not None
+        and owner.lower() not in {h.lower() for h in known_hosts}
+    ):
+        declared = path.parent.parent / "hosts.yml"
+        where = declared if declared.is_file() else "no municipality's hosts.yml"
         problems.append(
             Problem(
                 str(path),
                 "(file)",
-                f"host_vars for {owner!r}, which no inventory here declares",
+                f"host_vars for {owner!r}, which {where} does not declare",
                 "rename the file after its host (as in hosts.yml), or remove it",
             )
         )
@@ -107,14 +114,16 @@ def check_file(path: Path, kind: str, owner: str, known_hosts: set[str]) -> list
     return problems
 
 
-def check_all(inventories: Path, hosts: dict[str, set[str]]) -> list[Problem]:
-    """Every variable file under inventories/: the region-wide ones (all hosts known) and each
-    municipality's own (its hosts known)."""
-    everyone = {h for names in hosts.values() for h in names}
+def check_all(inventories: Path, hosts: dict[str, set[str] | None]) -> list[Problem]:
+    """Every variable file under inventories/: the region-wide ones (every municipality's
+    hosts known) and each municipality's own (its hosts known). None: that inventory does
+    not read, so its hosts are unknown."""
+    known = list(hosts.values())
+    everyone = None if None in known else {h for names in known if names for h in names}
     problems: list[Problem] = []
-    bases: list[tuple[Path, set[str]]] = [(inventories, everyone)]
+    bases: list[tuple[Path, set[str] | None]] = [(inventories, everyone)]
     bases += [(inventories / slug, names) for slug, names in sorted(hosts.items())]
-    for base, known in bases:
+    for base, names in bases:
         for kind, owner, file in var_files(base):
-            problems.extend(check_file(file, kind, owner, known))
+            problems.extend(check_file(file, kind, owner, names))
     return problems

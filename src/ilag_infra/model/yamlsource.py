@@ -10,6 +10,8 @@ tag with a bad value (`!!float abc`) would otherwise fail deep inside the YAML l
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -200,6 +202,15 @@ def _syntax_problem(exc: Exception, filename: str) -> Problem:
 
 def loads(text: str, filename: str) -> tuple[Any, dict[KeyPath, int]]:
     """Like load, for text already in memory."""
+    data, lines = _parsed(text, filename)
+    return copy.deepcopy(data), dict(lines)
+
+
+# One command reads the same unchanged files many times (validate, then the command's own
+# reading; the diff per revision and per play) and the pure-Python parser takes tens of
+# milliseconds per file: a parsed file is kept, and each caller gets its own copy.
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str, filename: str) -> tuple[Any, dict[KeyPath, int]]:
     if len(text) > MAX_BYTES:
         raise YamlSourceError(
             Problem(
