@@ -1,9 +1,10 @@
-"""Generated broken region.yaml and hosts.yml files: each is refused as bad input (a Problem
-naming the file and a key) or is valid, never a traceback, and always quickly.
+"""Generated broken input for every file validate reads: each is refused as bad input (a
+Problem naming the file and a key) or is valid, never a traceback, and always quickly.
 
 Mutations start from the shipped files: every key path gets values of the wrong type, and
 the text gets bad tags, deep nesting, alias bombs, binary, truncation, odd unicode and huge
 numbers. The same broken inventories go through the diff's reading of a head revision.
+A second round (tests/broken_inputs.py) spoils every file kind by class of problem.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import shutil
 import tracemalloc
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from ilag_infra.cli.app import main
 from ilag_infra.diff.ansible import diff_ansible
 from ilag_infra.diff.ansible_view import read_view
 from ilag_infra.model import inventory, region, yamlsource
 from ilag_infra.model.errors import EXIT_BAD_INPUT, InputError
 from ilag_infra.model.validate import validate
+from tests import broken_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 PEAK_BYTES = 64 * 2**20
@@ -91,7 +96,11 @@ def _expect(file: Path, check: Callable[[], Any]) -> str:
         assert exc.problems
         for problem in exc.problems:
             assert problem.file and problem.key and problem.message and problem.fix, problem
-        assert any(Path(p.file).name == file.name for p in exc.problems), exc.problems
+        # A problem in this file, or one this file causes elsewhere and names.
+        named = [
+            p for p in exc.problems if Path(p.file).name == file.name or str(file) in p.message
+        ]
+        assert named, exc.problems
         outcome = "rejected"
     return outcome
 
@@ -146,7 +155,7 @@ def test_every_wrong_type_in_region_yaml_is_refused(tmp_path: Path) -> None:
         file.write_text(_dump(_set(copy.deepcopy(REGION), path, value)), encoding="utf-8")
         if _expect(file, lambda f=file: region.load(f)) == "valid":
             accepted.append((path, value))
-    assert accepted == []
+    assert accepted == [], accepted
 
 
 def test_every_wrong_type_in_hosts_yml_is_refused(root: Path, loaded: region.LoadedRegion) -> None:
@@ -287,3 +296,73 @@ def test_diff_reads_a_broken_head_inventory(
     _inv, problems = inventory.read(file, "sortland")
     assert bool(result.problems) == bool(problems)
     assert all("inventories/sortland/hosts.yml" in p for p in result.problems)
+
+
+# --- second round: every file validate reads, by class of problem -------------------------
+
+SEED = int(os.environ.get("ILAG_FUZZ_SEED", "26"))
+GENERATED = broken_inputs.every_case(SEED)
+KINDS = {
+    "region.yaml": "region.yaml",
+    "hosts.yml": "hosts",
+    "region.yml": "region inventory",
+    "group_vars": "group_vars",
+    "host_vars": "host_vars",
+}
+
+
+def _kind_of(file: str) -> str:
+    return next(kind for part, kind in KINDS.items() if part in file)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_generated_broken_input_of_every_file_kind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Over a thousand generated inputs across region.yaml, hosts files, region.yml,
+    group_vars and host_vars: no traceback; every broken one refused as bad input naming
+    its file, by validate and by the command (exit 2); no file changed by reading."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    shutil.copy(REPO / "region.yaml", root / "region.yaml")
+    shutil.copytree(REPO / "inventories", root / "inventories")
+    region_file = root / "region.yaml"
+    loaded = region.load(region_file)
+    before = _tree(root)
+    accepted: list[str] = []
+    kinds: Counter[str] = Counter()
+    for n, case in enumerate(GENERATED):
+        file = root / case.file
+        kinds[_kind_of(case.file)] += 1
+        if case.text is None:
+            data = case.data
+            outcome = _expect(file, lambda d=data: region.parse(d, {}, region_file))
+        else:
+            created = [p for p in [file, *file.parents] if not p.exists() and root in p.parents]
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(case.text, encoding="utf-8")
+            try:
+                pre = None if case.file == "region.yaml" else loaded
+                outcome = _expect(file, lambda p=pre: validate(region_file, p))
+                if n % 25 == 0:
+                    code = main(["validate", "--region", str(region_file)])
+                    out, err = capsys.readouterr()
+                    assert "Traceback" not in out + err, case.label
+                    assert code == (2 if outcome == "rejected" else 0), (case.label, err)
+                if n % 20 == 0 and "inventories" in case.file:
+                    read_view(root)  # the diff reads the same broken files without a traceback
+                assert _tree(root) == {**before, case.file: case.text.encode("utf-8")}
+            finally:
+                if case.file in before:
+                    file.write_bytes(before[case.file])
+                for path in created:
+                    path.unlink() if path.is_file() else path.rmdir()
+        if case.broken and outcome == "valid":
+            accepted.append(case.label)
+    assert _tree(root) == before
+    assert len(GENERATED) >= 1000
+    assert set(kinds) == set(KINDS.values()) and min(kinds.values()) >= 50, kinds
+    assert accepted == [], accepted

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ilag_infra.diff.ansible_plays import Play, read_plays
 from ilag_infra.model import inventory
-from ilag_infra.model.errors import IlagError, Problem
+from ilag_infra.model.errors import IlagError, InventoryError, Problem
 from ilag_infra.model.region import Region
 from ilag_infra.model.region import load as load_region
 
@@ -56,7 +56,13 @@ class View:
                 out |= set(per)
                 continue
             if slug not in self._managers:
-                self._managers[slug] = inventory.manager(inventory.sources(self.root, slug))
+                try:
+                    self._managers[slug] = inventory.manager(inventory.sources(self.root, slug))
+                except InventoryError as exc:
+                    self.broken.add(slug)
+                    self.problems.extend(exc.problems)
+                    out |= set(per)
+                    continue
             out |= set(inventory.select(self._managers[slug], pattern))
         return out
 

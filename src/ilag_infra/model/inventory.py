@@ -8,13 +8,12 @@ read inventories through this module.
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ilag_infra.model import yamlsource
+from ilag_infra.model import formats, inventory_vars, yamlsource
 from ilag_infra.model.errors import InventoryError, Problem
 from ilag_infra.model.region import LoadedRegion
 from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
@@ -28,10 +27,6 @@ REGION_INVENTORY = "region.yml"
 # Directory entries under inventories/ that are not municipalities.
 SHARED_ENTRIES = {"group_vars", "host_vars", REGION_INVENTORY}
 GROUP_KEYS = ("hosts", "children", "vars")
-# A host name is also an SSH target and a file name: letters, digits, '-', '.'.
-_HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-# Ansible's rule for variable names (ansible-core 2.23 drops the deprecated exceptions).
-_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHAPE = "see inventories/andoy/hosts.yml for the shape"
 
 
@@ -52,6 +47,7 @@ class Inventory:
     path: Path
     hosts: dict[str, Host]  # in order of first appearance
     group_vars: dict[str, dict[str, Any]] = field(default_factory=dict)  # inline vars:
+    groups: dict[str, KeyPath] = field(default_factory=dict)  # every group and where it is
 
     @property
     def names(self) -> list[str]:
@@ -92,6 +88,7 @@ class _Reader:
         )
 
     def group(self, node: Any, chain: tuple[str, ...], key: KeyPath) -> None:
+        self.inv.groups.setdefault(chain[-1], key)
         if node is None:
             return
         if not isinstance(node, dict):
@@ -116,6 +113,7 @@ class _Reader:
                     )
                 elif value:
                     self.variables(value, f"vars of group {chain[-1]}", skey)
+                    self.connection(value, f"group {chain[-1]}", skey)
                     self.inv.group_vars.setdefault(chain[-1], {}).update(value)
             else:
                 self.bad(
@@ -142,7 +140,7 @@ class _Reader:
             return
         for name, hvars in value.items():
             hkey = (*key, str(name))
-            if not isinstance(name, str) or not _HOST.match(name):
+            if not formats.matches(formats.HOST, name):
                 self.bad(
                     hkey,
                     f"host name {name!r} is not a host name"
@@ -162,13 +160,23 @@ class _Reader:
     def variables(self, values: dict[str, Any], owner: str, key: KeyPath) -> None:
         """Ansible's rule for variable names; a host name here is a host indented too deep."""
         for name in values:
-            if not isinstance(name, str) or not _VARIABLE.match(name):
+            if not formats.matches(formats.VARIABLE, name):
                 self.bad(
                     (*key, str(name)),
                     f"{name!r} under {owner} is not a variable name (letters, digits and _, "
                     "not starting with a digit)",
                     "if it is a host, indent it like the hosts beside it; if a variable, rename it",
                 )
+
+    def connection(self, values: dict[str, Any], owner: str, key: KeyPath) -> None:
+        """Where to connect is set per host, beside the address validate checks."""
+        for name in sorted(set(values) & inventory_vars.CONNECTION_VARS):
+            self.bad(
+                (*key, name),
+                f"{name} is set for {owner}: it would override the address checked for each "
+                "of its hosts",
+                "set ansible_host under each host in hosts.yml, and nothing that redirects it",
+            )
 
     def host(self, name: str, hvars: dict[str, Any], chain: tuple[str, ...], hkey: KeyPath) -> None:
         self.variables(hvars, f"host {name}", hkey)
@@ -210,8 +218,13 @@ class _Reader:
             return
         for child, node in value.items():
             ckey = (*key, str(child))
-            if not isinstance(child, str) or not child:
-                self.bad(ckey, f"group name {child!r} is not text", "name groups like file_servers")
+            if not formats.matches(formats.GROUP, child) or child in formats.RESERVED_HOST_NAMES:
+                self.bad(
+                    ckey,
+                    f"group name {child!r} is not a group name"
+                    + (" of its own: Ansible gives it a meaning" if isinstance(child, str) else ""),
+                    "name groups with letters, digits, '_' and '-', e.g. file_servers",
+                )
                 continue
             if child in chain:
                 self.bad(ckey, f"group {child} contains itself", "remove the loop")
@@ -287,13 +300,43 @@ def ansible_problems(path: Path) -> list[Problem]:
         return [
             Problem(str(path), "(inventory)", f"Ansible refuses it: {message}", _SHAPE),
         ]
+    except Exception as exc:  # none of Ansible's own failures may escape
+        return [_ansible_failed(path, exc)]
     return []
+
+
+def _ansible_failed(path: Path, exc: BaseException) -> Problem:
+    message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    return Problem(str(path), "(inventory)", f"Ansible cannot read it ({message})", _SHAPE)
+
+
+def read_region_inventory(root: Path) -> tuple[Inventory | None, list[Problem]]:
+    """inventories/region.yml: the root every run loads, so group_vars/ beside it applies to
+    all municipalities. It declares no hosts: one there would be in every municipality's run,
+    unchecked against any municipality's networks."""
+    path = root / INVENTORY_DIR / REGION_INVENTORY
+    if not path.exists():
+        return None, []
+    inv, problems = read(path, "region")
+    for host in inv.hosts.values():
+        problems.append(
+            Problem(
+                str(path),
+                format_path(host.key),
+                f"host {host.name} is declared in the region-wide inventory: every "
+                "municipality's run would select it",
+                "declare the host in its municipality's inventories/<slug>/hosts.yml",
+                host.line,
+            )
+        )
+    return inv, problems
 
 
 def load_all(region: LoadedRegion, root: Path) -> dict[str, Inventory]:
     """Load and cross-check every municipality's inventory; raise InventoryError on problems."""
     problems: list[Problem] = []
     inventories: dict[str, Inventory] = {}
+    unread: set[str] = set()
     slugs = region.model.slugs
     for slug in slugs:
         path = inventory_path(root, slug)
@@ -310,6 +353,8 @@ def load_all(region: LoadedRegion, root: Path) -> dict[str, Inventory]:
         inv, errs = read(path, slug)
         problems.extend(errs)
         inventories[slug] = inv
+        if errs:
+            unread.add(slug)
     for name in inventory_slugs(root):
         if name not in slugs:
             problems.append(
@@ -320,16 +365,36 @@ def load_all(region: LoadedRegion, root: Path) -> dict[str, Inventory]:
                     f"add it to {region.path} or remove the directory; known: {', '.join(slugs)}",
                 )
             )
-    problems.extend(_cross_check(region, inventories))
+    shared, found = read_region_inventory(root)
+    problems.extend(found)
+    problems.extend(_cross_check(region, inventories, shared))
+    hosts = {s: None if s in unread else set(i.hosts) for s, i in inventories.items()}
+    problems.extend(inventory_vars.check_all(root / INVENTORY_DIR, hosts))
     if problems:
         raise InventoryError(problems)
     return inventories
 
 
-def _cross_check(region: LoadedRegion, inventories: dict[str, Inventory]) -> list[Problem]:
+def _group_names(
+    region: LoadedRegion, inventories: dict[str, Inventory], shared: Inventory | None
+) -> dict[str, str]:
+    """Every name a host pattern reads as a group (folded), with where it comes from."""
+    names = {n: "a name Ansible reserves" for n in formats.RESERVED_HOST_NAMES}
+    for slug in region.model.slugs:
+        names.setdefault(slug.lower(), f"the municipality {slug}")
+    for inv in [*inventories.values(), *([shared] if shared else [])]:
+        for group in inv.groups:
+            names.setdefault(group.lower(), f"a group in {inv.path.parent.name}")
+    return names
+
+
+def _cross_check(
+    region: LoadedRegion, inventories: dict[str, Inventory], shared: Inventory | None = None
+) -> list[Problem]:
     problems: list[Problem] = []
     seen_names: dict[str, Host] = {}
     seen_addrs: dict[str, Host] = {}
+    groups = _group_names(region, inventories, shared)
     for slug, inv in inventories.items():
         muni = region.model.municipality(slug)
         for host in inv.hosts.values():
@@ -349,6 +414,12 @@ def _cross_check(region: LoadedRegion, inventories: dict[str, Inventory]) -> lis
                     "host names must be unique across the region; rename one",
                 )
             seen_names.setdefault(folded, host)
+            if folded in groups:
+                add(
+                    f"host name {host.name} is also {groups[folded]}: a run's host pattern "
+                    f"{host.name!r} would select this one host instead of the group",
+                    "rename the host, e.g. with the municipality's prefix and a role (andoy-fil01)",
+                )
             if host.address is None:
                 add(
                     f"host {host.name} has no ansible_host",
@@ -371,13 +442,22 @@ def _cross_check(region: LoadedRegion, inventories: dict[str, Inventory]) -> lis
                     "give every server its own address",
                 )
             seen_addrs.setdefault(host.address, host)
-            if not any(addr in net for net in muni.networks):
+            inside = [net for net in muni.networks if addr in net]
+            if not inside:
                 nets = ", ".join(str(n) for n in muni.networks)
                 add(
                     f"{host.name} at {host.address} is outside {slug}'s networks ({nets})",
                     f"use an address in {slug}'s on-site networks, or add the network to "
                     f"{region.path}",
                 )
+            for net in inside:
+                if net.prefixlen <= 30 and addr in (net.network_address, net.broadcast_address):
+                    which = "network" if addr == net.network_address else "broadcast"
+                    add(
+                        f"{host.address} of {host.name} is the {which} address of {net}, "
+                        "not a server's",
+                        f"give {host.name} its own address inside {net}",
+                    )
     return problems
 
 
@@ -389,7 +469,12 @@ def manager(paths: Sequence[Path]) -> InventoryManager:
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
 
-    return InventoryManager(loader=DataLoader(), sources=[str(p) for p in paths if p.is_file()])
+    present = [p for p in paths if p.is_file()]
+    try:
+        return InventoryManager(loader=DataLoader(), sources=[str(p) for p in present])
+    except Exception as exc:  # none of Ansible's own failures may escape
+        where = present[-1] if present else Path(INVENTORY_DIR)
+        raise InventoryError([_ansible_failed(where, exc)]) from None
 
 
 def select(inventory: InventoryManager, pattern: str) -> list[str]:

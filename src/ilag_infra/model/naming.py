@@ -33,14 +33,14 @@ NAT_GATEWAY_PUBLIC_IP_PREFIX = "pip-ng-"
 PRIVATELINK_BLOB_ZONE = "privatelink.blob.core.windows.net"
 PRIVATELINK_VAULT_ZONE = "privatelink.vaultcore.azure.net"
 
-_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
+_CONTAINER = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]", re.ASCII)
 _TAG_FORBIDDEN = re.compile(r"[<>%&\\?/]")
 
 
 def container_name(slug: str) -> str:
     """The blob container of one municipality's backups; the lab uses the same name."""
     name = f"backup-{slug}"
-    if not _CONTAINER.match(name):
+    if not _CONTAINER.fullmatch(name):
         raise ValueError(
             f"container name {name!r} for slug {slug!r} is not a valid blob container name "
             "(3-63 lowercase letters, digits and single hyphens)"

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from ilag_infra.model import yamlsource
+from ilag_infra.model import formats, yamlsource
 from ilag_infra.model.errors import Problem, RegionError
 from ilag_infra.model.retention import Retention
 from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
@@ -21,9 +21,6 @@ from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
 DEFAULT_REGION_FILE = "region.yaml"
 ALLOWED_LOCATIONS = ("norwayeast", "norwaywest")
 
-_SLUG = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
-_FQDN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", re.I)
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _TRANSLIT = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "Æ": "ae", "Ø": "o", "Å": "a"})
 
 # Addresses that can never be a site's public VPN endpoint. Documentation ranges are
@@ -64,17 +61,61 @@ def _prefix(value: Any) -> ipaddress.IPv4Network:
     return net
 
 
+# Private space an on-site or Azure network may use without a stated reason: RFC 1918 and the
+# shared address space of RFC 6598 (carrier-grade NAT, used inside some municipal WANs).
+_PRIVATE = [
+    ipaddress.IPv4Network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+]
+# Ranges that hold no ordinary hosts: "this network", loopback, link-local, multicast and
+# the reserved block with the limited broadcast address.
+_NO_HOSTS = [
+    ipaddress.IPv4Network(n)
+    for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
+]
+# A public network that grants access may be no wider than this, and must say why it is public.
+MAX_PUBLIC_PREFIXLEN = 24
+
+
+def is_private(net: ipaddress.IPv4Network) -> bool:
+    return any(net.subnet_of(p) for p in _PRIVATE)
+
+
+def no_hosts_in(
+    address: ipaddress.IPv4Address | ipaddress.IPv4Network,
+) -> ipaddress.IPv4Network | None:
+    """The range of _NO_HOSTS that holds this address or overlaps this network, if any."""
+    for net in _NO_HOSTS:
+        if (
+            (address in net)
+            if isinstance(address, ipaddress.IPv4Address)
+            else address.overlaps(net)
+        ):
+            return net
+    return None
+
+
 def _ntp_server(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(
             f"expected a host name or IPv4 address as text, got {type(value).__name__}"
         )
     try:
-        ipaddress.IPv4Address(value)
-        return value
+        address = ipaddress.IPv4Address(value)
     except ValueError:
         pass
-    if not _FQDN.match(value):
+    else:
+        if str(address) != value:
+            raise ValueError(f"{value!r} is not written the usual way; write {str(address)!r}")
+        unusable = no_hosts_in(address)
+        if unusable is not None or address == ipaddress.IPv4Address("255.255.255.255"):
+            raise ValueError(
+                f"{value!r} cannot be an NTP server (inside {unusable or '255.255.255.255/32'}: "
+                "no server answers there for every host); write a DNS name like "
+                "0.no.pool.ntp.org or a server's unicast IPv4 address"
+            )
+        return value
+    if not formats.matches(formats.FQDN, value):
         raise ValueError(f"{value!r} is neither an IPv4 address nor a DNS name with a domain")
     return value.lower()
 
@@ -82,10 +123,10 @@ def _ntp_server(value: Any) -> str:
 def _slug(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"expected text, got {type(value).__name__}")
-    if not _SLUG.match(value):
+    if not formats.matches(formats.SLUG, value):
         hint = value.lower().translate(_TRANSLIT)
-        hint = re.sub(r"[^a-z0-9-]+", "-", hint).strip("-")
-        suggestion = f"; try {hint!r}" if hint and _SLUG.match(hint) else ""
+        hint = re.sub(r"[^a-z0-9-]+", "-", hint, flags=re.ASCII).strip("-")
+        suggestion = f"; try {hint!r}" if formats.matches(formats.SLUG, hint) else ""
         raise ValueError(
             f"{value!r} is not a slug: lowercase ASCII letters, digits and '-', "
             f"starting with a letter{suggestion}"
@@ -99,8 +140,8 @@ def _kommunenummer(value: Any) -> str:
             f'kommunenummer must be quoted text like "1871", got {type(value).__name__} '
             "(YAML would drop a leading zero)"
         )
-    if not re.fullmatch(r"\d{4}", value):
-        raise ValueError(f"{value!r} is not a 4-digit kommunenummer")
+    if not formats.matches(formats.KOMMUNENUMMER, value):
+        raise ValueError(f"{value!r} is not a 4-digit kommunenummer (ASCII digits 0-9)")
     return value
 
 
@@ -110,7 +151,7 @@ def _endpoint(value: Any) -> str:
     try:
         addr = ipaddress.ip_address(value)
     except ValueError:
-        if _FQDN.match(value):
+        if formats.matches(formats.FQDN, value):
             return value.lower()
         raise ValueError(f"{value!r} is neither an IPv4 address nor a DNS name") from None
     if addr.version != 4:
@@ -124,10 +165,41 @@ def _endpoint(value: Any) -> str:
     return value
 
 
+def _dns_domain(value: Any) -> str:
+    if not formats.matches(formats.DNS_DOMAIN, value):
+        raise ValueError(
+            f"{value!r} is not a DNS zone; write lowercase letters, digits, '-' and dots, "
+            "e.g. ilag.internal"
+        )
+    return str(value)
+
+
+# Names are printed in reports and shared in cost rows; these bounds keep them a name.
+MAX_DISPLAY_NAME = 100
+
+
+def _display_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected the name as text, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError("the name is empty; write the name as people read it, e.g. Andøy")
+    if len(value) > MAX_DISPLAY_NAME:
+        raise ValueError(
+            f"the name is {len(value)} characters long; write at most {MAX_DISPLAY_NAME}"
+        )
+    hidden = formats.invisible_characters(value)
+    if hidden:
+        raise ValueError(
+            f"the name contains control or invisible characters ({', '.join(hidden)}); "
+            "write the name as plain text"
+        )
+    return value
+
+
 def _uuid(value: Any) -> str:
-    if not isinstance(value, str) or not _UUID.match(value):
+    if not formats.matches(formats.UUID, value):
         raise ValueError(f"{value!r} is not a directory object id (a UUID)")
-    return value.lower()
+    return str(value).lower()
 
 
 Prefix = Annotated[ipaddress.IPv4Network, BeforeValidator(_prefix)]
@@ -136,6 +208,8 @@ Kommunenummer = Annotated[str, BeforeValidator(_kommunenummer)]
 Endpoint = Annotated[str, BeforeValidator(_endpoint)]
 ObjectId = Annotated[str, BeforeValidator(_uuid)]
 NtpServer = Annotated[str, BeforeValidator(_ntp_server)]
+DnsDomain = Annotated[str, BeforeValidator(_dns_domain)]
+DisplayName = Annotated[str, BeforeValidator(_display_name)]
 # No municipality of Norway has two million people: a larger number is a typo.
 MAX_POPULATION = 2_000_000
 # management_networks may reach SSH on every on-site server: none may be wider than this.
@@ -150,6 +224,9 @@ class Network(_Model):
     name: Slug
     prefix: Prefix
     management: bool = Field(default=False, strict=True)
+    # Why a public prefix is an on-site network (e.g. an old public allocation still in use);
+    # required for one, refused for a private one.
+    public_reason: DisplayName | None = None
 
 
 class Site(_Model):
@@ -160,7 +237,7 @@ class Site(_Model):
 
 class Municipality(_Model):
     slug: Slug
-    name: str = Field(min_length=1)
+    name: DisplayName
     kommunenummer: Kommunenummer
     population: int = Field(gt=0, le=MAX_POPULATION, strict=True)
     spoke_prefix: Prefix | None = None
@@ -194,10 +271,10 @@ class Hub(_Model):
 
 class RegionInfo(_Model):
     name: Slug
-    display_name: str = Field(min_length=1)
+    display_name: DisplayName
     location: Literal["norwayeast", "norwaywest"]
     location_pair: Literal["norwayeast", "norwaywest"]
-    dns_domain: str = Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,63}$")
+    dns_domain: DnsDomain
     ntp_servers: list[NtpServer] = Field(min_length=1)
     hub: Hub
     management_networks: list[Prefix] = Field(default_factory=list)
@@ -370,6 +447,20 @@ def check(loaded: LoadedRegion) -> list[Problem]:
                     )
                 )
 
+    # Costs and reports name a municipality by its display name: two alike would be one
+    # to a reader (case and spacing are ignored, as a reader ignores them).
+    shown = [" ".join(m.name.split()).casefold() for m in r.municipalities]
+    for _, idx in _duplicates(shown).items():
+        for i in idx[1:]:
+            add(
+                loaded.problem(
+                    ("municipalities", i, "name"),
+                    f"name {r.municipalities[i].name!r} is also the name of "
+                    f"municipalities[{idx[0]}] ({r.municipalities[idx[0]].slug})",
+                    "give each municipality its own name, as people know it",
+                )
+            )
+
     for i, m in enumerate(r.municipalities):
         names = [s.name for s in m.sites]
         for name, idx in _duplicates(names).items():
@@ -436,7 +527,9 @@ def check(loaded: LoadedRegion) -> list[Problem]:
                 )
 
     problems.extend(_endpoint_problems(loaded))
+    problems.extend(_access_problems(loaded))
     problems.extend(_management_problems(loaded))
+    problems.extend(_ntp_problems(loaded))
 
     if r.cost_key.method == "weighted" and r.cost_key.equal_share is None:
         add(
@@ -472,6 +565,97 @@ def _endpoint_problems(loaded: LoadedRegion) -> list[Problem]:
                         ("municipalities", i, "sites", j, "vpn_endpoint"),
                         f"VPN endpoint {site.vpn_endpoint} is also the endpoint of {other}",
                         "give each site its own public address (ask the site's ISP)",
+                    )
+                )
+    return problems
+
+
+def _access_problems(loaded: LoadedRegion) -> list[Problem]:
+    """Every network in region.yaml is let in somewhere (site networks over the VPN and to
+    SMB, management networks to SSH, the hub and spokes to each other), so each must hold
+    hosts and be private space, or be a public /MAX_PUBLIC_PREFIXLEN or narrower with a
+    stated reason: 128.0.0.0/1 marked management would let half the Internet reach SSH."""
+    r = loaded.model
+    problems = []
+    reasons: dict[KeyPath, str | None] = {}
+    for i, m in enumerate(r.municipalities):
+        for j, site in enumerate(m.sites):
+            for k, network in enumerate(site.networks):
+                where: KeyPath = ("municipalities", i, "sites", j, "networks", k, "prefix")
+                reasons[where] = network.public_reason
+    for key, label, net in _named_networks(r):
+        site_network = key in reasons
+        unusable = no_hosts_in(net)
+        if unusable is None and is_private(net):
+            if reasons.get(key):
+                problems.append(
+                    loaded.problem(
+                        (*key[:-1], "public_reason"),
+                        f"{label} {net} is private space; public_reason is only for a public "
+                        "prefix",
+                        "remove public_reason",
+                    )
+                )
+        elif site_network and net.prefixlen < MAX_PUBLIC_PREFIXLEN:
+            problems.append(
+                loaded.problem(
+                    key,
+                    f"{label} {net} is public and wider than /{MAX_PUBLIC_PREFIXLEN}: every "
+                    "address in it would be let in to the region's servers",
+                    "use private space, or list the public network itself, "
+                    f"/{MAX_PUBLIC_PREFIXLEN} or narrower, with public_reason",
+                )
+            )
+        elif unusable is not None:
+            problems.append(
+                loaded.problem(
+                    key,
+                    f"{label} {net} overlaps {unusable}, which holds no ordinary hosts",
+                    "use private space (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)",
+                )
+            )
+        elif not site_network:
+            problems.append(
+                loaded.problem(
+                    key,
+                    f"{label} {net} is not private space; Azure address space here must be",
+                    "use private space (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)",
+                )
+            )
+        elif not reasons[key]:
+            problems.append(
+                loaded.problem(
+                    key,
+                    f"{label} {net} is public: addresses outside the municipality would be let in",
+                    "use private space, or add public_reason: saying why this public network "
+                    "is the site's own",
+                )
+            )
+    return problems
+
+
+def _ntp_problems(loaded: LoadedRegion) -> list[Problem]:
+    """An NTP address inside one of the region's networks must be a host of it, not the
+    network's own or broadcast address."""
+    problems = []
+    for i, server in enumerate(loaded.model.region.ntp_servers):
+        try:
+            address = ipaddress.IPv4Address(server)
+        except ValueError:
+            continue
+        hub = loaded.model.region.hub
+        subnets = [
+            ((), f"hub subnet {name}", getattr(hub.subnets, name))
+            for name in HubSubnets.model_fields
+        ]
+        for _, label, net in [*_named_networks(loaded.model), *subnets]:
+            if net.prefixlen <= 30 and address in (net.network_address, net.broadcast_address):
+                problems.append(
+                    loaded.problem(
+                        ("region", "ntp_servers", i),
+                        f"{server} is the network or broadcast address of {label} {net}, "
+                        "not a server",
+                        "write the NTP server's own address",
                     )
                 )
     return problems

@@ -5,6 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 KEEP_FIELDS = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
+MAX_KEEP = {
+    "last": 10_000,
+    "hourly": 24 * 366,
+    "daily": 3_660,
+    "weekly": 1_040,
+    "monthly": 1_200,
+    "yearly": 100,
+}
 
 
 class Retention(BaseModel):
@@ -12,12 +20,14 @@ class Retention(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    last: int | None = Field(default=None, ge=0)
-    hourly: int | None = Field(default=None, ge=0)
-    daily: int | None = Field(default=None, ge=0)
-    weekly: int | None = Field(default=None, ge=0)
-    monthly: int | None = Field(default=None, ge=0)
-    yearly: int | None = Field(default=None, ge=0)
+    # Upper bounds: a century of monthly or yearly snapshots, ten years of daily ones; a
+    # larger count is a typo (10**30 would pass restic's own parsing unnoticed).
+    last: int | None = Field(default=None, ge=0, le=MAX_KEEP["last"])
+    hourly: int | None = Field(default=None, ge=0, le=MAX_KEEP["hourly"])
+    daily: int | None = Field(default=None, ge=0, le=MAX_KEEP["daily"])
+    weekly: int | None = Field(default=None, ge=0, le=MAX_KEEP["weekly"])
+    monthly: int | None = Field(default=None, ge=0, le=MAX_KEEP["monthly"])
+    yearly: int | None = Field(default=None, ge=0, le=MAX_KEEP["yearly"])
 
     def over(self, defaults: Retention | None) -> Retention:
         """These rules with every field left out taken from defaults."""

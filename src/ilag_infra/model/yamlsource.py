@@ -10,12 +10,14 @@ tag with a bad value (`!!float abc`) would otherwise fail deep inside the YAML l
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 import re
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.events import (
     AliasEvent,
@@ -46,7 +48,11 @@ ALLOWED_TAGS = {
     "tag:yaml.org,2002:seq",
 }
 _QUOTED = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\n]|'')*'")
+# A comment starts at '#' at the start of a line or after a space or tab, once quoted text
+# is gone; a '[' inside one is prose, not nesting.
+_COMMENT = re.compile(r"(?:^|(?<=[ \t]))#[^\n]*", re.MULTILINE)
 _BRACKET = re.compile(r"[\[\]{}]")
+STR_TAG = "tag:yaml.org,2002:str"
 
 
 class YamlSourceError(Exception):
@@ -83,6 +89,8 @@ def _walk(node: Any, path: KeyPath, lines: dict[KeyPath, int]) -> Any:
                 lines[(*path, index)] = node.lc.item(index)[0] + 1
             items.append(_walk(value, (*path, index), lines))
         return items
+    if isinstance(node, TaggedScalar) and str(node.tag) == STR_TAG:
+        return str(node.value)  # `!!str x` is x, as its long form already reads
     return node
 
 
@@ -105,7 +113,7 @@ def _too_deep_in_flow(text: str) -> int | None:
     """The line where [ and { nest deeper than MAX_DEPTH, found on the raw text: the YAML
     scanner slows down quadratically on deep flow collections, even before a parser sees them."""
     depth = 0
-    plain = _QUOTED.sub("", text)
+    plain = _COMMENT.sub("", _QUOTED.sub("", text))
     for match in _BRACKET.finditer(plain):
         depth += 1 if match.group() in "[{" else -1
         if depth > MAX_DEPTH:
@@ -166,6 +174,14 @@ def _check_events(yaml: YAML, text: str, filename: str) -> None:
                 sizes[event.anchor] = 1
             add(event, 1)
         elif isinstance(event, AliasEvent):
+            if any(anchor == event.anchor for _, anchor in stack):
+                fail(
+                    event,
+                    "(aliases)",
+                    f"*{event.anchor} refers to &{event.anchor} from inside it: the value "
+                    "would contain itself without end",
+                    "write the values out; config files here need no anchors or aliases",
+                )
             aliases += 1
             if aliases > MAX_ALIASES:
                 fail(
@@ -186,6 +202,15 @@ def _syntax_problem(exc: Exception, filename: str) -> Problem:
 
 def loads(text: str, filename: str) -> tuple[Any, dict[KeyPath, int]]:
     """Like load, for text already in memory."""
+    data, lines = _parsed(text, filename)
+    return copy.deepcopy(data), dict(lines)
+
+
+# One command reads the same unchanged files many times (validate, then the command's own
+# reading; the diff per revision and per play) and the pure-Python parser takes tens of
+# milliseconds per file: a parsed file is kept, and each caller gets its own copy.
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str, filename: str) -> tuple[Any, dict[KeyPath, int]]:
     if len(text) > MAX_BYTES:
         raise YamlSourceError(
             Problem(
