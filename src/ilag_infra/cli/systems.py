@@ -147,3 +147,30 @@ def register(app: typer.Typer) -> None:
         if view.register.register.example:
             ctx.console.print(f"[yellow]{view.register.path} is an example register[/]")
         ctx.console.print(_table(view.rows))
+
+    @app.command("recovery-plan")
+    def recovery_plan_cmd(
+        municipality: Annotated[str, typer.Argument(metavar="MUNICIPALITY", help="Slug, e.g. bo.")],
+        out: Annotated[
+            Path, typer.Option("--out", help="Directory for the HTML and PDF (created if missing).")
+        ] = Path("build/recovery-plan"),
+        pdf: Annotated[
+            bool, typer.Option("--pdf/--no-pdf", help="Also print a PDF with headless Chromium.")
+        ] = True,
+        runs: RunsOption = None,
+        env: EnvFilter = "lab",
+        region_file: RegionOption = None,
+    ) -> None:
+        """Write the municipality's backup and recovery plan in bokmål (HTML and PDF): what is
+        backed up, where, how often, how long and whether immutable; who may restore and how;
+        the restore order by criticality; the last verified restore and drill against each
+        target; the risk register; the open gaps and the contacts. Every figure comes from the
+        code or a run record, with its date."""
+        from ilag_infra.report import recovery_plan
+
+        ctx = Context(region_path=region_file)
+        slug = ctx.slugs([municipality])[0]
+        view = _view(ctx, runs, env, [slug])
+        plan = recovery_plan.build(ctx.root, ctx.region, view, slug)
+        for path in recovery_plan.write(plan, out, pdf=pdf):
+            ctx.console.print(f"[green]wrote[/] {path}", highlight=False)

@@ -92,7 +92,8 @@ def _backups(row: SystemStatus) -> Evidence:
             row.backup_record.time,
             _source(row, "backup"),
         )
-    return Evidence(f"Sikkerhetskopi: {row.backed_up}; ingen bekreftet kopi av alle data", None)
+    word = {"partly": "delvis", "no": "nei"}.get(row.backed_up, row.backed_up)
+    return Evidence(f"Sikkerhetskopi: {word}; ingen bekreftet kopi av alle data", None)
 
 
 def _drill(row: SystemStatus) -> Evidence:
@@ -127,10 +128,15 @@ def threats(row: SystemStatus, platform: Platform) -> list[Threat]:
         if platform.immutability_days > 0
         else Evidence("WORM er ikke slått på (ilag:backupImmutabilityDays er 0)", None)
     )
-    access = Evidence(
-        f"Gjenoppretting med `ilag restore`, tillatt for {platform.restore_roles}",
-        platform.code_date,
-        "region.yaml",
+    access = (
+        Evidence(
+            "Gjenoppretting med ilag restore, tillatt for "
+            + platform.restore_roles.replace("<kommune>", row.slug),
+            platform.code_date,
+            "region.yaml",
+        )
+        if onsite
+        else Evidence("Plattformen har ingen evidens: leverandøren drifter systemet", None)
     )
     out: list[Threat] = []
 
