@@ -128,3 +128,20 @@ def test_systems_json_and_matrix_json(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_systems_unknown_municipality_is_bad_input(tmp_path: Path) -> None:
     assert main(["systems", "narvik", "--region", str(repo(tmp_path))]) == 2
+
+
+def test_region_report_has_the_matrix_and_the_risk_table(
+    view: systems_data.SystemsView, tmp_path: Path
+) -> None:
+    from ilag_infra.report import page
+
+    loaded = region.load(tmp_path / "region.yaml")
+    html = page.render(page.build(loaded, view.records, None, None, "nb", now=NOW, systems=view))
+    matrix = html[html.index('id="harmonisation-table"') : html.index('id="risk-table"')]
+    assert "<td>Journal Beta</td>" in matrix and "50 %" in matrix and "75 %" in matrix
+    risks = html[html.index('id="risk-table"') : html.index('id="sources"')]
+    assert "Løsepengevirus" in risks and "Driftskontroll" in risks
+    assert risks.count("<tr><th scope=\"row\">") == len(view.rows)
+    assert "eksempel" in html
+    without = page.render(page.build(loaded, view.records, None, None, "nb", now=NOW))
+    assert 'id="harmonisation-table"' not in without
