@@ -13,8 +13,9 @@ import pytest
 
 from ilag_infra.cli.app import main
 from ilag_infra.model import region
-from ilag_infra.report import recovery_plan, records, systems_data
-from tests.systems_fixtures import NOW, REGISTER, records as write_records, repo
+from ilag_infra.report import records, recovery_plan, systems_data
+from tests.systems_fixtures import NOW, REGISTER, repo
+from tests.systems_fixtures import records as write_records
 
 CHROMIUM = shutil.which("chromium")
 

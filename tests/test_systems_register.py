@@ -59,7 +59,9 @@ def test_a_host_missing_from_the_inventory_is_a_finding(tmp_path: Path) -> None:
     assert "not in inventories/bo/hosts.yml" in problem and "bo-fil01" in problem
 
 
-def test_validate_exits_2_with_the_finding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_exits_2_with_the_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = REGISTER.replace("data_paths: [/srv/journal]\n        owner: Helsesjef\n      sortland",
                            "data_paths: [/var/lib/journal]\n        owner: Helsesjef\n      sortland")  # fmt: skip
     rc = main(["validate", "--region", str(repo(tmp_path, bad)), "--json"])

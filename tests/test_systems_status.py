@@ -12,7 +12,8 @@ from ilag_infra.cli.app import main
 from ilag_infra.model import region
 from ilag_infra.report import records, risk, systems_data
 from ilag_infra.report.systems import SystemStatus
-from tests.systems_fixtures import NOW, records as write_records, repo
+from tests.systems_fixtures import NOW, repo
+from tests.systems_fixtures import records as write_records
 
 
 @pytest.fixture
@@ -76,7 +77,9 @@ def test_risk_register_cites_evidence_with_dates_or_says_none(
     site = threats["site"]
     assert site.consequence == 5  # critical
     backups = site.measures[0]
-    assert backups.present and backups.when == NOW.replace(hour=11) and backups.source == "b-bo.json"
+    assert (
+        backups.present and backups.when == NOW.replace(hour=11) and backups.source == "b-bo.json"
+    )
     assert site.measures[1].present and "innenfor" in site.measures[1].text
     assert site.residual_consequence == 3  # backed up and the drill met the RTO
     worm = threats["ransomware"].measures[1]
@@ -94,7 +97,9 @@ def test_worm_days_from_the_backup_stack_count_as_evidence(tmp_path: Path) -> No
     stack = tmp_path / "stacks/Pulumi.backup.yaml"
     text = stack.read_text(encoding="utf-8")
     assert "ilag:backupImmutabilityDays: 0" in text
-    stack.write_text(text.replace("ilag:backupImmutabilityDays: 0", "ilag:backupImmutabilityDays: 30"))
+    stack.write_text(
+        text.replace("ilag:backupImmutabilityDays: 0", "ilag:backupImmutabilityDays: 30")
+    )
     recs = records.load(write_records(tmp_path / "runs"), "lab")
     view = systems_data.load(tmp_path, region_file, region.load(region_file), recs, ["bo"])
     assert {r.slug for r in view.rows} == {"bo"}
@@ -141,7 +146,7 @@ def test_region_report_has_the_matrix_and_the_risk_table(
     assert "<td>Journal Beta</td>" in matrix and "50 %" in matrix and "75 %" in matrix
     risks = html[html.index('id="risk-table"') : html.index('id="sources"')]
     assert "Løsepengevirus" in risks and "Driftskontroll" in risks
-    assert risks.count("<tr><th scope=\"row\">") == len(view.rows)
+    assert risks.count('<tr><th scope="row">') == len(view.rows)
     assert "eksempel" in html
     without = page.render(page.build(loaded, view.records, None, None, "nb", now=NOW))
     assert 'id="harmonisation-table"' not in without

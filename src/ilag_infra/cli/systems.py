@@ -13,7 +13,7 @@ from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import JsonOption, Municipalities, RegionOption
 
 if TYPE_CHECKING:
-    from ilag_infra.report.systems import Measure, Matrix, SystemStatus
+    from ilag_infra.report.systems import Matrix, Measure, SystemStatus
     from ilag_infra.report.systems_data import SystemsView
 
 RunsOption = Annotated[

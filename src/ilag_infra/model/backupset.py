@@ -68,4 +68,6 @@ def for_region(root: Path, slugs: Iterable[str]) -> dict[str, dict[str, list[str
 def covers(backup_paths: Iterable[str], path: str) -> bool:
     """Whether path is one of backup_paths or lies below one of them."""
     target = PurePosixPath(path)
-    return any(target == PurePosixPath(p) or PurePosixPath(p) in target.parents for p in backup_paths)
+    return any(
+        target == PurePosixPath(p) or PurePosixPath(p) in target.parents for p in backup_paths
+    )

@@ -132,7 +132,9 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         if isinstance(part, int) or part not in model.model_fields:
             continue
         annotation = str(model.model_fields[part].annotation)
-        nxt = next((m for m in (System, Placement, Harmonisation) if m.__name__ in annotation), None)
+        nxt = next(
+            (m for m in (System, Placement, Harmonisation) if m.__name__ in annotation), None
+        )
         if nxt is None:
             return None
         model = nxt
@@ -150,7 +152,11 @@ def _problems(exc: ValidationError, filename: str, lines: dict[KeyPath, int]) ->
             known = sorted(parent.model_fields) if parent else []
             close = difflib.get_close_matches(str(loc[-1]), known, n=1)
             msg = f"unknown key {loc[-1]!r}"
-            fix = f"did you mean {close[0]!r}?" if close else f"remove it; allowed: {', '.join(known)}"
+            fix = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"remove it; allowed: {', '.join(known)}"
+            )
         elif err["type"] == "missing":
             fix = f"add {loc[-1]!r}"
         elif "write it like" in msg or "write lowercase" in msg:
@@ -182,7 +188,9 @@ def check(loaded: LoadedSystems, region: LoadedRegion) -> list[Problem]:
                     loaded.problem(
                         key,
                         f"{slug!r} is not a municipality in {region.path}",
-                        f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(slugs)}",
+                        f"did you mean {close[0]!r}?"
+                        if close
+                        else f"use one of {', '.join(slugs)}",
                     )
                 )
             if placement.runs == "onsite" and not (placement.hosts and placement.data_paths):
@@ -283,4 +291,3 @@ def coverage_problems(
                         )
                     )
     return problems
-

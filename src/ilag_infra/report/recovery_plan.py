@@ -132,7 +132,7 @@ def build(
     )
     risks = {r.system.id: view.risks(r) for r in rows}
     defaults = backupset.role_defaults(root)
-    keep = (m.backup_retention or loaded.model.region.backup_retention)
+    keep = m.backup_retention or loaded.model.region.backup_retention
     if m.backup_retention is not None:
         keep = m.backup_retention.over(loaded.model.region.backup_retention)
     backup_rec = view.records.latest("backup", slug)

@@ -210,7 +210,6 @@ def status(
     return rows
 
 
-
 @dataclass(frozen=True)
 class Matrix:
     """Sector × municipality: the product in each cell, and how harmonised each sector is."""

@@ -10,10 +10,10 @@ from datetime import datetime
 from pathlib import Path
 
 from ilag_infra.model import backupset, inventory, yamlsource
+from ilag_infra.model.errors import Problem
 from ilag_infra.model.region import LoadedRegion
 from ilag_infra.model.systems import LoadedSystems, SystemsError
 from ilag_infra.model.validate import check_systems
-from ilag_infra.model.errors import Problem
 from ilag_infra.report import risk, systems
 from ilag_infra.report.records import Records, parse_time
 
