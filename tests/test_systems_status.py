@@ -150,3 +150,43 @@ def test_region_report_has_the_matrix_and_the_risk_table(
     assert "eksempel" in html
     without = page.render(page.build(loaded, view.records, None, None, "nb", now=NOW))
     assert 'id="harmonisation-table"' not in without
+
+
+def test_the_backup_record_carries_the_snapshots_paths_to_the_register(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's status (last_snapshot_paths) → `ilag backup status`'s record
+    (snapshot_paths) → the register's verdict, without a hand-made record."""
+    from datetime import UTC, datetime, timedelta
+
+    from ilag_infra.onsite import backup
+    from ilag_infra.onsite.hostlist import SshHost
+
+    region_file = repo(tmp_path)
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("ILAG_RUNS_DIR", str(runs))
+    fact = {
+        "state": "ok",
+        "last_success": datetime.now(UTC).isoformat(),
+        "last_snapshot_id": "4f1c2a9e",
+    }
+    day = timedelta(hours=26)
+    statuses = [
+        backup.interpret(
+            SshHost("bo-fil01", "bo", "10.67.10.10", 22, "root", None),
+            {**fact, "last_snapshot_paths": ["/etc", "/srv"]},
+            day,
+        ),
+        backup.interpret(
+            SshHost("bo-util01", "bo", "10.67.10.20", 22, "root", None),
+            {**fact, "last_snapshot_paths": ["/etc"]},
+            day,
+        ),
+    ]
+    assert statuses[0].snapshot_paths == ["/etc", "/srv"]
+    backup.write_records(tmp_path, "lab", "backup-status", statuses, day)
+    recs = records.load(runs, "lab")
+    view = systems_data.load(tmp_path, region_file, region.load(region_file), recs, ["bo"])
+    assert _row(view, "journal", "bo").backed_up == "yes"
+    drift = _row(view, "drift", "bo")
+    assert drift.backed_up == "no" and drift.paths[0].detail == "not in the newest snapshot"
