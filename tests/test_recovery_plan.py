@@ -14,6 +14,7 @@ import pytest
 from ilag_infra.cli.app import main
 from ilag_infra.model import region
 from ilag_infra.report import records, recovery_plan, systems_data
+from tests import pdf_text
 from tests.systems_fixtures import NOW, REGISTER, repo
 from tests.systems_fixtures import records as write_records
 
@@ -104,6 +105,16 @@ def test_recovery_plan_command_writes_html_and_a_pdf(tmp_path: Path) -> None:
     assert data.startswith(b"%PDF-")
     assert _pdf_pages(data) >= 2
     assert _pdf_title(data) == "Plan for sikkerhetskopi og gjenoppretting: Bø kommune"
+    pages = pdf_text.pages(data)
+    assert len(pages) == _pdf_pages(data)
+    assert "gjenoppretting: Bø" in pages[0] and "EKSEMPEL" in pages[0]
+    # The ROS analysis starts on a page of its own, after the plan's first sections.
+    ros = next(i for i, page in enumerate(pages) if "5. Risiko- og sårbarhetsanalyse" in page)
+    assert ros >= 1
+    text = pdf_text.text(data)
+    for words in ("Siste øvelse: 2026-11-30 09:00 UTC", "målt RTO 20 min 0 s",
+                  "20 min 0 s / 4 h 0 min", "Løsepengevirus", "6. Åpne avvik"):  # fmt: skip
+        assert words in text, words
     assert not (out / ".chromium-profile").exists()
 
 
