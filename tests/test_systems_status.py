@@ -131,8 +131,20 @@ def test_systems_json_and_matrix_json(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "Journal Beta" in out and "75%" in out
 
 
-def test_systems_unknown_municipality_is_bad_input(tmp_path: Path) -> None:
-    assert main(["systems", "narvik", "--region", str(repo(tmp_path))]) == 2
+def test_systems_unknown_municipality_env_or_runs_is_bad_input(tmp_path: Path) -> None:
+    region_file = str(repo(tmp_path))
+    assert main(["systems", "narvik", "--region", region_file]) == 2
+    assert main(["systems", "--env", "labb", "--region", region_file]) == 2
+    assert main(["systems", "--runs", str(tmp_path / "none"), "--region", region_file]) == 2
+
+
+def test_systems_table_marks_a_missed_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = write_records(tmp_path / "runs")
+    assert main(["systems", "bo", "--region", str(repo(tmp_path)), "--runs", str(runs)]) == 0
+    out = capsys.readouterr().out
+    assert "example register" in out and "OVER" in out and "Drift Zeta" in out
 
 
 def test_region_report_has_the_matrix_and_the_risk_table(

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ilag_infra.cli.context import Context
+from ilag_infra.cli.context import Context, env_name
 from ilag_infra.cli.options import JsonOption, Municipalities, RegionOption
+from ilag_infra.model.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from ilag_infra.report.systems import Matrix, Measure, SystemStatus
@@ -34,6 +35,18 @@ def _view(ctx: Context, runs: Path | None, env: str, slugs: list[str]) -> System
     from ilag_infra.onsite.runrecord import runs_dir
     from ilag_infra.report import records, systems_data
 
+    env_name(env)  # the records of one environment only: a typo must not hide them all
+    if runs is not None and not runs.is_dir():
+        raise InputError(
+            [
+                Problem(
+                    "(command line)",
+                    "--runs",
+                    f"{runs} is not a directory of run records",
+                    "give the directory the commands write run records to, or leave --runs out",
+                )
+            ]
+        )
     recs = records.load(runs or runs_dir(ctx.root), env)
     return systems_data.load(ctx.root, ctx.region_file, ctx.region, recs, slugs)
 
