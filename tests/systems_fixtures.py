@@ -4,7 +4,9 @@ register and run records, for the systems tests. Times are fixed: no test reads 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,17 +62,34 @@ systems:
 
 
 def repo(tmp: Path, register: str = REGISTER) -> Path:
-    """tmp/region.yaml, inventories/, the backup role's defaults and the backup stack."""
+    """tmp/region.yaml, inventories/, the backup and identity roles' defaults and the
+    backup stack."""
     shutil.copy(REPO / "region.yaml", tmp / "region.yaml")
     shutil.copytree(REPO / "inventories", tmp / "inventories")
     (tmp / "roles" / "backup_agent" / "defaults").mkdir(parents=True)
     shutil.copy(
         REPO / "roles/backup_agent/defaults/main.yml", tmp / "roles/backup_agent/defaults/main.yml"
     )
+    (tmp / "roles" / "identity" / "defaults").mkdir(parents=True)
+    shutil.copy(REPO / "roles/identity/defaults/main.yml", tmp / "roles/identity/defaults/main.yml")
     (tmp / "stacks").mkdir()
     shutil.copy(REPO / "stacks/Pulumi.backup.yaml", tmp / "stacks/Pulumi.backup.yaml")
     (tmp / "systems.yaml").write_text(register, encoding="utf-8")
+    _commit(tmp)
     return tmp / "region.yaml"
+
+
+CODE_DATE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def _commit(tmp: Path) -> None:
+    """A git repository, so facts read from code carry the commit's date (CODE_DATE)."""
+    stamp = CODE_DATE.isoformat()
+    env = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
+           "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
+           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.invalid"}  # fmt: skip
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "fixture"]):
+        subprocess.run(["git", "-C", str(tmp), *args], env=env, check=True, timeout=60)
 
 
 def _iso(t: datetime) -> str:

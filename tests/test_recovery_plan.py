@@ -43,7 +43,9 @@ def test_plan_covers_what_the_issue_asks_with_dates(tmp_path: Path) -> None:
         "*-*-* 01:30:00",  # the role's timer
         "ilag:backupImmutabilityDays er 0",
         "ilag restore SERVER STI",
-        "bo-tech",
+        "SSH-sertifikat fra regionen for bo-tech, region-admin",  # the identity role's
+        "ILAG IKT Vesterålen",
+        "(roles/identity/defaults/main.yml, 2026-11-20 08:00 UTC)",  # the commit's date
         # The drill's RTO, its date and its record; the last verified restore.
         "Siste øvelse: 2026-11-30 09:00 UTC",
         "d-bo.json",

@@ -12,7 +12,7 @@ from ilag_infra.cli.app import main
 from ilag_infra.model import region
 from ilag_infra.report import records, risk, systems_data
 from ilag_infra.report.systems import SystemStatus
-from tests.systems_fixtures import NOW, repo
+from tests.systems_fixtures import CODE_DATE, NOW, repo
 from tests.systems_fixtures import records as write_records
 
 
@@ -82,6 +82,9 @@ def test_risk_register_cites_evidence_with_dates_or_says_none(
     )
     assert site.measures[1].present and "innenfor" in site.measures[1].text
     assert site.residual_consequence == 3  # backed up and the drill met the RTO
+    access = threats["person"].measures[0]
+    assert access.text.endswith("sertifikatene bo-tech, region-admin")
+    assert access.when == CODE_DATE and access.source == "roles/identity/defaults/main.yml"
     worm = threats["ransomware"].measures[1]
     assert not worm.present and "WORM" in worm.text  # the shipped stack has no WORM
     # SaaS: the platform has no evidence at all, and lowers nothing.

@@ -73,6 +73,7 @@ class Plan:
     storage: str
     container: str
     restore_roles: str
+    region_operator: str
     code_date: datetime | None
     backup_time: datetime | None
     backup_source: str
@@ -153,7 +154,8 @@ def build(
         immutability_days=view.platform.immutability_days,
         storage=f"Azure Blob Storage, {region.location} (geo-kopi i {region.location_pair})",
         container=naming.container_name(slug),
-        restore_roles=view.platform.restore_roles.replace("<kommune>", slug),
+        restore_roles=view.platform.who_restores(slug),
+        region_operator=region.display_name,
         code_date=view.platform.code_date,
         backup_time=backup_rec.time if backup_rec else None,
         backup_source=backup_rec.path.name if backup_rec else "",

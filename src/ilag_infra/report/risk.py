@@ -63,7 +63,12 @@ class Platform:
 
     immutability_days: int
     code_date: datetime | None  # the commit the code and region.yaml are at
-    restore_roles: str  # who may restore, from the access model
+    # slug → the SSH principals that may log in and restore (from the identity role)
+    restore_principals: dict[str, list[str]]
+
+    def who_restores(self, slug: str) -> str:
+        found = self.restore_principals.get(slug)
+        return ", ".join(found) if found else ""
 
 
 def level(score: int) -> str:
@@ -128,15 +133,20 @@ def threats(row: SystemStatus, platform: Platform) -> list[Threat]:
         if platform.immutability_days > 0
         else Evidence("WORM er ikke slått på (ilag:backupImmutabilityDays er 0)", None)
     )
+    who = platform.who_restores(row.slug)
     access = (
         Evidence(
-            "Gjenoppretting med ilag restore, tillatt for "
-            + platform.restore_roles.replace("<kommune>", row.slug),
+            f"Gjenoppretting med ilag restore, tillatt for sertifikatene {who}",
             platform.code_date,
-            "region.yaml",
+            "roles/identity/defaults/main.yml",
         )
-        if onsite
-        else Evidence("Plattformen har ingen evidens: leverandøren drifter systemet", None)
+        if onsite and who
+        else Evidence(
+            "Plattformen har ingen evidens: leverandøren drifter systemet"
+            if not onsite
+            else "Ingen kjent tilgang til gjenoppretting",
+            None,
+        )
     )
     out: list[Threat] = []
 

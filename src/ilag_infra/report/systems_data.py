@@ -4,10 +4,13 @@ matrix and the risk register."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+import jinja2
 
 from ilag_infra.model import backupset, inventory, yamlsource
 from ilag_infra.model.errors import Problem
@@ -56,6 +59,29 @@ def immutability_days(root: Path) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+IDENTITY_DEFAULTS = Path("roles") / "identity" / "defaults" / "main.yml"
+
+
+def restore_principals(root: Path, slug: str) -> list[str]:
+    """The SSH certificate principals that may log in to the municipality's servers (and so
+    restore), as the identity role derives them: its identity__principals expression,
+    rendered for the municipality."""
+    path = root / IDENTITY_DEFAULTS
+    if not path.is_file():
+        return []
+    data, _ = yamlsource.load(path)
+    expression = data.get("identity__principals") if isinstance(data, dict) else None
+    if not isinstance(expression, str):
+        return []
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    try:
+        rendered = env.from_string(expression).render(identity__municipality=slug)
+        value = ast.literal_eval(rendered.strip())
+    except (jinja2.TemplateError, ValueError, SyntaxError):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 def load(
     root: Path, region_file: Path, loaded: LoadedRegion, records: Records, slugs: list[str]
 ) -> SystemsView:
@@ -78,8 +104,7 @@ def load(
     platform = risk.Platform(
         immutability_days=immutability_days(root),
         code_date=code_date(root),
-        restore_roles="kommunens teknikergruppe (<kommune>-tech) og regionens driftere "
-        "(region-admin)",
+        restore_principals={slug: restore_principals(root, slug) for slug in loaded.model.slugs},
     )
     return SystemsView(
         register, rows, systems.matrix(register, list(loaded.model.slugs)), platform, sets, records
