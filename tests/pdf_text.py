@@ -5,6 +5,7 @@ ToUnicode map, and text as hex glyph strings shown with Tj. Not a general PDF re
 from __future__ import annotations
 
 import re
+import unicodedata
 import zlib
 
 _OBJ = re.compile(rb"(\d+) 0 obj\s*(.*?)endobj", re.S)
@@ -70,5 +71,6 @@ def pages(data: bytes) -> list[str]:
 
 
 def text(data: bytes) -> str:
-    """Every page's text with whitespace collapsed, for `in` checks across line breaks."""
-    return " ".join(" ".join(pages(data)).split())
+    """Every page's text with whitespace collapsed and ligatures (the fonts' "ﬁ") undone, for
+    `in` checks across line breaks."""
+    return unicodedata.normalize("NFKC", " ".join(" ".join(pages(data)).split()))

@@ -115,7 +115,8 @@ def test_recovery_plan_command_writes_html_and_a_pdf(tmp_path: Path) -> None:
     assert ros >= 1
     text = pdf_text.text(data)
     for words in ("Siste øvelse: 2026-11-30 09:00 UTC", "målt RTO 20 min 0 s",
-                  "20 min 0 s / 4 h 0 min", "Løsepengevirus", "6. Åpne avvik"):  # fmt: skip
+                  "20 min 0 s / 4 h 0 min", "Løsepengevirus", "6. Åpne avvik",
+                  "SSH-sertifikat fra regionen for bo-tech, region-admin"):  # fmt: skip
         assert words in text, words
     assert not (out / ".chromium-profile").exists()
 
