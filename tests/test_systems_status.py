@@ -205,3 +205,13 @@ def test_the_backup_record_carries_the_snapshots_paths_to_the_register(
     assert _row(view, "journal", "bo").backed_up == "yes"
     drift = _row(view, "drift", "bo")
     assert drift.backed_up == "no" and drift.paths[0].detail == "not in the newest snapshot"
+
+
+def test_systems_without_a_register_is_bad_input_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    region_file = repo(tmp_path)
+    (tmp_path / "systems.yaml").unlink()
+    assert main(["systems", "--region", str(region_file)]) == 2
+    err = capsys.readouterr().err
+    assert "systems.yaml" in err and "file not found" in err

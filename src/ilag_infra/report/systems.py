@@ -126,7 +126,8 @@ def _paths(
             elif entry is None:
                 out.append(PathState(host, path, False, "no backup record for the host"))
             elif not _host_backed_up(entry):
-                out.append(PathState(host, path, False, f"last backup {entry.get('state')}"))
+                state = entry.get("state") or entry.get("verdict") or "unknown"
+                out.append(PathState(host, path, False, f"last backup {state}"))
             elif isinstance(snap, list):
                 inside = covers([str(p) for p in snap], path)
                 detail = "in the newest snapshot" if inside else "not in the newest snapshot"
