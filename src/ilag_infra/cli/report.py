@@ -104,6 +104,14 @@ def register(app: typer.Typer) -> None:
             except IlagError as exc:
                 # The page still tells the rest; the plan's section then says it is missing.
                 console.print(f"[yellow]plan not available:[/] {exc}", highlight=False)
-        data = page.build(loaded, recs, view, found, lang)
+        register = None
+        if (root / "systems.yaml").is_file():
+            from ilag_infra.report import systems_data
+
+            try:
+                register = systems_data.load(root, ctx.region_file, loaded, recs, [])
+            except IlagError as exc:
+                console.print(f"[yellow]systems register not shown:[/] {exc}", highlight=False)
+        data = page.build(loaded, recs, view, found, lang, systems=register)
         target = page.write(data, out)
         console.print(f"[green]wrote[/] {target}", highlight=False)

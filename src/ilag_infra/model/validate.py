@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ilag_infra.model import inventory, region
+from ilag_infra.model import backupset, inventory, region, systems
 from ilag_infra.model.errors import RegionError
 
 
@@ -13,6 +13,7 @@ from ilag_infra.model.errors import RegionError
 class ValidationReport:
     region: region.LoadedRegion
     inventories: dict[str, inventory.Inventory]
+    systems: systems.LoadedSystems | None = None
 
     @property
     def host_count(self) -> int:
@@ -38,4 +39,23 @@ def validate(
         if placeholders:
             raise RegionError(placeholders)
     invs = inventory.load_all(loaded, region_file.resolve().parent)
-    return ValidationReport(loaded, invs)
+    return ValidationReport(loaded, invs, check_systems(region_file, loaded, invs))
+
+
+def check_systems(
+    region_file: Path, loaded: region.LoadedRegion, invs: dict[str, inventory.Inventory]
+) -> systems.LoadedSystems | None:
+    """systems.yaml beside region.yaml, when there is one: valid, every host in its
+    municipality's inventory and every on-site data path in its host's backup set."""
+    path = systems.path_beside(region_file)
+    if not path.is_file():
+        return None
+    register = systems.load(path, loaded)
+    root = region_file.resolve().parent
+    used = {slug for s in register.register.systems for slug in s.municipalities}
+    hosts = {slug: set(invs[slug].names) for slug in used if slug in invs}
+    sets = backupset.for_region(root, sorted(hosts))
+    problems = systems.coverage_problems(register, hosts, sets)
+    if problems:
+        raise systems.SystemsError(problems)
+    return register

@@ -30,6 +30,8 @@ class BackupStatus:
     snapshot_id: str | None = None
     error: str | None = None
     fresh: bool = False
+    # The paths of the newest snapshot (None from an agent too old to record them).
+    snapshot_paths: list[str] | None = None
 
     @property
     def age(self) -> timedelta | None:
@@ -51,6 +53,7 @@ class BackupStatus:
             "last_success": self.last_success.isoformat() if self.last_success else None,
             "age_seconds": round(age.total_seconds()) if age else None,
             "snapshot_id": self.snapshot_id,
+            "snapshot_paths": self.snapshot_paths,
             "verdict": self.verdict,
             "error": self.error,
         }
@@ -76,6 +79,9 @@ def interpret(host: SshHost, data: dict[str, Any], max_age: timedelta) -> Backup
         data.get("last_snapshot_id"),
         data.get("last_error"),
     )
+    paths = data.get("last_snapshot_paths")
+    if isinstance(paths, list):
+        status.snapshot_paths = [str(p) for p in paths]
     status.fresh = (
         last is not None
         and status.state == "ok"

@@ -202,6 +202,11 @@ def _find(data: dict[str, Any], name: str) -> float | None:
     return None
 
 
+def seconds_of(data: dict[str, Any], name: str) -> float | None:
+    """A record's RTO or RPO in seconds (name rto or rpo), under any of its spellings."""
+    return _find(data, name)
+
+
 def duration(seconds: float) -> str:
     total = round(seconds)
     hours, rest = divmod(total, 3600)

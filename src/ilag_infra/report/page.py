@@ -60,6 +60,7 @@ class PageData:
     chart: svg.BarChart | None
     findings: list[Finding] | None
     sources: list[Source] = field(default_factory=list)
+    systems: Any = None  # a systems_data.SystemsView, when there is a systems register
 
 
 def overall(*sections: health.Section) -> str:
@@ -75,6 +76,7 @@ def build(
     findings: list[Finding] | None,
     lang: str = "nb",
     now: datetime | None = None,
+    systems: Any = None,
 ) -> PageData:
     now = now or datetime.now(UTC)
     region = loaded.model
@@ -149,6 +151,7 @@ def build(
         chart=chart,
         findings=findings,
         sources=sources,
+        systems=systems,
     )
 
 
