@@ -254,6 +254,7 @@ def test_ci_may_assign_only_the_roles_the_stacks_assign(plans: dict[str, plan.Pl
     rbac_admin = roles.BUILTIN_ROLES["Role Based Access Control Administrator"]
     privileged = {roles.BUILTIN_ROLES[r] for r in roles.PRIVILEGED_ROLES}
     deploy = plans["identity"].outputs["deploy_identity_principal_id"]
+    preview = plans["identity"].outputs["preview_identity_principal_id"]
     owner_made = {roles.BUILTIN_ROLES[r] for r in roles.OWNER_ASSIGNED_ROLES}
     for stack in ("identity", "backup"):
         assignments = of_type(plans[stack], ":RoleAssignment")
@@ -277,6 +278,12 @@ def test_ci_may_assign_only_the_roles_the_stacks_assign(plans: dict[str, plan.Pl
                     continue
                 if guid in owner_made:
                     assert guid not in write_guids
+                    continue
+                # CI hands roles to groups only; the one service principal besides CI, the
+                # read-only preview identity, gets its Reader from the Owner's first run.
+                if a.inputs["principalType"] == "ServicePrincipal":
+                    assert a.inputs["principalId"] == preview
+                    assert "'ServicePrincipal'" not in condition
                     continue
                 # Everything CI re-applies under this scope is inside its condition.
                 assert guid in write_guids, (stack, a.name)

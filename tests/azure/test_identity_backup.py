@@ -31,12 +31,20 @@ def test_key_vault_is_hardened(plans: dict[str, plan.PlanResult]) -> None:
 
 
 def test_deploy_identity_trusts_github_oidc_only(plans: dict[str, plan.PlanResult]) -> None:
-    [fic] = of_type(plans["identity"], ":FederatedIdentityCredential")
-    assert fic.inputs["issuer"] == "https://token.actions.githubusercontent.com"
-    assert fic.inputs["audiences"] == ["api://AzureADTokenExchange"]
-    assert fic.inputs["subject"].startswith("repo:")
+    # One credential each for the deploy and the read-only preview identity, never shared.
+    creds = of_type(plans["identity"], ":FederatedIdentityCredential")
+    assert len(creds) == 2
+    for fic in creds:
+        assert fic.inputs["issuer"] == "https://token.actions.githubusercontent.com"
+        assert fic.inputs["audiences"] == ["api://AzureADTokenExchange"]
+        assert fic.inputs["subject"].startswith("repo:")
+    subjects = sorted(f.inputs["subject"] for f in creds)
+    assert subjects[0].endswith(":environment:preview") and subjects[1].endswith(
+        ":environment:prod"
+    )
     out = plans["identity"].outputs
     uuid.UUID(out["deploy_identity_client_id"])
+    uuid.UUID(out["preview_identity_client_id"])
     assert out["ssh_user_ca_public_key"].startswith("ssh-ed25519 ")
     assert out["key_vault_uri"].startswith("https://")
 
