@@ -42,6 +42,10 @@ def register(app: typer.Typer) -> None:
         shown as \\[secret]); identity and backup get the planned outputs of the stacks they
         reference. No Pulumi CLI or Azure credentials are needed. Exit 1 if a mandatory
         policy is violated, 2 on bad config or region.
+
+        Examples:
+          ilag plan
+          ilag plan --stack backup --json
         """
         from ilag_infra.azure import plan
 

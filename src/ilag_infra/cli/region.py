@@ -42,6 +42,10 @@ def register(app: typer.Typer) -> None:
         and fix for each problem (with --json, also as JSON on stdout). With --env prod, the
         shipped placeholders (documentation addresses, .example/.invalid/.test names, all-zero
         object ids) are refused as well.
+
+        Examples:
+          ilag validate
+          ilag validate --env prod --json
         """
         ctx = Context(env=env, region_path=region_file, json=as_json)
         try:
@@ -71,7 +75,12 @@ def register(app: typer.Typer) -> None:
         ] = False,
         as_json: JsonOption = False,
     ) -> None:
-        """Show the municipalities, address plan and cost split as a table (or a diagram)."""
+        """Show the municipalities, address plan and cost split as a table (or a diagram).
+
+        Examples:
+          ilag region
+          ilag region --mermaid > region.md
+        """
         ctx = Context(region_path=region_file, json=as_json)
         model = ctx.region.model
         if as_json:
