@@ -230,6 +230,11 @@ def _role_secrets(repo: FixtureRepo) -> None:
     )
 
 
+def _broken_role(repo: FixtureRepo) -> None:
+    # A role's defaults that no longer parse: not every variable removed.
+    repo.edit("roles/baseline/defaults/main.yml", lambda t: t + "broken: [\n")
+
+
 @pytest.fixture(scope="session")
 def fixture_repo(tmp_path_factory: pytest.TempPathFactory) -> FixtureRepo:
     root = tmp_path_factory.mktemp("diff") / "repo"
@@ -261,5 +266,6 @@ def fixture_repo(tmp_path_factory: pytest.TempPathFactory) -> FixtureRepo:
     repo.commit("psk_rotation", _rotate("hadsel", CIPHER_ROTATED), base=secrets_base)
     repo.commit("psk_plain", _rotate("bo", PLAIN_PSK, secure=False), base=secrets_base)
     repo.commit("role_secrets", _role_secrets)
+    repo.commit("broken_role", _broken_role)
     repo.cases["secrets_base"] = secrets_base
     return repo

@@ -233,3 +233,28 @@ def test_worktree_is_removed_on_error(fixture_repo: FixtureRepo) -> None:
     assert not seen[0].exists()
     assert not str(seen[0]).startswith(str(fixture_repo.root))
     assert git(fixture_repo.root, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_a_role_file_that_does_not_parse_is_said_so(fixture_repo: FixtureRepo) -> None:
+    path = "roles/baseline/defaults/main.yml"
+    head = fixture_repo.report("broken_role")
+    [change] = [c for c in head.ansible.changes if c.path == path] if head.ansible else [None]
+    assert change is not None and change.variables == []
+    assert "does not parse at head" in change.note
+    assert head.exit_code == 2 and head.bad_input
+    for fmt in ALL_FORMATS:
+        out = render(head, fmt)
+        assert "does not parse at head" in out, fmt
+        assert "- baseline__" not in out, fmt  # no variable reads as removed
+    # The other way round the base is broken: the report says so and lists nothing as added.
+    back = diff_mod.run_diff(
+        fixture_repo.root,
+        fixture_repo.cases["broken_role"],
+        fixture_repo.base,
+        cache=fixture_repo.cache,
+    )
+    assert back.ansible is not None
+    [change] = [c for c in back.ansible.changes if c.path == path]
+    assert change.variables == [] and "does not parse at base" in change.note
+    assert any("does not parse at base" in n for n in back.notes)
+    assert "does not parse at base" in render(back, "text")

@@ -204,7 +204,8 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 def test_preview_without_the_pulumi_cli_says_what_to_install(tmp_path: Path) -> None:
     # The CLI is really absent here; keep it so even on a machine that has one.
     env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + "/usr/bin:/bin"}
-    proc = _cli("preview", "--stack", "network", env=env)
+    # A stack without a file here: nothing to refuse, so the missing CLI is what stops it.
+    proc = _cli("preview", "--stack", "network-test", env=env)
     assert proc.returncode == 1
     text = " ".join(proc.stderr.split())
     assert "Pulumi CLI is not installed" in text and "docs/operators.md" in text

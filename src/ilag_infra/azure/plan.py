@@ -426,6 +426,7 @@ def _execute(
     upstream: Mapping[str, Mapping[str, Any]],
     region: LoadedRegion | None = None,
     preview: bool = False,
+    production: bool = False,
 ) -> tuple[list[PlanResource], list[PlanInvoke], dict[str, Any], list[str]]:
     from ilag_infra.azure.program import run as run_program
 
@@ -433,7 +434,7 @@ def _execute(
     recorder = _Recorder(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=recorder)
     pulumi.runtime.set_all_config(config, sorted(secret_keys))
-    _sync_await(run_pulumi_func(lambda: run_program(stack, root, region)))
+    _sync_await(run_pulumi_func(lambda: run_program(stack, root, region, not production)))
     stack_resource = get_root_resource()
     exported: Mapping[str, Any] = getattr(stack_resource, "outputs", {}) or {}
     outputs, secret = _sync_await(_resolve_outputs(exported))
@@ -491,6 +492,7 @@ def run(
     config: Mapping[str, str] | None = None,
     upstream: Mapping[str, Mapping[str, Any]] | None = None,
     preview: bool = False,
+    production: bool = False,
 ) -> PlanResult:
     """Plan one stack offline.
 
@@ -502,14 +504,17 @@ def run(
               with the same region and root, and fed to the StackReferences.
     preview:  run as `pulumi preview` does: outputs of this stack's resources are unknown.
               Upstream stacks are planned as deployed (a StackReference reads real outputs).
+    production: plan as production runs: a prod stack's file may keep no placeholder, and
+              no example value fills in a required key. Otherwise (the lab, tests) they may.
     Raises InputError for bad config/region (nothing ran) and PlanError if the program fails.
     """
     started = time.perf_counter()
     root = (root or repo_root()).resolve()
     kind, suffix = settings.stack_kind(stack)
     cfg, secret_keys = stack_config(root, stack)
-    for key, value in _plan_defaults(kind).items():
-        cfg.setdefault(key, value)
+    if not production:
+        for key, value in _plan_defaults(kind).items():
+            cfg.setdefault(key, value)
     if region is not None:
         cfg["ilag:regionFile"] = str(Path(region.path).resolve())
     if config:
@@ -528,13 +533,13 @@ def run(
         default_ref = f"organization/{PROJECT}/{up_kind}" + (f"-{suffix}" if suffix else "")
         up_stack = cfg.get(ref_key, default_ref).rsplit("/", 1)[-1]
         if up_stack not in feeds:
-            up_result = run(up_stack, region, root=root, upstream=feeds)
+            up_result = run(up_stack, region, root=root, upstream=feeds, production=production)
             feeds[up_stack] = up_result.outputs
 
     ctx = contextvars.Context()
     try:
         resources, invokes, outputs, secret = ctx.run(
-            _execute, stack, root, cfg, secret_keys, feeds, region, preview
+            _execute, stack, root, cfg, secret_keys, feeds, region, preview, production
         )
     except IlagError:
         raise
@@ -564,15 +569,20 @@ def run_many(
     *,
     root: Path | None = None,
     preview: bool = False,
+    production: bool = False,
 ) -> list[PlanResult]:
     """Plan several stacks in the given order, each feeding its outputs to the later ones.
     In preview, each stack is previewed against its upstream stacks as deployed."""
     feeds: dict[str, Mapping[str, Any]] = {}
     results = []
     for stack in stacks:
-        result = run(stack, region, root=root, upstream=feeds, preview=preview)
+        result = run(
+            stack, region, root=root, upstream=feeds, preview=preview, production=production
+        )
         if preview:
-            feeds[stack] = run(stack, region, root=root, upstream=feeds).outputs
+            feeds[stack] = run(
+                stack, region, root=root, upstream=feeds, production=production
+            ).outputs
         else:
             feeds[stack] = result.outputs
         results.append(result)

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ilag_infra.azure import ip_rules, secret_entries, vpn_skus
 from ilag_infra.azure.roles import BUILTIN_ROLES
+from ilag_infra.model import placeholders
 from ilag_infra.model.errors import InputError, Problem
 
 NAMESPACE = "ilag"
@@ -508,6 +509,16 @@ def _common(r: _Reader, kind: str, suffix: str | None, root: Path) -> CommonSett
 def _upstream(r: _Reader, key: str, kind: str, suffix: str | None) -> str:
     default = f"organization/{pulumi.get_project()}/{kind}" + (f"-{suffix}" if suffix else "")
     return r.text(key, default)
+
+
+def refuse_placeholders(stack: str, root: Path) -> None:
+    """A production stack's file may not keep the shipped placeholders (model/placeholders.py):
+    documentation addresses, zero object ids, the placeholder SSH CA key."""
+    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    if path.is_file():
+        problems = placeholders.stack_file_problems(path, f"stacks/{path.name}")
+        if problems:
+            raise StackConfigError(problems)
 
 
 def read_common(stack: str, root: Path) -> CommonSettings:

@@ -37,6 +37,10 @@ def register(app: typer.Typer) -> None:
         result with policy/access.yaml. Exit 1 if they differ (each difference names the
         identity, the capability, the role or setting that grants it and the documentation),
         2 on bad input. The threat model: docs/security.md.
+
+        Examples:
+          ilag access
+          ilag access --json > access.json
         """
         from ilag_infra.azure import plan
         from ilag_infra.azure.access import outcome

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ilag_infra.cli.console import make_console
+from ilag_infra.cli.helptext import IlagGroup, adopt
 from ilag_infra.model.errors import EXIT_FAILED, IlagError, InputError
 from ilag_infra.model.secrets import redact_text
 
@@ -37,6 +38,7 @@ def build_app() -> typer.Typer:
             "Exit codes: 0 ok, 1 something failed, 2 bad input (nothing was changed)."
         ),
         no_args_is_help=True,
+        cls=IlagGroup,
         pretty_exceptions_enable=False,
         add_completion=True,
     )
@@ -56,6 +58,7 @@ def build_app() -> typer.Typer:
         module = importlib.import_module(name)
         if hasattr(module, "register"):
             module.register(app)
+    adopt(app)
     return app
 
 
@@ -110,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app()
     try:
         # Standalone mode lets the CLI library report usage errors itself (exit 2).
-        app(args=argv, standalone_mode=True)
+        # prog_name: usage lines say `ilag` also under `python -m` and in tests.
+        app(args=argv, prog_name="ilag", standalone_mode=True)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_FAILED)
     except IlagError as exc:

@@ -68,7 +68,10 @@ def register(app: typer.Typer) -> None:
         --json, progress goes to stderr and the recap is JSON on stdout). A JSON record of
         each run is kept under runs/. Exit 1 names every failed or unreachable host.
 
-        Examples:  ilag apply andoy --check --diff      ilag apply --all
+        Examples:
+          ilag apply andoy --check --diff
+          ilag apply --all
+          ilag apply sortland --playbook backup --env prod
         """
         ctx = Context(env, outputs_file, stack_suffix, json=as_json)
         slugs = ctx.slugs(municipalities, all_)

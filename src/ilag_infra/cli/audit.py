@@ -45,6 +45,10 @@ def register(app: typer.Typer) -> None:
         Prints one table per municipality (pass, FAIL, n/a with the reason where a container
         cannot hold the state, or off where the settings turn a control off). Changes nothing; safe on production. Exit 1 if any
         control fails or a host cannot be checked.
+
+        Examples:
+          ilag audit andoy
+          ilag audit --all --env prod --json
         """
         from ilag_infra.onsite import audit
 

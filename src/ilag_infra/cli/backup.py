@@ -35,7 +35,11 @@ MaxAge = Annotated[
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
-        help="Backups of the on-site servers (restic to Azure Blob).", no_args_is_help=True
+        help=(
+            "Backups of the on-site servers (restic to Azure Blob).\n\n"
+            "Examples:\n  ilag backup status --all\n  ilag backup ls andoy-fil01"
+        ),
+        no_args_is_help=True,
     )
     app.add_typer(group, name="backup")
     register_revoke(group)
@@ -74,7 +78,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
         env: EnvOption = "lab",
     ) -> None:
-        """Last backup of every backup client; exit 1 if any is stale, failed or missing."""
+        """Last backup of every backup client; exit 1 if any is stale, failed or missing.
+
+        Examples:
+          ilag backup status --all
+          ilag backup status andoy --max-age 48
+        """
         _run(municipalities, all_, env, max_age, now=False, as_json=as_json)
 
     @group.command("run")
@@ -85,7 +94,11 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
         env: EnvOption = "lab",
     ) -> None:
-        """Run a backup now on every backup client (waits for it), then show the status."""
+        """Run a backup now on every backup client (waits for it), then show the status.
+
+        Examples:
+          ilag backup run andoy
+        """
         _run(municipalities, all_, env, max_age, now=True, as_json=as_json)
 
     @group.command("snapshots")
@@ -95,7 +108,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
         env: EnvOption = "lab",
     ) -> None:
-        """Snapshots of each backup client, read on the host with its own credential."""
+        """Snapshots of each backup client, read on the host with its own credential.
+
+        Examples:
+          ilag backup snapshots andoy
+          ilag backup snapshots andoy andoy-fil01 --json
+        """
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         slug = ctx.slugs([municipality])[0]
@@ -121,7 +139,12 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOpt = False,
         env: EnvOption = "lab",
     ) -> None:
-        """Browse one snapshot of a host: the entries of PATH, like `ls -l`."""
+        """Browse one snapshot of a host: the entries of PATH, like `ls -l`.
+
+        Examples:
+          ilag backup ls andoy-fil01
+          ilag backup ls andoy-fil01 latest /srv/share
+        """
         if snapshot is not None and snapshot.startswith("/") and path is None:
             snapshot, path = None, snapshot
         ctx = Context(env, json=as_json)
@@ -157,6 +180,10 @@ def register(app: typer.Typer) -> None:
 
         Shows what would go; --yes forgets, prunes, runs `restic check` and reports the space
         freed. Never uses a site's SAS.
+
+        Examples:
+          ilag backup prune --all
+          ilag backup prune andoy --yes
         """
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
@@ -176,7 +203,7 @@ def register(app: typer.Typer) -> None:
 def register_revoke(group: typer.Typer) -> None:
     @group.command("revoke")
     def revoke_cmd(
-        municipality: Annotated[str, typer.Argument(metavar="MUNICIPALITY", help="A slug.")],
+        municipality: Annotated[str, typer.Argument(metavar="KOMMUNE", help="A slug, e.g. andoy.")],
         as_json: JsonOpt = False,
         env: EnvOption = "lab",
     ) -> None:
@@ -184,8 +211,11 @@ def register_revoke(group: typer.Typer) -> None:
 
         The site SAS is bound to a stored access policy on the municipality's own container.
         This replaces the policy, so the old SAS gets 403 at once, and writes a new SAS to
-        the outputs; the next `ilag apply MUNICIPALITY` hands it to the servers. Lab only
+        the outputs; the next `ilag apply KOMMUNE` hands it to the servers. Lab only
         for now: production is described in docs/security.md (exit 2 there).
+
+        Examples:
+          sudo ilag backup revoke andoy && sudo ilag apply andoy
         """
         from ilag_infra.model.errors import InputError, Problem
 

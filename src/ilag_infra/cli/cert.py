@@ -21,7 +21,8 @@ Kommune = Annotated[str, typer.Argument(metavar="KOMMUNE", help="The municipalit
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
-        help="SSH user certificates for technicians: short-lived, one municipality each.",
+        help="SSH user certificates for technicians: short-lived, one municipality each.\n\n"
+        "Examples:\n  ilag cert issue andoy --key kari.pub --person kari.nordmann\n  ilag cert ls",
         no_args_is_help=True,
     )
     app.add_typer(group, name="cert")
@@ -61,7 +62,9 @@ def register(app: typer.Typer) -> None:
         hours by default and a day at most; its key id is --person, so each login is logged
         with the person's name. Every certificate issued is recorded (`ilag cert ls`).
 
-        Example: ilag cert issue andoy --key ~/.ssh/id_ed25519.pub --person kari.nordmann
+        Examples:
+          ilag cert issue andoy --key kari.pub --person kari.nordmann
+          ilag cert issue bo --key ola.pub --person ola --hours 2 --json
         """
         from ilag_infra.onsite import certs, runrecord
 
@@ -101,7 +104,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List the certificates issued that are still valid (with --all: every one).
 
-        Example: ilag cert ls --json
+        Examples:
+          ilag cert ls
+          ilag cert ls --all --json
         """
         from ilag_infra.onsite import certs, runrecord
 

@@ -49,9 +49,16 @@ def register(app: typer.Typer) -> None:
         ] = "billed",
         region_file: RegionOption = None,
     ) -> None:
-        """Split a month's Azure bill: direct costs by the municipality tag, shared and
-        untagged costs by the cost key in region.yaml. The lines add up to the export total
-        to the øre. Exit 2 names file, row and column of every bad row."""
+        """Split a month's Azure bill into one invoice line per municipality.
+
+        Direct costs go by the municipality tag, shared and untagged costs by the cost key in
+        region.yaml. The lines add up to the export total to the øre. Exit 2 names file, row
+        and column of every bad row.
+
+        Examples:
+          ilag costs export-2026-01.csv
+          ilag costs part1.csv.gz part2.csv.gz --period 2026-01 --format markdown
+        """
         from ilag_infra.costs import exports as exports_mod
         from ilag_infra.costs import render, split
 

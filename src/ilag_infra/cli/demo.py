@@ -81,6 +81,10 @@ def register(app: typer.Typer) -> None:
         smallest municipality and reports its RTO and RPO. The lab stays up afterwards for you to look
         at (`ilag lab status`, `ilag backup status --all`); `ilag lab down` removes it.
         Needs root. A second run reuses the cached base system and is faster.
+
+        Examples:
+          sudo ilag demo
+          sudo ilag demo -n 1 --no-mitogen
         """
         ctx = Context("lab")
         console = ctx.console

@@ -37,6 +37,35 @@ def _check_format(fmt: str) -> None:
         )
 
 
+def _base(argument: str | None, option: str | None) -> str:
+    """The revision to compare against, given as BASE or as --base (not two different ones)."""
+    if argument and option and argument != option:
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    "BASE",
+                    f"two bases given: {argument!r} and --base {option!r}",
+                    "give the base once, e.g. `ilag diff HEAD~1`",
+                )
+            ]
+        )
+    base = argument or option
+    if not base:
+        raise InputError(
+            [
+                Problem(
+                    "command line",
+                    "BASE",
+                    "no base revision given",
+                    "name the revision to compare against, e.g. `ilag diff HEAD~1` or "
+                    "`ilag diff origin/main`",
+                )
+            ]
+        )
+    return base
+
+
 def _emit(text: str, output: Path | None, summary: str) -> None:
     if output is None:
         typer.echo(text, nl=False)
@@ -48,10 +77,15 @@ def _emit(text: str, output: Path | None, summary: str) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("diff")
     def diff_cmd(
-        base: Annotated[
-            str,
-            typer.Option("--base", "-b", help="The revision to compare against, e.g. origin/main."),
-        ],
+        base_arg: Annotated[
+            str | None,
+            typer.Argument(
+                metavar="BASE", help="The revision to compare against, e.g. HEAD~1 or origin/main."
+            ),
+        ] = None,
+        base_opt: Annotated[
+            str | None, typer.Option("--base", "-b", help="Same as BASE.", show_default=False)
+        ] = None,
         head: Annotated[
             str | None,
             typer.Option("--head", help="The revision to review; default: the working tree."),
@@ -94,11 +128,14 @@ def register(app: typer.Typer) -> None:
         policy (the report is still written), 2 on bad input: an unknown ref, or a file at
         head that does not validate (the report is still written).
 
-        Examples:  ilag diff --base HEAD~1      ilag diff --base origin/main -f markdown -o c.md
+        Examples:
+          ilag diff HEAD~1
+          ilag diff origin/main -f markdown -o comment.md
         """
         from ilag_infra.diff import run as diff_mod
         from ilag_infra.diff.render import render
 
+        base = _base(base_arg, base_opt)
         fmt = "json" if as_json else fmt
         _check_format(fmt)
         ctx = Context(env, json=True)
@@ -135,6 +172,10 @@ def register(app: typer.Typer) -> None:
         Uses Pulumi's Automation API on the stack in this project and renders the engine's
         planned steps like `ilag diff`. Exit 1 when the CLI is missing (with what to install)
         or the preview fails; 2 on bad input.
+
+        Examples:
+          ilag preview --stack network
+          ilag preview -s backup-prod -f markdown -o preview.md
         """
         from ilag_infra.diff import preview as diffpreview
         from ilag_infra.diff.render import render

@@ -29,6 +29,9 @@ def register(app: typer.Typer) -> None:
         file, and report RTO and RPO (JSON record and Markdown report under runs/).
 
         Lab only: in production it refuses; test restores there with `ilag restore --verify-only`.
+
+        Examples:
+          sudo ilag drill bo
         """
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console

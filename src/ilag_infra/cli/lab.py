@@ -43,11 +43,12 @@ def register(app: typer.Typer) -> None:
             "10.250.N.0/24: this machine is .1, its hosts .11, .12, …, and Azurite listens "
             "on http://10.250.255.1:10000.\n\n"
             "Log in to a lab host with the lab's key and pinned host keys, e.g.:\n\n"
-            "  ssh -i /var/lib/ilag-lab/keys/operator_ed25519 "
-            "-o UserKnownHostsFile=/var/lib/ilag-lab/known_hosts/andoy "
-            "-o StrictHostKeyChecking=yes root@10.250.5.11\n\n"
+            "  ssh -i /var/lib/ilag-lab/keys/operator_ed25519 \\\n"
+            "    -o UserKnownHostsFile=/var/lib/ilag-lab/known_hosts/andoy \\\n"
+            "    -o StrictHostKeyChecking=yes root@10.250.5.11\n\n"
             f"Needs root. State lives in /var/lib/ilag-lab (env {STATE_DIR_ENV} moves it; one "
-            "lab per machine); the base root is cached in /var/cache/ilag-lab."
+            "lab per machine); the base root is cached in /var/cache/ilag-lab.\n\n"
+            "Examples:\n  sudo ilag lab up\n  sudo ilag lab status\n  sudo ilag lab down"
         ),
         no_args_is_help=True,
     )
@@ -71,7 +72,9 @@ def register(app: typer.Typer) -> None:
         restic passwords), inventory/<slug>.yml and known_hosts/<slug>. A lab left by a
         killed run is removed first.
 
-        Example: ilag lab up && ilag apply andoy
+        Examples:
+          sudo ilag lab up
+          sudo ilag lab up -n 1 && sudo ilag apply andoy
         """
         ctx = Context("lab", region_path=region_file)
         lifecycle.up(ctx.region, ctx.root, hosts_per_municipality, lab_prefix, progress=_progress)
@@ -98,6 +101,10 @@ def register(app: typer.Typer) -> None:
         deletes the lab's bridges, service interface and route, and its generated files.
         Exit 1 names anything that is still there (process, mount, interface). Safe to run
         at any time, also after a crash or a killed `lab up`.
+
+        Examples:
+          sudo ilag lab down
+          sudo ilag lab down --purge
         """
         lifecycle.down(purge=purge, progress=_progress)
 
@@ -108,6 +115,9 @@ def register(app: typer.Typer) -> None:
         A cut municipality (see ilag_infra.lab.cut) shows as broken until reconnected.
         With no lab, exit 0, unless leftovers of one are found (then exit 1: run
         `ilag lab down`).
+
+        Examples:
+          sudo ilag lab status
         """
         console = Context("lab").console
         report = lifecycle.status()

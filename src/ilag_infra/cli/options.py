@@ -41,7 +41,7 @@ JsonOption = Annotated[
 ]
 Municipalities = Annotated[
     list[str] | None,
-    typer.Argument(metavar="[MUNICIPALITY]...", help="Slugs, e.g. andoy sortland."),
+    typer.Argument(metavar="KOMMUNE", help="Municipality slugs, e.g. andoy sortland."),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every municipality.")]
 LimitOption = Annotated[

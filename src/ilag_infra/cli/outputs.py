@@ -29,6 +29,10 @@ def register(app: typer.Typer) -> None:
 
         In prod they come from `pulumi stack output --json --show-secrets` for network,
         identity and backup; in the lab from the lab's outputs file.
+
+        Examples:
+          ilag outputs
+          ilag outputs andoy --env prod --stack-suffix prod
         """
         ctx = Context(env, outputs_file, stack_suffix, json=as_json)
         outs = ctx.target.stack_outputs()

@@ -12,10 +12,25 @@ from ilag_infra.cli.console import spinner
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import JsonOption
 from ilag_infra.cli.plan_view import render
-from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.model import paths
+from ilag_infra.model.errors import EXIT_FAILED, InputError
 
 STACK_HELP = "network | identity | backup (optionally -<env>); default: all three in order."
 REGION_HELP = "Plan against this region.yaml instead of the stack's ilag:regionFile."
+
+
+def refuse_placeholders(ctx: Context, root: Path, stacks: list[str]) -> None:
+    """Every placeholder a production plan would meet, all at once, before any planning."""
+    from ilag_infra.model import placeholders, region
+
+    problems = region.placeholder_problems(ctx.region)
+    prod_files = placeholders.production_stack_files(root)
+    for name in stacks:
+        path = root / "stacks" / f"Pulumi.{name}.yaml"
+        if path in prod_files:
+            problems += placeholders.stack_file_problems(path, f"stacks/{path.name}")
+    if problems:
+        raise InputError(problems)
 
 
 def register(app: typer.Typer) -> None:
@@ -35,23 +50,46 @@ def register(app: typer.Typer) -> None:
                 "that need them report 'unknown until apply'.",
             ),
         ] = False,
+        env: Annotated[
+            str,
+            typer.Option(
+                "--env",
+                envvar="ILAG_ENV",
+                help="lab (default): the shipped example values plan. prod: plan as production "
+                "runs; placeholders in region.yaml or a prod stack file are refused (exit 2).",
+            ),
+        ] = "lab",
     ) -> None:
         """Plan the Azure stacks offline under Pulumi mocks: resources, outputs, policies.
 
         Runs each stack's real program with its stacks/Pulumi.<stack>.yaml config (secrets
         shown as \\[secret]); identity and backup get the planned outputs of the stacks they
         reference. No Pulumi CLI or Azure credentials are needed. Exit 1 if a mandatory
-        policy is violated, 2 on bad config or region.
+        policy is violated, 2 on bad config or region, and with --env prod on any
+        placeholder left in region.yaml or a prod stack file.
+
+        Examples:
+          ilag plan
+          ilag plan --stack backup --json
+          ilag plan --env prod
         """
         from ilag_infra.azure import plan
 
-        ctx = Context(region_path=region_file, json=as_json)
+        ctx = Context(env, region_path=region_file, json=as_json)
+        production = ctx.env == "prod"
         # Without --region each stack plans against its own ilag:regionFile.
         loaded = ctx.region if region_file else None
         names = [stack] if stack else list(plan.STACK_ORDER)
+        root = None if region_file else ctx.root
+        if production:
+            refuse_placeholders(ctx, root or paths.repo_root(), names)
         with spinner(f"Planning {', '.join(names)} offline…"):
             results = plan.run_many(
-                names, loaded, root=None if region_file else ctx.root, preview=preview
+                names,
+                loaded,
+                root=root,
+                preview=preview,
+                production=production,
             )
         if as_json:
             data: Any = [r.to_dict() for r in results]

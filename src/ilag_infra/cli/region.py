@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import EnvOption, JsonOption, RegionOption
@@ -24,6 +25,8 @@ def validation_json(ctx: Context, report: ValidationReport | None, err: InputErr
             "sites": report.site_count,
             "hosts": report.host_count,
             "inventories": {s: len(i.hosts) for s, i in sorted(report.inventories.items())},
+            "placeholders": len(report.placeholders),
+            "placeholder_problems": [asdict(p) for p in report.placeholders],
         }
     data["problems"] = [asdict(p) for p in err.problems] if err else []
     return data
@@ -39,13 +42,20 @@ def register(app: typer.Typer) -> None:
         Rejects unknown keys, duplicate slugs or kommunenummer, bad or overlapping prefixes,
         private VPN endpoints, hosts outside their municipality's networks, duplicate host
         names or addresses, and missing or unknown inventories. Exit 2 names file, line, key
-        and fix for each problem (with --json, also as JSON on stdout). With --env prod, the
-        shipped placeholders (documentation addresses, .example/.invalid/.test names, all-zero
-        object ids) are refused as well.
+        and fix for each problem (with --json, also as JSON on stdout). It counts the shipped
+        placeholders left in region.yaml and the production stack files (documentation
+        addresses, .example/.invalid/.test names, zero object ids, the placeholder SSH CA key);
+        with --env prod they are refused.
+
+        Examples:
+          ilag validate
+          ilag validate --env prod --json
         """
         ctx = Context(env=env, region_path=region_file, json=as_json)
         try:
-            report = validate(ctx.region_file, ctx.region, production=ctx.env == "prod")
+            report = validate(
+                ctx.region_file, ctx.region, production=ctx.env == "prod", stacks_root=ctx.root
+            )
         except InputError as err:
             if as_json:
                 typer.echo(json.dumps(validation_json(ctx, None, err), indent=2))
@@ -59,6 +69,13 @@ def register(app: typer.Typer) -> None:
             f"{report.site_count} sites, "
             f"{report.host_count} hosts in {len(report.inventories)} inventories"
         )
+        if report.placeholders:
+            files = sorted({p.file for p in report.placeholders})
+            ctx.console.print(
+                f"[yellow]{len(report.placeholders)} placeholder(s) remain[/] in "
+                f"{escape(', '.join(files))}: fine for the lab, but production refuses them. "
+                "`ilag validate --env prod` lists each one with its fix."
+            )
 
     @app.command("region")
     def region_cmd(
@@ -71,7 +88,12 @@ def register(app: typer.Typer) -> None:
         ] = False,
         as_json: JsonOption = False,
     ) -> None:
-        """Show the municipalities, address plan and cost split as a table (or a diagram)."""
+        """Show the municipalities, address plan and cost split as a table (or a diagram).
+
+        Examples:
+          ilag region
+          ilag region --mermaid > region.md
+        """
         ctx = Context(region_path=region_file, json=as_json)
         model = ctx.region.model
         if as_json:

@@ -54,9 +54,16 @@ def register(app: typer.Typer) -> None:
         ] = True,
         region_file: RegionOption = None,
     ) -> None:
-        """Write a self-contained HTML page: convergence, backups, restore tests, drills (RTO
-        and RPO) and the month's cost per municipality, a picture of the region, the cost
-        split and the plan's open findings. Missing sources show as missing, never as zero."""
+        """Write the council's page: one self-contained HTML file.
+
+        Convergence, backups, restore tests, drills (RTO and RPO) and the month's cost per
+        municipality, a picture of the region, the cost split and the plan's open findings.
+        Missing sources show as missing, never as zero.
+
+        Examples:
+          ilag report
+          ilag report --env prod --costs costs-2026-01.json --out build/report
+        """
         from ilag_infra.costs.split import Period
         from ilag_infra.onsite.runrecord import runs_dir
         from ilag_infra.report import costview, findings, page, records

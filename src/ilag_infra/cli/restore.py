@@ -51,6 +51,10 @@ def register(app: typer.Typer) -> None:
 
         By default into a new dated directory under /var/lib/ilag-restore on the same host:
         nothing is overwritten. --in-place keeps the current version as <path>.ilag-before-<time>.
+
+        Examples:
+          ilag restore andoy-fil01 /srv/share/budsjett.xlsx
+          ilag restore andoy-fil01 /srv/share --at 2026-01-31T18:00 --to /srv/restored
         """
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console

@@ -38,6 +38,10 @@ def register(app: typer.Typer) -> None:
         The host key must match the municipality's pinned known_hosts: there is no trust on
         first use, and a changed key is refused loudly. Then python3, passwordless sudo, free
         disk and clock skew are checked. Exit 1 if any host fails.
+
+        Examples:
+          ilag preflight andoy
+          ilag preflight --all --env prod
         """
         ctx = Context(env, json=as_json)
         slugs = ctx.slugs(municipalities, all_)
@@ -69,7 +73,11 @@ def register(app: typer.Typer) -> None:
 
         Pins into the municipality's known_hosts; from then on preflight and apply trust only
         that key. Compare the fingerprint with the server's console before confirming.
-        Next step: `ilag apply MUNICIPALITY --playbook bootstrap --limit HOST`.
+        Next step: `ilag apply KOMMUNE --playbook bootstrap --limit HOST`.
+
+        Examples:
+          ilag bootstrap andoy-util01 --env prod
+          ilag bootstrap andoy-util01 --env prod --fingerprint SHA256:...
         """
         ctx = Context(env)
         out = ctx.console

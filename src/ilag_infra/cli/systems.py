@@ -138,7 +138,13 @@ def register(app: typer.Typer) -> None:
         """The systems register (systems.yaml) against the evidence: per system and
         municipality the product, hosts, whether its data is backed up (yes, partly, no; n/a
         for SaaS and Azure), the last verified restore, the last drill's RTO and RPO against
-        the targets, and whether it runs the region's chosen product."""
+        the targets, and whether it runs the region's chosen product.
+
+        Examples:
+          ilag systems
+          ilag systems bo --json
+          ilag systems --matrix
+        """
         ctx = Context(region_path=region_file, json=as_json)
         slugs = ctx.slugs(municipalities) if municipalities else []
         view = _view(ctx, runs, env, slugs)
@@ -163,7 +169,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("recovery-plan")
     def recovery_plan_cmd(
-        municipality: Annotated[str, typer.Argument(metavar="MUNICIPALITY", help="Slug, e.g. bo.")],
+        municipality: Annotated[str, typer.Argument(metavar="KOMMUNE", help="Slug, e.g. bo.")],
         out: Annotated[
             Path, typer.Option("--out", help="Directory for the HTML and PDF (created if missing).")
         ] = Path("build/recovery-plan"),
@@ -178,7 +184,12 @@ def register(app: typer.Typer) -> None:
         backed up, where, how often, how long and whether immutable; who may restore and how;
         the restore order by criticality; the last verified restore and drill against each
         target; the risk register; the open gaps and the contacts. Every figure comes from the
-        code or a run record, with its date."""
+        code or a run record, with its date.
+
+        Examples:
+          ilag recovery-plan bo --out build/recovery-plan
+          ilag recovery-plan bo --no-pdf
+        """
         from ilag_infra.report import recovery_plan
 
         ctx = Context(region_path=region_file)

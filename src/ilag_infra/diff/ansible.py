@@ -15,7 +15,7 @@ from typing import Any
 from ilag_infra.diff.ansible_hosts import every_host, group_hosts, playbook_hosts, role_hosts
 from ilag_infra.diff.ansible_vars import VarChange, region_run_vars, var_changes
 from ilag_infra.diff.ansible_view import View, read_view
-from ilag_infra.diff.ansible_yaml import load_yaml
+from ilag_infra.diff.ansible_yaml import read_yaml
 from ilag_infra.model import inventory
 
 __all__ = ["AnsibleChange", "AnsibleDiff", "MunicipalityImpact", "VarChange", "View"]
@@ -23,6 +23,7 @@ __all__ += ["diff_ansible", "read_view", "var_changes"]
 
 # Files that only the Azure plan reads: their effect is in the Azure section, not "nothing".
 AZURE_INPUTS = ("stacks/", "policy/")
+YAML = (".yml", ".yaml")
 
 
 @dataclass
@@ -130,10 +131,36 @@ def _host_state(view: View, slug: str, host: str) -> tuple[Any, ...]:
     )
 
 
+def _parsed(path: str, base: View, head: View, result: AnsibleDiff) -> tuple[Any, Any, str]:
+    """Both revisions of a changed YAML file, and a note naming each side that does not parse
+    (empty if both do). At head that is bad input (exit 2); at base the report says so."""
+    old, old_bad = read_yaml(base.root / path)
+    new, new_bad = read_yaml(head.root / path)
+    notes = []
+    for side, bad in (("base", old_bad), ("head", new_bad)):
+        if bad is not None:
+            where = f"{path}:{bad.line}" if bad.line else path
+            text = f"{where} does not parse at {side}: {bad.message}; variables not compared"
+            notes.append(text)
+            (result.problems if side == "head" else result.notes).append(text)
+    return old, new, "; ".join(notes)
+
+
+def _var_changes(
+    path: str, base: View, head: View, result: AnsibleDiff, with_values: bool
+) -> tuple[list[VarChange], str]:
+    """The variables a YAML file's change touches; none when a side does not parse, since its
+    variables would otherwise all read as removed (or added)."""
+    old, new, note = _parsed(path, base, head, result)
+    return ([] if note else var_changes(old, new, with_values=with_values)), note
+
+
 def diff_ansible(base: View, head: View, changed: list[str]) -> AnsibleDiff:
     """What the changed paths do to the on-site side, per municipality and host."""
     result = AnsibleDiff(changed_files=list(changed))
-    result.problems = [str(p).replace(f"{head.root}/", "") for p in head.problems]
+    result.problems = [
+        str(p).replace(f"{head.root}/", "") + " (see `ilag validate`)" for p in head.problems
+    ]
     impacts = _Impacts(base, head)
     views = (base, head)
     add = result.changes.append
@@ -153,23 +180,30 @@ def diff_ansible(base: View, head: View, changed: list[str]) -> AnsibleDiff:
             reason = f"role {role}"
             munis, hosts_l = impacts.hosts(hosts, reason)
             if parts[2] in ("defaults", "vars") and path.endswith((".yml", ".yaml")):
-                variables = var_changes(
-                    load_yaml(base.root / path), load_yaml(head.root / path), with_values=True
-                )
+                variables, bad = _var_changes(path, base, head, result, with_values=True)
                 add(
                     AnsibleChange(
-                        path, "role-variables", f"{role} {parts[2]}", munis, hosts_l, variables
+                        path,
+                        "role-variables",
+                        f"{role} {parts[2]}",
+                        munis,
+                        hosts_l,
+                        variables,
+                        note=bad,
                     )
                 )
             else:
-                note = "" if hosts_l else "no play of any playbook uses this role"
+                bad = _parsed(path, base, head, result)[2] if path.endswith(YAML) else ""
+                unused = "" if hosts_l else "no play of any playbook uses this role"
+                note = "; ".join(n for n in (bad, unused) if n)
                 add(AnsibleChange(path, "role", f"role {role}", munis, hosts_l, note=note))
-        elif parts[0] == "playbooks" and path.endswith((".yml", ".yaml")):
+        elif parts[0] == "playbooks" and path.endswith(YAML):
             book = Path(path).name
+            bad = _parsed(path, base, head, result)[2]
             munis, hosts_l = impacts.hosts(playbook_hosts(views, book), f"playbook {book}")
-            add(AnsibleChange(path, "playbook", f"playbook {book}", munis, hosts_l))
+            add(AnsibleChange(path, "playbook", f"playbook {book}", munis, hosts_l, note=bad))
         elif parts[0] == inventory.INVENTORY_DIR and len(parts) >= 2:
-            _inventory_change(path, parts[1:], base, head, impacts, add)
+            _inventory_change(path, parts[1:], base, head, impacts, add, result)
         elif path == "region.yaml":
             result.region_changed = True
             _region_change(base, head, impacts, add)
@@ -199,7 +233,13 @@ def diff_ansible(base: View, head: View, changed: list[str]) -> AnsibleDiff:
 
 
 def _inventory_change(
-    path: str, rest: list[str], base: View, head: View, impacts: _Impacts, add: Any
+    path: str,
+    rest: list[str],
+    base: View,
+    head: View,
+    impacts: _Impacts,
+    add: Any,
+    result: AnsibleDiff,
 ) -> None:
     views = (base, head)
     first = rest[0]
@@ -210,32 +250,32 @@ def _inventory_change(
         return
     if first in ("group_vars", "host_vars") and len(rest) >= 2:
         name = _vars_name("/".join(rest[1:]))
-        variables = var_changes(
-            load_yaml(base.root / path), load_yaml(head.root / path), with_values=False
-        )
+        variables, bad = _var_changes(path, base, head, result, with_values=False)
         if first == "group_vars":
             hosts = every_host(views) if name == "all" else group_hosts(views, name)
             subject = f"region-wide group_vars for group {name}"
         else:
             hosts, subject = {name}, f"region-wide host_vars for {name}"
         munis, hosts_l = impacts.hosts(hosts, subject)
-        add(AnsibleChange(path, "inventory-variables", subject, munis, hosts_l, variables))
+        add(
+            AnsibleChange(path, "inventory-variables", subject, munis, hosts_l, variables, note=bad)
+        )
         return
     slug = first
     status = impacts.get(slug).status
     label = impacts.name(slug)
     if len(rest) >= 3 and rest[1] in ("group_vars", "host_vars"):
         name = _vars_name("/".join(rest[2:]))
-        variables = var_changes(
-            load_yaml(base.root / path), load_yaml(head.root / path), with_values=False
-        )
+        variables, bad = _var_changes(path, base, head, result, with_values=False)
         if rest[1] == "group_vars":
             hosts = group_hosts(views, name, slug)
             subject = f"{label}: group_vars for group {name}"
         else:
             hosts, subject = {name}, f"{label}: host_vars for {name}"
         chosen = impacts.slug(slug, subject, hosts)
-        add(AnsibleChange(path, "inventory-variables", subject, [slug], chosen, variables))
+        add(
+            AnsibleChange(path, "inventory-variables", subject, [slug], chosen, variables, note=bad)
+        )
         return
     if rest[-1] == inventory.HOSTS_FILE and len(rest) == 2:
         if status in ("new", "removed"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,9 +10,6 @@ from ilag_infra.model.secrets import MASK, is_secret_name, mask_mapping
 from ilag_infra.onsite import outputs
 
 SECRET = MASK
-# Variable names whose values are never printed, even from role defaults: the secrets
-# policy's names, plus the looser words Ansible users write (become_pass, *_private …).
-_SECRET_NAME = re.compile(r"pass|secret|token|sas|credential|private|vault|_key\b|key$", re.I)
 _MAX_VALUE = 160
 
 
@@ -29,7 +25,7 @@ def _show(name: str, value: Any, with_values: bool) -> str | None:
     """A variable's value as shown in a report; None where it is never shown. Secret names
     (a role's *_psk, *_password …) hide the whole value; inside any other value, secret
     keys (a nested RESTIC_PASSWORD) and secret-looking text are masked."""
-    if not with_values or _SECRET_NAME.search(name) or is_secret_name(name) or value == SECRET:
+    if not with_values or is_secret_name(name) or value == SECRET:
         return None
     value = mask_mapping(value)
     text = value if isinstance(value, str) else repr(value) if value is not None else "null"

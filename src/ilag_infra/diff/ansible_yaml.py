@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ilag_infra.model import yamlsource
+from ilag_infra.model.errors import Problem
 from ilag_infra.model.secrets import MASK
 
 
@@ -23,13 +24,19 @@ def _plain(node: Any) -> Any:
     return node
 
 
+def read_yaml(path: Path) -> tuple[Any, Problem | None]:
+    """A YAML file as plain data, or why the bounded loader refused it; (None, None) if the
+    file is missing."""
+    if not path.is_file():
+        return None, None
+    try:
+        data, _ = yamlsource.load(path)
+    except yamlsource.YamlSourceError as exc:
+        return None, exc.problem
+    return _plain(data), None
+
+
 def load_yaml(path: Path) -> Any:
     """A YAML file as plain data; None if it is missing, unreadable or refused by the bounded
     loader (the diff goes on; `ilag validate` says what is wrong)."""
-    if not path.is_file():
-        return None
-    try:
-        data, _ = yamlsource.load(path)
-    except yamlsource.YamlSourceError:
-        return None
-    return _plain(data)
+    return read_yaml(path)[0]

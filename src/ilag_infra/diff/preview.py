@@ -21,6 +21,7 @@ from ilag_infra.diff.plan import (
     physical_name,
 )
 from ilag_infra.diff.report import DiffReport
+from ilag_infra.model import placeholders
 from ilag_infra.model.errors import IlagError, InputError, Problem
 
 STACK_NAME = re.compile(r"^(network|identity|backup)(-[a-z0-9]+)?$")
@@ -161,6 +162,16 @@ def stack_diff_from_events(stack: str, events: list[Any]) -> StackDiff:
     return result
 
 
+def _refuse_placeholders(root: Path, stack: str) -> None:
+    """A real preview of a prod stack with shipped placeholders would fail in the program
+    itself; say so at once, naming file, line and key, without the engine."""
+    path = root / "stacks" / f"Pulumi.{stack}.yaml"
+    if path in placeholders.production_stack_files(root):
+        problems = placeholders.stack_file_problems(path, f"stacks/{path.name}")
+        if problems:
+            raise InputError(problems)
+
+
 def preview(root: Path, stack: str) -> DiffReport:
     """The real preview of one stack; PreviewError when the CLI is missing or it fails."""
     if not STACK_NAME.match(stack):
@@ -174,6 +185,7 @@ def preview(root: Path, stack: str) -> DiffReport:
                 )
             ]
         )
+    _refuse_placeholders(root, stack)
     if shutil.which("pulumi") is None:
         raise PreviewError(MISSING_CLI)
     from pulumi import automation as auto

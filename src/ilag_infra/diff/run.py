@@ -263,7 +263,8 @@ def run_diff(
         )
         _secret_impacts(report, {**views[0].names, **views[1].names})
         for problem in report.ansible.problems:
-            report.notes.append(f"bad input at head (see `ilag validate`): {problem}")
+            report.notes.append(f"bad input at head: {problem}")
+        report.notes.extend(report.ansible.notes)
         secrets = _secure_values(base_tree) | _secure_values(head_tree)
         if check_env is not None:
             from ilag_infra.diff import check as diffcheck

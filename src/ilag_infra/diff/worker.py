@@ -28,11 +28,60 @@ DEFAULT_STACKS = ("network", "identity", "backup")
 FINGERPRINT_KEY_ENV = "ILAG_DIFF_FINGERPRINT_KEY"
 FINGERPRINT = re.compile(r"\[secret:[0-9a-f]{16}\]")
 _STACK_TYPE = "pulumi:pulumi:Stack$"
-# Invoke arguments that could carry credentials are never written out. This is a copy of
-# ilag_infra.model.secrets (its names and "[secret]" mask) on purpose: this file must stay
-# standard-library-only and import nothing from ilag_infra, because its source also runs
-# against older revisions that have no such module. Keep the two in step.
-_SENSITIVE = ("key", "secret", "password", "token", "sig", "credential")
+# Invoke arguments that could carry credentials are never written out. The names come from
+# ilag_infra/model/secret_names.py, copied here verbatim between the markers: this file must
+# stay standard-library-only and import nothing from ilag_infra, because its source also runs
+# against older revisions that have no such module. tests/test_secret_names.py fails when the
+# copy and the source differ.
+# --- secret names: begin ---
+# Words that make a name secret, matched as whole words of the name (camelCase, snake_case,
+# kebab-case and dotted names are split), singular or plural, case-insensitive.
+SECRET_WORDS = frozenset(
+    {
+        "key",
+        "secret",
+        "password",
+        "passwd",
+        "passphrase",
+        "psk",
+        "token",
+        "sig",
+        "signature",
+        "credential",
+        "sas",
+        "connectionstring",
+    }
+)
+# Words that make a name secret only as its last word: Ansible's ansible_become_pass and
+# ansible_ssh_pass, while login.defs' PASS_MAX_DAYS stays a setting.
+SECRET_LAST_WORDS = frozenset({"pass"})
+# Secret wherever they appear in the name, separators removed (userPassword, sshPrivateKey).
+SECRET_PARTS = ("password", "passwd", "connectionstring", "credential", "privatekey")
+# Whole names (lower case, separators removed) that contain a secret word but are not secret:
+# keyToSign says which account key signs a SAS ("key1"), not the key itself.
+NOT_SECRET = frozenset({"keytosign"})
+_NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def is_secret_name(name: str) -> bool:
+    """True if a key, output, argument or variable with this name holds a secret value."""
+    text = str(name)
+    compact = re.sub(r"[^a-z0-9]", "", text.lower())
+    if compact in NOT_SECRET:
+        return False
+    words = [w.lower() for w in _NAME_WORD.findall(text)]
+    singular = {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
+    found = (set(words) | singular) & SECRET_WORDS
+    # A public key is public by definition, and a key vault's name is a name: only "key"
+    # hits are forgiven so.
+    if found == {"key"} and ("public" in words or "vault" in words):
+        return False
+    if found or (words and words[-1] in SECRET_LAST_WORDS):
+        return True
+    return any(part in compact for part in SECRET_PARTS)
+
+
+# --- secret names: end ---
 
 
 def _masked_args(args: Any) -> dict[str, Any]:
@@ -40,8 +89,7 @@ def _masked_args(args: Any) -> dict[str, Any]:
     if not isinstance(args, dict):
         return out
     for name, value in sorted(args.items()):
-        lowered = str(name).lower()
-        if any(s in lowered for s in _SENSITIVE) and lowered != "keytosign":
+        if is_secret_name(str(name)):
             out[str(name)] = "[secret]"
         else:
             out[str(name)] = json.loads(json.dumps(value, default=str))

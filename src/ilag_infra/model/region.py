@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from ilag_infra.model import formats, yamlsource
+from ilag_infra.model import formats, placeholders, yamlsource
 from ilag_infra.model.errors import Problem, RegionError
 from ilag_infra.model.retention import Retention
 from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
@@ -701,37 +701,28 @@ def _management_problems(loaded: LoadedRegion) -> list[Problem]:
     return problems
 
 
-# Placeholders the shipped files use, which must never reach production: addresses that are
-# not globally routable (the RFC 5737 documentation ranges among them, as Python's ipaddress
-# knows them: no range is spelled out here), names under reserved domains (RFC 2606, RFC 6761)
-# and object ids that are all zeros but for the last group.
-_RESERVED_NAME = re.compile(
-    r"(^|\.)(example\.(com|net|org)|[^.]+\.(example|invalid|test|localhost)|"
-    r"example|invalid|test|localhost)\.?$",
-    re.I,
-)
-_ZERO_ID = re.compile(r"^00000000-0000-0000-0000-")
-
-
 def placeholder_problems(loaded: LoadedRegion) -> list[Problem]:
-    """Placeholders left in region.yaml: fine for the lab, refused for production."""
+    """Placeholders left in region.yaml (model/placeholders.py decides): fine for the lab,
+    refused for production."""
     problems = []
     for i, m in enumerate(loaded.model.municipalities):
-        if _ZERO_ID.match(m.technician_group_object_id):
+        id_reason = placeholders.reason(m.technician_group_object_id)
+        if id_reason:
             problems.append(
                 loaded.problem(
                     ("municipalities", i, "technician_group_object_id"),
-                    f"{m.technician_group_object_id} is a placeholder object id",
+                    id_reason,
                     f"copy the Object ID of {m.name}'s technician group from Entra ID",
                 )
             )
         for j, site in enumerate(m.sites):
             key: KeyPath = ("municipalities", i, "sites", j, "vpn_endpoint")
             endpoint = site.vpn_endpoint
+            # The shared check, plus any other address that is not globally routable.
             try:
                 address = ipaddress.IPv4Address(endpoint)
             except ValueError:
-                placeholder = bool(_RESERVED_NAME.search(endpoint))
+                placeholder = bool(placeholders.RESERVED_NAME.search(endpoint))
             else:
                 placeholder = not address.is_global
             if placeholder:

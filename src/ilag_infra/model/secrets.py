@@ -1,7 +1,7 @@
 """The one secrets policy: the mask, which names count as secret, and redaction in text.
 
 Every renderer, record and log that may carry stack outputs, SAS URLs or passwords goes
-through here. (diff/worker.py keeps its own small copy: it must stay standard-library-only.)
+through here. The names themselves are decided in model/secret_names.py.
 """
 
 from __future__ import annotations
@@ -10,65 +10,46 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ilag_infra.model.secret_names import (
+    NOT_SECRET,
+    SECRET_LAST_WORDS,
+    SECRET_PARTS,
+    SECRET_WORDS,
+    is_secret_name,
+)
+
+__all__ = [
+    "MASK",
+    "NOT_SECRET",
+    "SECRET_LAST_WORDS",
+    "SECRET_PARTS",
+    "SECRET_WORDS",
+    "is_secret_name",
+    "mask_all",
+    "mask_mapping",
+    "redact_text",
+]
+
 MASK = "[secret]"
 
-# Words that make a name secret, matched as whole words of the name (camelCase, snake_case,
-# kebab-case and dotted names are split), singular or plural, case-insensitive.
-SECRET_WORDS = frozenset(
-    {
-        "key",
-        "secret",
-        "password",
-        "passwd",
-        "passphrase",
-        "psk",
-        "token",
-        "sig",
-        "signature",
-        "credential",
-        "sas",
-        "connectionstring",
-    }
-)
-# Whole names (lower case, separators removed) that contain a secret word but are not secret:
-# keyToSign says which account key signs a SAS ("key1"), not the key itself.
-NOT_SECRET = frozenset({"keytosign"})
-
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 # sig=... in a SAS query string, up to the next separator.
 _SIG = re.compile(r"(\bsig=)[^&\"'\s<>|]+", re.IGNORECASE)
+# In free text, a name ending in one of these words assigns a secret: the secret words, less
+# those too common in prose ("host key: SHA256:…"; sig= has its own rule), plus the keys that
+# are always secret.
+_ASSIGNING = sorted(
+    (SECRET_WORDS - {"key", "sig", "signature", "sas"})
+    | {"accountkey", "sharedaccesskey", "privatekey", "apikey"}
+)
 # name=value / name: value / "name": "value" where the name says password, secret, token...
 _ASSIGNED = re.compile(
     # Not after a slash: /etc/passwd: … is a path in a message, not an assignment.
-    r"((?<![/\w.-])[\w.-]*(?:password|passwd|passphrase|secret|token|psk|credential|accountkey"
-    r"|sharedaccesskey|privatekey|apikey)s?\b[\"']?\s*[:=]\s*[\"']?)"
+    rf"((?<![/\w.-])[\w.-]*(?:{'|'.join(_ASSIGNING)})s?\b[\"']?\s*[:=]\s*[\"']?)"
     r"(?!\[secret\])([^\s\"'&,;}\]]+)",
     re.IGNORECASE,
 )
 # scheme://user:password@host
 _USERINFO = re.compile(r"(://[^/\s:@]+:)([^@\s/]+)(@)")
-
-
-def _words(name: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(name)]
-
-
-def is_secret_name(name: str) -> bool:
-    """True if a key, output or argument with this name holds a secret value."""
-    text = str(name)
-    compact = re.sub(r"[^a-z0-9]", "", text.lower())
-    if compact in NOT_SECRET:
-        return False
-    words = _words(text)
-    singular = {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
-    found = (set(words) | singular) & SECRET_WORDS
-    # A public key is public by definition, and a key vault's name is a name: only "key"
-    # hits are forgiven so.
-    if found == {"key"} and ("public" in words or "vault" in words):
-        return False
-    if found:
-        return True
-    return any(w in compact for w in ("password", "passwd", "connectionstring", "credential"))
 
 
 def redact_text(text: str, known: Iterable[str] = ()) -> str:

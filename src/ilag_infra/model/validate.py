@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ilag_infra.model import backupset, inventory, region, systems
-from ilag_infra.model.errors import RegionError
+from ilag_infra.model import backupset, inventory, placeholders, region, systems
+from ilag_infra.model.errors import InputError, Problem
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,9 @@ class ValidationReport:
     region: region.LoadedRegion
     inventories: dict[str, inventory.Inventory]
     systems: systems.LoadedSystems | None = None
+    # Shipped example values still in region.yaml and the production stack files: the lab
+    # takes them, production refuses them.
+    placeholders: list[Problem] = field(default_factory=list)
 
     @property
     def host_count(self) -> int:
@@ -25,21 +28,26 @@ class ValidationReport:
 
 
 def validate(
-    region_file: Path, loaded: region.LoadedRegion | None = None, production: bool = False
+    region_file: Path,
+    loaded: region.LoadedRegion | None = None,
+    production: bool = False,
+    stacks_root: Path | None = None,
 ) -> ValidationReport:
     """Check region.yaml and every inventory; raise RegionError/InventoryError on bad input.
 
     A caller that already loaded the region passes it, so the file is read once per command.
-    For production, the shipped placeholders (documentation addresses, reserved names,
-    all-zero object ids) are refused too; the lab keeps them.
+    The placeholders left in region.yaml and in the production stack files under stacks_root
+    (documentation addresses, reserved names, zero object ids, the placeholder CA key) are
+    counted; for production they are refused.
     """
     loaded = loaded or region.load(region_file)
-    if production:
-        placeholders = region.placeholder_problems(loaded)
-        if placeholders:
-            raise RegionError(placeholders)
+    found = region.placeholder_problems(loaded)
+    if stacks_root is not None:
+        found += placeholders.production_stack_problems(stacks_root)
+    if production and found:
+        raise InputError(found)
     invs = inventory.load_all(loaded, region_file.resolve().parent)
-    return ValidationReport(loaded, invs, check_systems(region_file, loaded, invs))
+    return ValidationReport(loaded, invs, check_systems(region_file, loaded, invs), found)
 
 
 def check_systems(

@@ -42,7 +42,7 @@ def resolve_slugs(region: Region, slugs: list[str], all_: bool) -> list[str]:
             [
                 Problem(
                     "command line",
-                    "MUNICIPALITY",
+                    "KOMMUNE",
                     "give municipalities or --all, not both",
                     "drop one of them",
                 )
@@ -55,7 +55,7 @@ def resolve_slugs(region: Region, slugs: list[str], all_: bool) -> list[str]:
             [
                 Problem(
                     "command line",
-                    "MUNICIPALITY",
+                    "KOMMUNE",
                     "no municipality given",
                     f"name one or more of {', '.join(region.slugs)}, or --all",
                 )
@@ -67,7 +67,7 @@ def resolve_slugs(region: Region, slugs: list[str], all_: bool) -> list[str]:
             [
                 Problem(
                     "command line",
-                    "MUNICIPALITY",
+                    "KOMMUNE",
                     f"unknown municipality {u!r}",
                     f"use one of {', '.join(region.slugs)}",
                 )

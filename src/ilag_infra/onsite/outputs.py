@@ -199,7 +199,7 @@ def run_vars(region: Region, slug: str, outputs: StackOutputs) -> RunVars:
             [
                 Problem(
                     "command line",
-                    "MUNICIPALITY",
+                    "KOMMUNE",
                     f"unknown municipality {slug!r}",
                     f"use one of {', '.join(region.slugs)}",
                 )

@@ -11,6 +11,7 @@ from pathlib import Path
 import pulumi
 
 from ilag_infra.azure import blueprint, settings
+from ilag_infra.model import placeholders
 from ilag_infra.model import region as region_mod
 from ilag_infra.model.errors import IlagError
 from ilag_infra.model.paths import repo_root
@@ -27,12 +28,19 @@ def project_root() -> Path:
 
 
 def declare(
-    stack: str, root: Path, region: region_mod.LoadedRegion | None = None
+    stack: str,
+    root: Path,
+    region: region_mod.LoadedRegion | None = None,
+    allow_placeholders: bool = False,
 ) -> dict[str, object]:
     """Validate config and region.yaml, declare the stack's resources, return its outputs.
 
-    A caller that already read the stack's region file passes it, so it is read once."""
+    A caller that already read the stack's region file passes it, so it is read once.
+    A stack whose environment is prod refuses the shipped placeholders in its file, unless
+    the caller allows them: the offline plan of the lab and the tests does."""
     common = settings.read_common(stack, root)
+    if common.environment == placeholders.PRODUCTION and not allow_placeholders:
+        settings.refuse_placeholders(stack, root)
     same = region is not None and region.path.resolve() == common.region_file.resolve()
     loaded = region if region is not None and same else region_mod.load(common.region_file)
     ctx = blueprint.context(loaded, common.environment)
@@ -64,9 +72,12 @@ def run(
     stack: str | None = None,
     root: Path | None = None,
     region: region_mod.LoadedRegion | None = None,
+    allow_placeholders: bool = False,
 ) -> None:
     """Declare the current stack and export its outputs; errors stay IlagError."""
-    outputs = declare(stack or pulumi.get_stack(), root or project_root(), region)
+    outputs = declare(
+        stack or pulumi.get_stack(), root or project_root(), region, allow_placeholders
+    )
     for name, value in outputs.items():
         pulumi.export(str(name), value)  # contract names are StrEnum members; export plain text
 
