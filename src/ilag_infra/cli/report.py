@@ -96,6 +96,9 @@ def register(app: typer.Typer) -> None:
         ctx = Context(region_path=region_file)
         root, loaded = ctx.root, ctx.region
         recs = records.load(runs or runs_dir(root), env.strip())
+        for reason in recs.rejected:
+            # Not read, and not silently fine: the page counts them, this names each one.
+            console.print(f"[yellow]record not read:[/] {reason}", highlight=False)
         view = costview.load(costs, loaded.model, month) if costs else None
         found = None
         if with_plan:
