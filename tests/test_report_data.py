@@ -17,7 +17,9 @@ def _iso(t: datetime) -> str:
     return t.isoformat(timespec="seconds")
 
 
-def envelope(kind: str, slug: str, when: datetime, ok: bool, environment: str = "lab") -> dict[str, Any]:
+def envelope(
+    kind: str, slug: str, when: datetime, ok: bool, environment: str = "lab"
+) -> dict[str, Any]:
     """The fields every record carries (onsite/recordschema, schema_version 1)."""
     return {
         "schema_version": 1,

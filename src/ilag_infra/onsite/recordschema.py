@@ -202,8 +202,7 @@ _ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 
 def _problems(exc: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '(record)'}: {e['msg']}"
-        for e in exc.errors()[:5]
+        f"{'.'.join(str(p) for p in e['loc']) or '(record)'}: {e['msg']}" for e in exc.errors()[:5]
     )
 
 

@@ -106,11 +106,11 @@ def flush(runs: Path, url: str | None = None) -> Flushed:
                 path.unlink()
                 uploaded += 1
     except (AzureError, OSError, ValueError) as exc:
-        return Flushed(uploaded, len(waiting) - uploaded, _short(exc))
+        return Flushed(uploaded, len(waiting) - uploaded, short(exc))
     return Flushed(uploaded, 0)
 
 
-def _short(exc: Exception) -> str:
+def short(exc: Exception) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
@@ -147,9 +147,9 @@ def list_records(
     A blob that is not a current record is listed with the reason, never dropped silently."""
     from azure.core.exceptions import AzureError
 
-    prefixes = [f"{environment}/{m}/" for m in municipalities] if municipalities else [
-        f"{environment}/"
-    ]
+    prefixes = (
+        [f"{environment}/{m}/" for m in municipalities] if municipalities else [f"{environment}/"]
+    )
     found: list[Stored] = []
     try:
         with container(url) as client:
@@ -167,7 +167,28 @@ def list_records(
                     found.append(Stored(item.name, rec))
     except AzureError as exc:
         raise StoreError(
-            f"the record store ({STORE_ENV}) cannot be read: {_short(exc)}; "
+            f"the record store ({STORE_ENV}) cannot be read: {short(exc)}; "
             "check the link to the region and the SAS URL"
         ) from None
+    return found
+
+
+def list_local(
+    runs: Path, environment: str, municipalities: list[str] | None = None, kind: str | None = None
+) -> list[Stored]:
+    """The same listing from this machine's runs/ (no store configured)."""
+    found: list[Stored] = []
+    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
+        try:
+            rec = recordschema.parse(json.loads(path.read_text(encoding="utf-8")), str(path))
+        except (OSError, ValueError, recordschema.RecordError) as exc:
+            found.append(Stored(path.name, None, str(exc)))
+            continue
+        if rec.environment != environment:
+            continue
+        if municipalities and rec.municipality not in municipalities:
+            continue
+        if kind and rec.kind != kind:
+            continue
+        found.append(Stored(path.name, rec))
     return found

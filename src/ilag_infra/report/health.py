@@ -60,6 +60,17 @@ def aged(section: Section, kind: str, now: datetime) -> Section:
     return replace(section, state=state, age=age)
 
 
+def judged(kind: str, record: recordschema.Record | None, now: datetime) -> str:
+    """One record's answer by its verdict and age alone (`ilag records`): missing without one,
+    bad if it failed or is past twice its window, warn past its window, else ok."""
+    if record is None:
+        return MISSING
+    age = recordschema.age_state(kind, record.time, now)
+    if not record.ok or age == recordschema.EXPIRED:
+        return BAD
+    return WARN if age == recordschema.AGING else OK
+
+
 def _apply_hosts(rec: ApplyRecord, when: datetime) -> list[HostLine]:
     hosts = []
     for name, h in sorted(rec.hosts.items()):
@@ -79,10 +90,10 @@ def converge(records: Records, slug: str, now: datetime) -> Section:
         return Section(MISSING)
     r = rec.record
     hosts = _apply_hosts(r, rec.time)
+    # The writer's verdict first: a failed run is bad even if every host line looks clean.
+    overall = worst(*(h.state for h in hosts)) if hosts else MISSING
     if not r.ok:
         overall = BAD
-    else:
-        overall = worst(*(h.state for h in hosts)) if hosts else MISSING
     facts = {
         "status": r.status,
         "check": "no",
