@@ -118,6 +118,26 @@ def test_ilag_records_lists_the_store_and_ages_each_result(
     assert main(["records", "--kind", "nonsense"]) == 2
 
 
+def test_the_report_shows_every_machines_records_from_the_store(
+    tmp_path: Path, store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_record_schema import _restore_badge
+
+    store.start()
+    now = datetime.now(UTC)
+    recordstore.save(tmp_path / "clone-a" / "runs", "r1-restore-bo.json", _restore("bo", now))
+    recordstore.save(
+        tmp_path / "clone-b" / "runs", "r2-restore-hadsel.json", _restore("hadsel", now)
+    )
+    out = tmp_path / "site"
+    code = main(["report", "--out", str(out), "--no-plan"])
+    text = capsys.readouterr().out
+    assert code == 0 and "reading records from the record store" in text
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert _restore_badge(html, "bo") == "OK" and _restore_badge(html, "hadsel") == "OK"
+    assert _restore_badge(html, "andoy") == "Mangler"
+
+
 HOLDER = textwrap.dedent(
     """
     import sys

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
-from ilag_infra.onsite import recordschema
+from ilag_infra.onsite import recordschema, recordstore
 from ilag_infra.onsite.recordschema import ApplyRecord, Record
 
 # Directories under runs/ that hold ansible-runner artifacts, locks or the store's outbox
@@ -139,3 +139,18 @@ def load(root: Path, environment: str | None = None) -> Records:
             continue
         records.append(RunRecord(path, rec))
     return Records(root, records, unreadable, environment or "", other, rejected)
+
+
+def load_store(url: str, environment: str) -> Records:
+    """The environment's records from the region's record store: every machine's runs.
+
+    Other environments are not fetched at all (the store lists by environment), so none is
+    counted as left out."""
+    records: list[RunRecord] = []
+    rejected: list[str] = []
+    for stored in recordstore.list_records(url, environment):
+        if stored.record is None:
+            rejected.append(stored.error or stored.name)
+        else:
+            records.append(RunRecord(Path(stored.name), stored.record))
+    return Records(Path("(record store)"), records, [], environment, 0, rejected)
