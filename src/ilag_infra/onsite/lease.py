@@ -132,38 +132,36 @@ def held(url: str, env: str, slug: str, run_id: str, wait: float = 0.0) -> Itera
 
     holder = me(run_id)
     stop = threading.Event()
-    try:
-        with recordstore.container(url) as client:
-            blob = client.get_blob_client(blob_name(env, slug))
-            try:
-                lease = _acquire(blob, env, slug, wait)
-                blob.set_blob_metadata(holder.metadata(), lease=lease)
-            except AzureError as exc:
-                raise _store_error(exc, slug) from None
+    # Building the client touches no network; only the calls below can fail on the link.
+    with recordstore.container(url) as client:
+        blob = client.get_blob_client(blob_name(env, slug))
+        try:
+            lease = _acquire(blob, env, slug, wait)
+            blob.set_blob_metadata(holder.metadata(), lease=lease)
+        except AzureError as exc:
+            raise _store_error(exc, slug) from None
 
-            def renew() -> None:
-                # A renewal that fails (link down) is retried; if the lease lapses meanwhile,
-                # another run may take it, which is the price of not holding it forever.
-                while not stop.wait(RENEW_SECONDS):
-                    try:
-                        lease.renew()
-                    except AzureError:
-                        continue
-
-            keeper = threading.Thread(target=renew, name=f"lease-{slug}", daemon=True)
-            keeper.start()
-            try:
-                yield holder
-            finally:
-                stop.set()
-                keeper.join()
+        def renew() -> None:
+            # A renewal that fails (link down) is retried; if the lease lapses meanwhile,
+            # another run may take it, which is the price of not holding it forever.
+            while not stop.wait(RENEW_SECONDS):
                 try:
-                    blob.set_blob_metadata({}, lease=lease)
-                    lease.release()
+                    lease.renew()
                 except AzureError:
-                    pass  # it expires by itself within LEASE_SECONDS
-    except AzureError as exc:
-        raise _store_error(exc, slug) from None
+                    continue
+
+        keeper = threading.Thread(target=renew, name=f"lease-{slug}", daemon=True)
+        keeper.start()
+        try:
+            yield holder
+        finally:
+            stop.set()
+            keeper.join()
+            try:
+                blob.set_blob_metadata({}, lease=lease)
+                lease.release()
+            except AzureError:
+                pass  # it expires by itself within LEASE_SECONDS
 
 
 def holder(url: str, env: str, slug: str) -> Holder | None:
