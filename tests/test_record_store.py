@@ -70,6 +70,10 @@ def test_records_queue_while_the_store_is_away_and_upload_once(
     first = recordstore.save(runs, "r1-restore-bo.json", _restore("bo", datetime.now(UTC)))
     assert first.is_file()
     assert [p.name for p in (runs / "outbox").iterdir()] == ["r1-restore-bo.json"]
+    away = recordstore.flush(runs)
+    assert (away.uploaded, away.waiting) == (0, 1) and away.error
+    sig = store.url.split("sig=")[1].split("&")[0]
+    assert sig not in away.error  # the SAS in a connection error is redacted
     store.start()
     done = recordstore.flush(runs)
     assert (done.uploaded, done.waiting, done.error) == (1, 0, None)
@@ -92,7 +96,10 @@ def test_records_queue_while_the_store_is_away_and_upload_once(
 
 
 def test_ilag_records_lists_the_store_and_ages_each_result(
-    tmp_path: Path, store: Store, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    store: Store,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store.start()
     runs = tmp_path / "runs"
@@ -103,7 +110,12 @@ def test_ilag_records_lists_the_store_and_ages_each_result(
     pre_schema = {"kind": "restore", "municipality": "bo", "ok": True}
     with recordstore.container(store.url) as client:
         client.upload_blob("lab/bo/restore/old.json", json.dumps(pre_schema).encode())
+    # A record queued while the store was away uploads when `ilag records` runs.
+    queued = runs / "outbox" / "r3-restore-andoy.json"
+    queued.write_text(json.dumps(_restore("andoy", old)), encoding="utf-8")
+    monkeypatch.setenv("ILAG_RUNS_DIR", str(runs))
     code = main(["records", "--kind", "restore", "bo", "hadsel", "--json"])
+    assert not queued.exists()
     out, err = capsys.readouterr()
     assert code == 0, err
     doc = json.loads(out)
@@ -112,9 +124,12 @@ def test_ilag_records_lists_the_store_and_ages_each_result(
     states = {(r["municipality"], r["kind"]): r["word"] for r in doc["latest"]}
     assert states == {("bo", "restore"): "Feil", ("hadsel", "restore"): "OK"}
     assert "written before run records had a schema" in doc["not_read"][0]["error"]
-    code = main(["records", "andoy", "--json"])
+    code = main(["records", "oksnes", "--json"])
     doc = json.loads(capsys.readouterr().out)
     assert {r["word"] for r in doc["latest"]} == {"Mangler"}  # nothing at all: never OK
+    code = main(["records", "andoy", "--kind", "restore", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["word"] for r in doc["latest"]] == ["Feil"]  # the record that was queued
     assert main(["records", "--kind", "nonsense"]) == 2
 
 

@@ -61,6 +61,15 @@ def register(app: typer.Typer) -> None:
             )
             found = recordstore.list_local(runs_dir(ctx.root), ctx.env, slugs, kind)
         else:
+            # Records queued here while the store was away go up first, so they list too.
+            sent = recordstore.flush(runs_dir(ctx.root))
+            if sent.uploaded or sent.waiting:
+                out.print(
+                    f"uploaded {sent.uploaded} queued record(s); {sent.waiting} still waiting"
+                    + (f" ({sent.error})" if sent.error else ""),
+                    highlight=False,
+                    markup=False,
+                )
             found = recordstore.list_records(url, ctx.env, slugs, kind)
         now = datetime.now(UTC)
         good = [s for s in found if s.record is not None]

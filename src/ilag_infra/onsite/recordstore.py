@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ilag_infra.model.errors import IlagError
+from ilag_infra.model.secrets import redact_text
 from ilag_infra.onsite import recordschema
 
 STORE_ENV = "ILAG_RECORDS_URL"
@@ -100,10 +101,13 @@ def flush(runs: Path, url: str | None = None) -> Flushed:
     try:
         with container(url) as client:
             for path in waiting:
-                body = path.read_bytes()
+                try:
+                    body = path.read_bytes()
+                except FileNotFoundError:
+                    continue  # another run's flush took it: uploads never overwrite, so fine
                 record = json.loads(body)
                 _upload(client, blob_name(record, path.name), body)
-                path.unlink()
+                path.unlink(missing_ok=True)
                 uploaded += 1
     except (AzureError, OSError, ValueError) as exc:
         return Flushed(uploaded, len(waiting) - uploaded, short(exc))
@@ -111,7 +115,9 @@ def flush(runs: Path, url: str | None = None) -> Flushed:
 
 
 def short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    """The first line of an error, with any SAS token in it redacted."""
+    text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    return redact_text(text)
 
 
 def save(runs: Path, filename: str, record: dict[str, Any]) -> Path:
