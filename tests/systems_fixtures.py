@@ -101,48 +101,57 @@ def records(runs: Path, now: datetime = NOW) -> Path:
     bo-fil01; a drill 3 h ago (fil01 RTO 20 min, util01 RTO 10 min, RPO 2 h).
     Sortland: fil01 ok without snapshot paths, db01 failed; no drill."""
     runs.mkdir(parents=True, exist_ok=True)
+
+    def env(
+        kind: str, slug: str, when: datetime, ok: bool, environment: str = "lab"
+    ) -> dict[str, Any]:
+        # The fields every record carries (onsite/recordschema, schema_version 1).
+        return {
+            "schema_version": 1,
+            "kind": kind,
+            "run_id": when.strftime("%Y%m%dT%H%M%SZ") + "-7",
+            "time": _iso(when),
+            "who": "tech@ops",
+            "git_commit": "0123456789abcdef",
+            "environment": environment,
+            "municipality": slug,
+            "ok": ok,
+        }
+
+    def backup(slug: str, when: datetime, hosts: list[dict[str, Any]]) -> dict[str, Any]:
+        ok = all(h["state"] == "ok" for h in hosts)
+        return {
+            **env("backup", slug, when, ok),
+            "action": "status",
+            "max_age_hours": 26.0,
+            "hosts": [{"fresh": h["state"] == "ok", **h} for h in hosts],
+        }
+
     recs: dict[str, dict[str, Any]] = {
-        "b-bo-old.json": {
-            "kind": "backup-status", "municipality": "bo", "environment": "lab",
-            "checked_at": _iso(now - timedelta(days=3)),
-            "hosts": [{"host": "bo-util01", "state": "ok",
-                       "snapshot_paths": ["/etc", "/home"]}],
-        },
-        "b-bo.json": {
-            "kind": "backup-status", "municipality": "bo", "environment": "lab",
-            "checked_at": _iso(now - timedelta(hours=1)),
-            "hosts": [
-                {"host": "bo-fil01", "state": "ok", "verdict": "fresh",
-                 "snapshot_paths": ["/etc", "/root", "/srv"]},
-                {"host": "bo-util01", "state": "ok", "verdict": "fresh",
-                 "snapshot_paths": ["/etc", "/root"]},
-            ],
-        },
-        "b-sortland.json": {
-            "kind": "backup-run", "municipality": "sortland", "environment": "lab",
-            "checked_at": _iso(now - timedelta(hours=2)),
-            "hosts": [
-                {"host": "sortland-fil01", "state": "ok", "verdict": "fresh"},
-                {"host": "sortland-db01", "state": "failed", "verdict": "failed"},
-            ],
-        },
-        "r-bo.json": {
-            "kind": "restore", "municipality": "bo", "environment": "lab",
-            "host": "bo-fil01", "verified": True, "finished": _iso(now - timedelta(hours=5)),
-        },
+        "b-bo-old.json": backup("bo", now - timedelta(days=3), [
+            {"host": "bo-util01", "state": "ok", "snapshot_paths": ["/etc", "/home"]},
+        ]),
+        "b-bo.json": backup("bo", now - timedelta(hours=1), [
+            {"host": "bo-fil01", "state": "ok", "snapshot_paths": ["/etc", "/root", "/srv"]},
+            {"host": "bo-util01", "state": "ok", "snapshot_paths": ["/etc", "/root"]},
+        ]),
+        "b-sortland.json": backup("sortland", now - timedelta(hours=2), [
+            {"host": "sortland-fil01", "state": "ok"},
+            {"host": "sortland-db01", "state": "failed"},
+        ]),
+        "r-bo.json": {**env("restore", "bo", now - timedelta(hours=5), True), "host": "bo-fil01"},
         "d-bo.json": {
-            "kind": "drill", "municipality": "bo", "environment": "lab",
-            "run_id": (now - timedelta(hours=3)).strftime("%Y%m%dT%H%M%SZ") + "-7",
+            **env("drill", "bo", now - timedelta(hours=3), True),
             "disaster_at": _iso(now - timedelta(hours=3, minutes=30)),
-            "rto_seconds": 1200.0, "rpo_seconds": 7200.0, "ok": True,
+            "rto_seconds": 1200.0, "rpo_seconds": 7200.0,
             "hosts": [
                 {"host": "bo-fil01", "rto_seconds": 1200.0, "rpo_seconds": 7200.0, "ok": True},
                 {"host": "bo-util01", "rto_seconds": 600.0, "rpo_seconds": 3600.0, "ok": True},
             ],
         },
         "d-prod.json": {
-            "kind": "drill", "municipality": "bo", "environment": "prod",
-            "finished": _iso(now), "rto_seconds": 1.0, "rpo_seconds": 1.0,
+            **env("drill", "bo", now, True, environment="prod"),
+            "rto_seconds": 1.0, "rpo_seconds": 1.0, "hosts": [],
         },
     }  # fmt: skip
     for name, data in recs.items():

@@ -20,6 +20,9 @@ def test_job_record_masks_secret_names_and_redacts_messages(
 ) -> None:
     monkeypatch.setenv("ILAG_RUNS_DIR", str(tmp_path))
     fields = {
+        "environment": "lab",
+        "municipality": "andoy",
+        "ok": False,
         "error": f"rclone: https://acct.blob.core.windows.net/c?sv=2022&{SIG}",
         "repositories": [{"error": "restic: password=hunter2hunter2", "freed": 10}],
         "operator_sas_url": "https://acct.blob.core.windows.net/?sv=1",
@@ -120,6 +123,14 @@ def test_job_record_keeps_a_yes_no_under_a_secret_sounding_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ILAG_RUNS_DIR", str(tmp_path))
-    fields = {"hosts": [{"refused_unconfirmed_key": True, "host_key": "ssh-ed25519 AAAA"}]}
+    host = {"host": "bo-fil01", "ok": True, "refused_unconfirmed_key": True}
+    fields = {
+        "environment": "lab",
+        "municipality": "bo",
+        "ok": True,
+        "hosts": [{**host, "host_key": "ssh-ed25519 AAAA"}],
+    }
     data = json.loads(jobrecord.write(tmp_path, "drill", "bo", fields).read_text())
-    assert data["hosts"] == [{"refused_unconfirmed_key": True, "host_key": "[secret]"}]
+    assert data["hosts"] == [
+        {**host, "host_key": "[secret]", "rto_seconds": None, "rpo_seconds": None}
+    ]

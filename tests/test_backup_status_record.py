@@ -35,7 +35,7 @@ def test_report_reads_the_status_record(tmp_path: Path, monkeypatch: pytest.Monk
         backup.interpret(_host("hadsel-fil01", "hadsel"), _fact(3), DAY),
     ]
     statuses[3].error = "Fatal: unable to open repo at azure:x:/?sv=2022&sig=abcdefSECRET"
-    written = backup.write_records(REPO, "lab", "backup-status", statuses, DAY)
+    written = backup.write_records(REPO, "lab", "status", statuses, DAY)
     assert len(written) == 3 and all(p.parent == tmp_path for p in written)
     assert not any("abcdefSECRET" in p.read_text() for p in written)
 
@@ -57,4 +57,4 @@ def test_report_reads_the_status_record(tmp_path: Path, monkeypatch: pytest.Monk
     assert hadsel.state == health.OK and [h.name for h in hadsel.hosts] == ["hadsel-fil01"]
     assert health.backups(recs, "sortland", now, DAY).state == health.MISSING
     data = json.loads(written[0].read_text())
-    assert data["kind"] == "backup-status" and data["checked_at"]
+    assert data["kind"] == "backup" and data["action"] == "status" and data["checked_at"]

@@ -17,25 +17,38 @@ def _iso(t: datetime) -> str:
     return t.isoformat(timespec="seconds")
 
 
+def envelope(
+    kind: str, slug: str, when: datetime, ok: bool, environment: str = "lab"
+) -> dict[str, Any]:
+    """The fields every record carries (onsite/recordschema, schema_version 1)."""
+    return {
+        "schema_version": 1,
+        "kind": kind,
+        "run_id": when.strftime("%Y%m%dT%H%M%SZ") + "-1",
+        "time": _iso(when),
+        "who": "tech@ops",
+        "git_commit": "0123456789abcdef",
+        "environment": environment,
+        "municipality": slug,
+        "ok": ok,
+    }
+
+
 def apply_record(
     slug: str, hosts: dict[str, dict[str, int]], when: datetime, **kw: Any
 ) -> dict[str, Any]:
-    """The shape onsite/runrecord.write gives an apply run (no `kind` field)."""
+    """The shape onsite/runrecord.write gives an apply run (kind check with check=True)."""
     full = {
         name: {"name": name, "ok": 40, "changed": 0, "failed": 0, "unreachable": 0,
                "skipped": 3, "rescued": 0, "ignored": 0, **h}
         for name, h in hosts.items()
     }  # fmt: skip
     failed = sorted(n for n, h in full.items() if h["failed"])
+    check = kw.pop("check", False)
+    environment = kw.pop("environment", "lab")
     return {
-        "run_id": when.strftime("%Y%m%dT%H%M%SZ") + "-1",
-        "who": "tech@ops",
-        "git_commit": "0123456789abcdef",
-        "environment": "lab",
-        "municipality": slug,
-        "slug": slug,
+        **envelope("check" if check else "apply", slug, when, not failed, environment),
         "playbook": "playbooks/site.yml",
-        "check": False,
         "tags": None,
         "limit": None,
         "status": "failed" if failed else "successful",
@@ -72,24 +85,28 @@ def write_records(runs: Path, now: datetime = NOW) -> Path:
             "sortland", {"sortland-app01": {}, "sortland-fil01": {}}, now - timedelta(hours=5)
         ),
         "b-hadsel.json": {
-            "kind": "backup-status",
-            "municipality": "hadsel",
-            "environment": "lab",
-            "finished": _iso(now - timedelta(minutes=30)),
-            "hosts": {
-                "hadsel-fil01": {
+            **envelope("backup", "hadsel", now - timedelta(minutes=30), False),
+            "action": "status",
+            "max_age_hours": 26,
+            "hosts": [
+                {
+                    "host": "hadsel-app01",
+                    "state": "ok",
+                    "last_success": _iso(now - timedelta(days=3)),
+                    "fresh": False,
+                },
+                {
+                    "host": "hadsel-fil01",
                     "state": "ok",
                     "last_success": _iso(now - timedelta(hours=2)),
                     "fresh": True,
                 },
-                "hadsel-app01": {"state": "ok", "last_success": _iso(now - timedelta(days=3))},
-            },
+            ],
         },
         "b-sortland.json": {
-            "kind": "backup",
-            "municipality": "sortland",
-            "environment": "lab",
-            "finished": _iso(now - timedelta(minutes=20)),
+            **envelope("backup", "sortland", now - timedelta(minutes=20), True),
+            "action": "run",
+            "max_age_hours": 26,
             "hosts": [
                 {
                     "host": "sortland-fil01",
@@ -100,20 +117,14 @@ def write_records(runs: Path, now: datetime = NOW) -> Path:
             ],
         },
         "r-sortland.json": {
-            "kind": "restore",
-            "municipality": "sortland",
-            "environment": "lab",
+            **envelope("restore", "sortland", now - timedelta(hours=6), True),
             "host": "sortland-fil01",
-            "verified": True,
-            "finished": _iso(now - timedelta(hours=6)),
         },
         "d-bo.json": {
-            "kind": "drill",
-            "municipality": "bo",
-            "environment": "lab",
-            "status": "ok",
-            "finished": _iso(now - timedelta(days=1)),
-            "summary": {"rto_seconds": 412.4, "rpo_seconds": 3725},
+            **envelope("drill", "bo", now - timedelta(days=1), True),
+            "rto_seconds": 412.4,
+            "rpo_seconds": 3725,
+            "hosts": [],
         },
     }
     for name, data in recs.items():
@@ -134,15 +145,15 @@ def test_records_are_read_by_kind_and_the_newest_wins(tmp_path: Path) -> None:
     recs = records.load(write_records(tmp_path / "runs"))
     assert sorted({r.kind for r in recs.records}) == ["apply", "backup", "drill", "restore"]
     assert [p.name for p in recs.unreadable] == ["broken.json"]
-    hadsel = health.converge(recs, "hadsel")
+    hadsel = health.converge(recs, "hadsel", NOW)
     assert hadsel.state == health.OK  # the newer clean run, not the older failure
     assert [(h.name, h.detail) for h in hadsel.hosts] == [
         ("hadsel-app01", "ok"),
         ("hadsel-fil01", "changed"),
     ]
-    bo = health.converge(recs, "bo")
+    bo = health.converge(recs, "bo", NOW)
     assert bo.state == health.BAD
-    assert health.converge(recs, "oksnes").state == health.MISSING
+    assert health.converge(recs, "oksnes", NOW).state == health.MISSING
 
 
 def test_backups_fresh_or_stale_per_host(tmp_path: Path) -> None:
@@ -152,7 +163,7 @@ def test_backups_fresh_or_stale_per_host(tmp_path: Path) -> None:
     section = health.backups(recs, "hadsel", NOW, timedelta(hours=26))
     assert section.state == health.BAD
     assert [(h.name, h.detail) for h in section.hosts] == [
-        ("hadsel-app01", "stale"),  # three days old, and the record did not say
+        ("hadsel-app01", "stale"),  # three days old
         ("hadsel-fil01", "fresh"),
     ]
     assert health.backups(recs, "sortland", NOW, timedelta(hours=26)).state == health.OK
@@ -163,13 +174,13 @@ def test_drill_rto_rpo_and_restore(tmp_path: Path) -> None:
     from ilag_infra.report import health, records
 
     recs = records.load(write_records(tmp_path / "runs"))
-    drill = health.drill(recs, "bo")
+    drill = health.drill(recs, "bo", NOW)
     assert drill.state == health.OK
     assert drill.facts == {"rto": "6 min 52 s", "rpo": "1 h 2 min"}
-    assert health.drill(recs, "hadsel").state == health.MISSING
-    restore = health.restore(recs, "sortland")
+    assert health.drill(recs, "hadsel", NOW).state == health.MISSING
+    restore = health.restore(recs, "sortland", NOW)
     assert restore.state == health.OK and [h.name for h in restore.hosts] == ["sortland-fil01"]
-    assert health.restore(recs, "andoy").record is None
+    assert health.restore(recs, "andoy", NOW).record is None
 
 
 def test_no_runs_directory_means_nothing_known(tmp_path: Path) -> None:
@@ -177,7 +188,7 @@ def test_no_runs_directory_means_nothing_known(tmp_path: Path) -> None:
 
     recs = records.load(tmp_path / "nowhere")
     assert recs.records == [] and recs.newest is None
-    assert health.converge(recs, "bo").state == health.MISSING
+    assert health.converge(recs, "bo", NOW).state == health.MISSING
 
 
 def test_records_as_the_commands_write_them(
@@ -206,10 +217,10 @@ def test_records_as_the_commands_write_them(
         {"environment": "lab", "host": "oksnes-fil01", "municipality": "oksnes", "ok": False},
     )
     recs = records.load(tmp_path / "runs")
-    converge = health.converge(recs, "oksnes")
+    converge = health.converge(recs, "oksnes", NOW)
     assert converge.state == health.OK
     assert converge.when == datetime(2026, 11, 30, 10, 0, 20, tzinfo=UTC)
-    restore = health.restore(recs, "oksnes")
+    restore = health.restore(recs, "oksnes", NOW)
     assert restore.state == health.BAD  # the restore's own verdict, not a default
     assert restore.when is not None and restore.when.year >= 2026
     assert [h.name for h in restore.hosts] == ["oksnes-fil01"]
@@ -227,7 +238,7 @@ def test_a_drill_record_as_ilag_drill_writes_it(
         HostDrill("bo-util01", files=3, rpo_seconds=600.0, rto_seconds=355.5),
     ]
     write_reports(REPO, DrillResult("bo", NOW, hosts), "lab")
-    drill = health.drill(records.load(tmp_path / "runs"), "bo")
+    drill = health.drill(records.load(tmp_path / "runs"), "bo", NOW)
     assert drill.state == health.OK
     assert drill.facts == {"rto": "5 min 56 s", "rpo": "10 min 0 s"}
     assert [(h.name, h.detail) for h in drill.hosts] == [

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ilag_infra.report import health, records
-from tests.test_report_data import NOW, REPO, apply_record
+from tests.test_report_data import NOW, REPO, apply_record, envelope
 
 DAY = timedelta(hours=26)
 
@@ -39,7 +39,7 @@ def test_only_a_full_site_run_counts_as_converged(tmp_path: Path) -> None:
             ),
         },
     )
-    section = health.converge(recs, "bo")
+    section = health.converge(recs, "bo", NOW)
     assert section.state == health.BAD and section.record is not None
     assert section.record.path.name == "full.json"
     # An absolute playbook path (as ilag apply writes it) is still site.yml.
@@ -47,7 +47,7 @@ def test_only_a_full_site_run_counts_as_converged(tmp_path: Path) -> None:
         tmp_path / "abs",
         {"a.json": apply_record("bo", clean, NOW, playbook=str(REPO / "playbooks" / "site.yml"))},
     )
-    assert health.converge(recs, "bo").state == health.OK
+    assert health.converge(recs, "bo", NOW).state == health.OK
 
 
 def test_a_lab_record_never_stands_in_for_production(tmp_path: Path) -> None:
@@ -67,12 +67,12 @@ def test_a_lab_record_never_stands_in_for_production(tmp_path: Path) -> None:
         },
     )
     prod = records.load(runs, "prod")
-    assert health.converge(prod, "hadsel").state == health.BAD  # the older prod run, not lab's
-    assert health.converge(prod, "andoy").state == health.MISSING
-    assert health.converge(prod, "oksnes").state == health.MISSING
+    assert health.converge(prod, "hadsel", NOW).state == health.BAD  # the older prod run, not lab's
+    assert health.converge(prod, "andoy", NOW).state == health.MISSING
+    assert health.converge(prod, "oksnes", NOW).state == health.MISSING
     assert prod.other_environments == 3 and prod.environment == "prod"
     lab = records.load(runs, "lab")
-    assert health.converge(lab, "hadsel").state == health.OK
+    assert health.converge(lab, "hadsel", NOW).state == health.OK
 
 
 def test_the_restore_test_playbook_is_a_restore_test(
@@ -96,29 +96,18 @@ def test_the_restore_test_playbook_is_a_restore_test(
         req = ApplyRequest(slug, REPO / "playbooks" / "restore-test.yml")
         runrecord.write(REPO, "20261130T110000Z-1", "lab", req, result)
     recs = records.load(runs, "lab")
-    andoy = health.restore(recs, "andoy")
+    andoy = health.restore(recs, "andoy", NOW)
     assert andoy.state == health.OK
     assert [(h.name, h.state, h.detail) for h in andoy.hosts] == [
         ("andoy-fil01", health.OK, "verified")
     ]
-    assert health.restore(recs, "sortland").state == health.BAD
+    assert health.restore(recs, "sortland", NOW).state == health.BAD
     # A restore-test run is not a converge.
-    assert health.converge(recs, "andoy").state == health.MISSING
+    assert health.converge(recs, "andoy", NOW).state == health.MISSING
     # The newer of a restore record and a restore-test run answers.
-    (runs / "r.json").write_text(
-        json.dumps(
-            {
-                "kind": "restore",
-                "environment": "lab",
-                "municipality": "andoy",
-                "host": "andoy-fil01",
-                "ok": False,
-                "run_id": "20261130T120000Z-2",
-            }
-        ),
-        encoding="utf-8",
-    )
-    assert health.restore(records.load(runs, "lab"), "andoy").state == health.BAD
+    newer = {**envelope("restore", "andoy", NOW, False), "host": "andoy-fil01"}
+    (runs / "r.json").write_text(json.dumps(newer), encoding="utf-8")
+    assert health.restore(records.load(runs, "lab"), "andoy", NOW).state == health.BAD
 
 
 def test_backup_freshness_is_judged_at_report_time(
@@ -143,7 +132,7 @@ def test_backup_freshness_is_judged_at_report_time(
         backup.BackupStatus(host("bo-app01"), "unreachable", error="timed out"),
     ]
     monkeypatch.setenv("ILAG_RUNS_DIR", str(tmp_path))
-    backup.write_records(REPO, "lab", "backup-run", statuses, DAY)
+    backup.write_records(REPO, "lab", "run", statuses, DAY)
     recs = records.load(tmp_path, "lab")
     today = health.backups(recs, "bo", now, DAY)
     assert [(h.name, h.state, h.detail) for h in today.hosts] == [

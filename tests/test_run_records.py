@@ -92,7 +92,9 @@ def test_one_record_per_municipality_with_every_field(repo: Path) -> None:
         assert rec["git_commit"] == git(repo, "rev-parse", "HEAD")
         assert re.fullmatch(r".+@.+", rec["who"])
         assert rec["playbook"] == str(repo / "site.yml")
-        assert rec["check"] is True and rec["tags"] == "ntp" and rec["limit"] is None
+        # A --check run is its own kind: it never stands in for a converge.
+        assert rec["kind"] == "check" and rec["schema_version"] == 1
+        assert rec["tags"] == "ntp" and rec["limit"] is None
         assert rec["hosts"][f"{slug}-fil01"]["changed"] == 1
         assert rec["started"] == "2026-11-30T10:00:00+00:00"
     assert records["bo"]["status"] == "failed" and records["bo"]["rc"] == 2

@@ -199,7 +199,7 @@ def test_the_backup_record_carries_the_snapshots_paths_to_the_register(
         ),
     ]
     assert statuses[0].snapshot_paths == ["/etc", "/srv"]
-    backup.write_records(tmp_path, "lab", "backup-status", statuses, day)
+    backup.write_records(tmp_path, "lab", "status", statuses, day)
     recs = records.load(runs, "lab")
     view = systems_data.load(tmp_path, region_file, region.load(region_file), recs, ["bo"])
     assert _row(view, "journal", "bo").backed_up == "yes"

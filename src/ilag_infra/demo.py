@@ -147,7 +147,7 @@ def run(
     def backups() -> bool:
         statuses = backup.run_now(target, slugs, timedelta(hours=1))
         # The region report reads backup freshness from these records.
-        backup.write_records(repo_root, target.env, "backup-run", statuses, timedelta(hours=1))
+        backup.write_records(repo_root, target.env, "run", statuses, timedelta(hours=1))
         for s in statuses:
             row = rows[s.host.municipality]
             row.backup_clients += 1

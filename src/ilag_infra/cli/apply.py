@@ -90,6 +90,8 @@ def register(app: typer.Typer) -> None:
             out.print(recap(outcome.results))
         for path in outcome.records:
             out.print(f"[dim]run record: {path}[/]")
+        if outcome.lock_note:
+            out.print(f"[yellow]note:[/] {outcome.lock_note}", highlight=False)
         if not outcome.ok:
             for slug, hosts in outcome.problem_hosts.items():
                 out.print(f"[bold red]{slug}: failed or unreachable: {', '.join(hosts)}[/]")

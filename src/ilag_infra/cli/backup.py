@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -54,8 +54,8 @@ def register(app: typer.Typer) -> None:
         if now and not as_json:
             console.print(f"Starting {backup.SERVICE} on the backup clients of {', '.join(slugs)}…")
         rows = backup.run_now(target, slugs, age) if now else backup.status(target, slugs, age)
-        kind = "backup-run" if now else "backup-status"
-        records = backup.write_records(target.repo_root, target.env, kind, rows, age)
+        action: Literal["status", "run"] = "run" if now else "status"
+        records = backup.write_records(target.repo_root, target.env, action, rows, age)
         stale = [s.host.name for s in rows if not s.fresh]
         if as_json:
             print(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))

@@ -36,7 +36,9 @@ def register(app: typer.Typer) -> None:
         runs: Annotated[
             Path | None,
             typer.Option(
-                "--runs", help="Directory of run records (default: runs/ or ILAG_RUNS_DIR)."
+                "--runs",
+                help="Directory of run records (default: the record store when "
+                "ILAG_RECORDS_URL is set, else runs/ or ILAG_RUNS_DIR).",
             ),
         ] = None,
         env: Annotated[
@@ -102,7 +104,18 @@ def register(app: typer.Typer) -> None:
             raise InputError(problems)
         ctx = Context(region_path=region_file)
         root, loaded = ctx.root, ctx.region
-        recs = records.load(runs or runs_dir(root), env.strip())
+        from ilag_infra.onsite.recordstore import STORE_ENV, store_url
+
+        url = store_url()
+        if runs is None and url is not None:
+            # The region's page: every machine's records, not only this checkout's.
+            console.print(f"reading records from the record store ({STORE_ENV})", highlight=False)
+            recs = records.load_store(url, env.strip())
+        else:
+            recs = records.load(runs or runs_dir(root), env.strip())
+        for reason in recs.rejected:
+            # Not read, and not silently fine: the page counts them, this names each one.
+            console.print(f"[yellow]record not read:[/] {reason}", highlight=False)
         view = costview.load(costs, loaded.model, month) if costs else None
         found = None
         if with_plan:

@@ -43,13 +43,17 @@ def azurite_binary(repo_root: Path) -> Path:
     return binary
 
 
-def blob_endpoint(service_ip: str, account: str = DEV_KEY.account) -> str:
+def blob_endpoint(service_ip: str, account: str = DEV_KEY.account, port: int = BLOB_PORT) -> str:
     # Azurite takes the account from the path when addressed by IP (path-style URLs).
-    return f"http://{service_ip}:{BLOB_PORT}/{account}"
+    return f"http://{service_ip}:{port}/{account}"
 
 
-def start(repo_root: Path, service_ip: str, location: Path, log: Path) -> int:
-    """Start azurite-blob bound to the lab service address only; return its pid once it listens."""
+def start(
+    repo_root: Path, service_ip: str, location: Path, log: Path, port: int = BLOB_PORT
+) -> int:
+    """Start azurite-blob bound to the lab service address only; return its pid once it listens.
+
+    `port` other than the lab's lets a test run a private Azurite on loopback."""
     location.mkdir(parents=True, exist_ok=True, mode=0o700)
     argv = [
         str(azurite_binary(repo_root)),
@@ -57,7 +61,7 @@ def start(repo_root: Path, service_ip: str, location: Path, log: Path) -> int:
         "--blobHost",
         service_ip,
         "--blobPort",
-        str(BLOB_PORT),
+        str(port),
         "--location",
         str(location),
         "--silent",
@@ -70,13 +74,11 @@ def start(repo_root: Path, service_ip: str, location: Path, log: Path) -> int:
         if not pid_alive(pid):
             raise LabError(f"Azurite exited at start; see {log}")
         try:
-            socket.create_connection((service_ip, BLOB_PORT), timeout=0.5).close()
+            socket.create_connection((service_ip, port), timeout=0.5).close()
             return pid
         except OSError:
             time.sleep(0.2)
-    raise LabError(
-        f"Azurite did not listen on {service_ip}:{BLOB_PORT} in {START_TIMEOUT} s; see {log}"
-    )
+    raise LabError(f"Azurite did not listen on {service_ip}:{port} in {START_TIMEOUT} s; see {log}")
 
 
 def pids_for(location: Path) -> list[int]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.model.region import Region
-from ilag_infra.onsite import hostlist, outputs, runrecord
-from ilag_infra.onsite.lock import LockedError, municipality_lock
+from ilag_infra.onsite import hostlist, outputs, recordstore, runrecord
+from ilag_infra.onsite.lock import LOCAL_NOTE, LockedError, apply_lock
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult, ProgressFn, run_playbook
 from ilag_infra.onsite.targets import Target
 
@@ -19,6 +19,8 @@ class ApplyOutcome:
     run_id: str
     results: list[MunicipalityResult]
     records: list[Path]
+    # Which lock guarded the runs, said when it is only this machine's own.
+    lock_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -102,7 +104,7 @@ def apply(
     def one(slug: str) -> MunicipalityResult:
         req = replace(request, slug=slug)
         try:
-            with municipality_lock(lock_dir, slug, run_id, lock_wait):
+            with apply_lock(lock_dir, target.env, slug, run_id, lock_wait):
                 return run_playbook(target, req, run_vars[slug], run_dir, progress)
         except LockedError as exc:
             return MunicipalityResult(slug, "locked", 1, messages={"": str(exc)})
@@ -113,7 +115,8 @@ def apply(
         runrecord.write(target.repo_root, run_id, target.env, replace(request, slug=r.slug), r)
         for r in results
     ]
-    return ApplyOutcome(run_id, results, records)
+    note = LOCAL_NOTE if recordstore.store_url() is None else ""
+    return ApplyOutcome(run_id, results, records, note)
 
 
 def playbook_path(repo_root: Path, name: str) -> Path:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import paramiko
 
@@ -142,9 +142,13 @@ def run_now(target: Target, slugs: list[str], max_age: timedelta) -> list[Backup
 
 
 def write_records(
-    repo_root: Path, env: str, kind: str, statuses: Sequence[BackupStatus], max_age: timedelta
+    repo_root: Path,
+    env: str,
+    action: Literal["status", "run"],
+    statuses: Sequence[BackupStatus],
+    max_age: timedelta,
 ) -> list[Path]:
-    """One run record per municipality (kind backup-status or backup-run) for `ilag report`.
+    """One backup record per municipality (action status or run) for `ilag report`.
 
     Per host: state, last_success, fresh and verdict, as the report's backup section reads them.
     One municipality per record, so the report never lists another municipality's hosts.
@@ -162,10 +166,11 @@ def write_records(
         fields = {
             "environment": env,
             "municipality": slug,
+            "action": action,
             "checked_at": checked_at,
             "max_age_hours": round(max_age.total_seconds() / 3600, 2),
             "ok": all(s.fresh for s in rows),
             "hosts": hosts,
         }
-        written.append(jobrecord.write(repo_root, kind, slug, fields))
+        written.append(jobrecord.write(repo_root, "backup", slug, fields))
     return written

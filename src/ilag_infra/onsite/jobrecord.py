@@ -1,13 +1,12 @@
-"""Run records for backup jobs (restore, prune, drill), beside the apply records in runs/."""
+"""Run records for backup jobs (backup, restore, prune, drill), beside the apply records."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from ilag_infra.model import secrets
-from ilag_infra.onsite import runrecord
+from ilag_infra.onsite import recordschema, recordstore, runrecord
 
 
 def _masked(obj: Any) -> Any:
@@ -26,18 +25,23 @@ def _masked(obj: Any) -> Any:
 
 
 def write(repo_root: Path, kind: str, subject: str, fields: dict[str, Any]) -> Path:
-    """Write runs/<run_id>-<kind>-<subject>.json and return its path. Holds no secret values."""
+    """Write runs/<run_id>-<kind>-<subject>.json through the record schema (fields carry the
+    environment, municipality and ok verdict) and queue it for the store. Holds no secrets."""
     run_id = runrecord.new_run_id()
+    # The second net, as in runrecord.write: values under secret names masked and a SAS
+    # or password quoted in any message redacted, whatever the caller passed.
+    masked = _masked(fields)
     record: dict[str, Any] = {
-        "run_id": run_id,
-        "kind": kind,
-        "who": runrecord.who(),
-        "git_commit": runrecord.git_commit(repo_root),
-        # The second net, as in runrecord.write: values under secret names masked and a SAS
-        # or password quoted in any message redacted, whatever the caller passed.
-        **_masked(fields),
+        **masked,
+        **recordschema.envelope(
+            kind,
+            run_id,
+            runrecord.who(),
+            runrecord.git_commit(repo_root),
+            str(fields["environment"]),
+            str(fields["municipality"]),
+            bool(fields["ok"]),
+        ),
     }
-    out = runrecord.runs_dir(repo_root) / f"{run_id}-{kind}-{subject}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False), "utf-8")
-    return out
+    filename = f"{run_id}-{kind}-{subject}.json"
+    return recordstore.save(runrecord.runs_dir(repo_root), filename, record)

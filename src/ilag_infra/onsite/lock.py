@@ -1,4 +1,9 @@
-"""One apply per municipality at a time: a lock file that names its holder."""
+"""One apply per municipality at a time, and the holder named.
+
+With a record store (ILAG_RECORDS_URL), the lock is a blob lease the whole region sees
+(onsite/lease.py). Without one (the lab or an offline checkout), it is a local flock on
+runs/locks/<slug>.lock, which only this machine sees; apply says so.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ilag_infra.model.errors import IlagError
+from ilag_infra.onsite import lease, recordstore
+from ilag_infra.onsite.lease import LockedError
 
+__all__ = ["LOCAL_NOTE", "LockedError", "apply_lock", "municipality_lock"]
 
-class LockedError(IlagError):
-    """Another apply holds the municipality's lock."""
+LOCAL_NOTE = (
+    f"no record store configured ({recordstore.STORE_ENV}): the apply lock is this machine's "
+    "own file lock (runs/locks/), which another checkout does not see"
+)
 
 
 def _holder(path: Path) -> str:
@@ -62,3 +71,17 @@ def municipality_lock(lock_dir: Path, slug: str, run_id: str, wait: float = 0.0)
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+@contextmanager
+def apply_lock(
+    lock_dir: Path, env: str, slug: str, run_id: str, wait: float = 0.0
+) -> Iterator[str]:
+    """The region's lease when a store is configured, else the local flock; yields which."""
+    url = recordstore.store_url()
+    if url is None:
+        with municipality_lock(lock_dir, slug, run_id, wait):
+            yield "local"
+        return
+    with lease.held(url, env, slug, run_id, wait):
+        yield "lease"

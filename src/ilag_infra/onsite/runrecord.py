@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import socket
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ilag_infra.model import secrets
+from ilag_infra.onsite import recordschema, recordstore
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult
 
 
@@ -56,23 +56,36 @@ def who() -> str:
 def write(
     repo_root: Path, run_id: str, env: str, req: ApplyRequest, result: MunicipalityResult
 ) -> Path:
-    """Write runs/<run_id>-<slug>.json and return its path. Holds no secret values."""
+    """Write runs/<run_id>-<slug>.json (kind apply, or check for --check) and queue it for the
+    record store; return its path. Holds no secret values."""
+    finished = parse_time(result.finished)
     record: dict[str, Any] = {
-        "run_id": run_id,
-        "who": who(),
-        "git_commit": git_commit(repo_root),
-        "environment": env,
-        "municipality": req.slug,
+        **recordschema.envelope(
+            "check" if req.check else "apply",
+            run_id,
+            who(),
+            git_commit(repo_root),
+            env,
+            req.slug,
+            result.succeeded,
+            finished,
+        ),
         "playbook": str(req.playbook),
-        "check": req.check,
         "tags": req.tags,
         "limit": req.limit,
         **result.to_dict(),
     }
+    record.pop("slug", None)
     # The runner already keeps task output out of messages; this is the policy's second net
     # for a SAS URL or password quoted in a failure reason.
     record["messages"] = {h: secrets.redact_text(str(m)) for h, m in result.messages.items()}
-    out = runs_dir(repo_root) / f"{run_id}-{req.slug}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
-    return out
+    return recordstore.save(runs_dir(repo_root), f"{run_id}-{req.slug}.json", record)
+
+
+def parse_time(value: str) -> datetime | None:
+    """An ISO time from the runner, as UTC; None when it gave none."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

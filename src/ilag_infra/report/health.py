@@ -1,20 +1,22 @@
 """What a leader asks per municipality, answered from the newest run record of each kind.
 
 Every answer is one of: ok, warn, bad, or missing. Missing means no record exists, and the
-page says so; it never shows a missing source as zero or as fine.
+page says so; it never shows a missing source as zero or as fine. Every answer ages: a result
+older than its kind's window (recordschema.FRESHNESS) is at best warn, one older than twice
+the window is bad.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
-from ilag_infra.report.records import Records, RunRecord, full_converge, parse_time, playbook_name
+from ilag_infra.onsite import recordschema
+from ilag_infra.onsite.recordschema import ApplyRecord, BackupRecord, DrillRecord
+from ilag_infra.report.records import Records, RunRecord, full_converge, playbook_name
 
 OK, WARN, BAD, MISSING = "ok", "warn", "bad", "missing"
 _RANK = {OK: 0, MISSING: 1, WARN: 2, BAD: 3}
-_GOOD_WORDS = {"ok", "success", "succeeded", "successful", "passed", "verified", "fresh", "done"}
 
 
 def worst(*states: str) -> str:
@@ -37,119 +39,103 @@ class Section:
     record: RunRecord | None = None
     hosts: list[HostLine] = field(default_factory=list)
     facts: dict[str, str] = field(default_factory=dict)
+    # recordschema's fresh | aging | expired | missing for the record this answer came from.
+    age: str = recordschema.MISSING
 
     @property
     def when(self) -> datetime | None:
         return self.record.time if self.record else None
 
 
-def _good(value: Any) -> bool | None:
-    """True/False for the usual ways records say ok or not; None when they do not say."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value:
-        return value.strip().lower() in _GOOD_WORDS
-    return None
+def aged(section: Section, kind: str, now: datetime) -> Section:
+    """The section with its age judged: past the window at best warn, past twice it bad."""
+    if section.record is None:
+        return section
+    age = recordschema.age_state(kind, section.record.time, now)
+    state = section.state
+    if age == recordschema.EXPIRED:
+        state = BAD
+    elif age == recordschema.AGING:
+        state = worst(state, WARN)
+    return replace(section, state=state, age=age)
 
 
-def converge(records: Records, slug: str) -> Section:
+def judged(kind: str, record: recordschema.Record | None, now: datetime) -> str:
+    """One record's answer by its verdict and age alone (`ilag records`): missing without one,
+    bad if it failed or is past twice its window, warn past its window, else ok."""
+    if record is None:
+        return MISSING
+    age = recordschema.age_state(kind, record.time, now)
+    if not record.ok or age == recordschema.EXPIRED:
+        return BAD
+    return WARN if age == recordschema.AGING else OK
+
+
+def _apply_hosts(rec: ApplyRecord, when: datetime) -> list[HostLine]:
+    hosts = []
+    for name, h in sorted(rec.hosts.items()):
+        if h.unreachable:
+            hosts.append(HostLine(name, BAD, "unreachable", when))
+        elif h.failed:
+            hosts.append(HostLine(name, BAD, "failed", when))
+        else:
+            hosts.append(HostLine(name, OK, "changed" if h.changed else "ok", when))
+    return hosts
+
+
+def converge(records: Records, slug: str, now: datetime) -> Section:
     """The newest full converge (site.yml, no --check/--tags/--limit) of the municipality."""
     rec = records.latest("apply", slug, full_converge)
-    if rec is None:
+    if rec is None or not isinstance(rec.record, ApplyRecord):
         return Section(MISSING)
-    hosts_raw = rec.data.get("hosts")
-    hosts: list[HostLine] = []
-    if isinstance(hosts_raw, dict):
-        for name, h in sorted(hosts_raw.items()):
-            if not isinstance(h, dict):
-                continue
-            if h.get("unreachable"):
-                state, detail = BAD, "unreachable"
-            elif h.get("failed"):
-                state, detail = BAD, "failed"
-            elif h.get("changed") and rec.data.get("check"):
-                state, detail = WARN, "drift"
-            else:
-                state, detail = OK, "changed" if h.get("changed") else "ok"
-            hosts.append(HostLine(str(name), state, detail, rec.time))
-    if not hosts:
-        overall = BAD if _good(rec.data.get("status")) is False else MISSING
-    else:
-        overall = worst(*(h.state for h in hosts))
-    if rec.data.get("rc") not in (0, None) and overall == OK:
+    r = rec.record
+    hosts = _apply_hosts(r, rec.time)
+    # The writer's verdict first: a failed run is bad even if every host line looks clean.
+    overall = worst(*(h.state for h in hosts)) if hosts else MISSING
+    if not r.ok:
         overall = BAD
-    partial = bool(rec.data.get("tags") or rec.data.get("limit"))
     facts = {
-        "status": str(rec.data.get("status", "")),
-        "check": "yes" if rec.data.get("check") else "no",
-        "partial": "yes" if partial else "no",
-        "commit": str(rec.data.get("git_commit", ""))[:12],
+        "status": r.status,
+        "check": "no",
+        "partial": "no",
+        "commit": r.git_commit[:12],
     }
-    return Section(overall, rec, hosts, facts)
-
-
-def _host_items(raw: Any) -> list[tuple[str, dict[str, Any]]]:
-    if isinstance(raw, dict):
-        return [(str(k), v) for k, v in sorted(raw.items()) if isinstance(v, dict)]
-    if isinstance(raw, list):
-        out = []
-        for item in raw:
-            if isinstance(item, dict):
-                name = item.get("host") or item.get("name") or "?"
-                out.append((str(name), item))
-        return out
-    return []
+    return aged(Section(overall, rec, hosts, facts), "apply", now)
 
 
 def backups(records: Records, slug: str, now: datetime, max_age: timedelta) -> Section:
     """Per backup client: fresh only if its last success is within max_age of now.
 
-    A backup-status record says `fresh` as of when it was checked; a record days old that
-    said fresh then is stale now, so the age is always judged again here."""
+    A backup record says `fresh` as of when it was checked; a record days old that said
+    fresh then is stale now, so the age is always judged again here."""
     rec = records.latest("backup", slug)
-    if rec is None:
+    if rec is None or not isinstance(rec.record, BackupRecord):
         return Section(MISSING)
     hosts: list[HostLine] = []
-    for name, h in _host_items(rec.data.get("hosts")):
-        last = parse_time(h.get("last_success"))
-        state_word = str(h.get("state", "")).strip().lower()
-        recorded = _good(h.get("fresh"))
-        fresh = last is not None and now - last <= max_age and recorded is not False
-        failed = state_word in ("failed", "error", "partial") or h.get("verdict") == "failed"
+    for h in rec.record.hosts:
+        last = h.last_success
+        fresh = h.fresh and last is not None and now - last <= max_age
+        state_word = h.state.strip().lower()
+        failed = state_word in ("failed", "error", "partial")
         if failed:
             detail = "failed"
         elif state_word in ("unreachable", "not installed", "unreadable"):
             detail, fresh = state_word, False
         else:
             detail = "fresh" if fresh else "stale"
-        hosts.append(HostLine(name, OK if fresh and not failed else BAD, detail, last))
+        hosts.append(HostLine(h.host, OK if fresh and not failed else BAD, detail, last))
     overall = worst(*(h.state for h in hosts)) if hosts else MISSING
-    return Section(overall, rec, hosts)
+    if not rec.record.ok and overall == OK:
+        overall = BAD
+    return aged(Section(overall, rec, hosts), "backup", now)
 
 
 def _restore_test(rec: RunRecord) -> bool:
     """An apply record of playbooks/restore-test.yml: it restores and compares the canary."""
-    return (
-        rec.kind == "apply"
-        and playbook_name(rec) == "restore-test.yml"
-        and not rec.data.get("check")
-    )
+    return rec.kind == "apply" and playbook_name(rec) == "restore-test.yml"
 
 
-def _from_restore_test(rec: RunRecord) -> Section:
-    hosts = []
-    for name, h in _host_items(rec.data.get("hosts")):
-        if h.get("unreachable"):
-            hosts.append(HostLine(name, BAD, "unreachable", rec.time))
-        elif h.get("failed"):
-            hosts.append(HostLine(name, BAD, "failed", rec.time))
-        else:
-            hosts.append(HostLine(name, OK, "verified", rec.time))
-    ok = bool(hosts) and rec.data.get("rc") in (0, None) and all(h.state == OK for h in hosts)
-    return Section(OK if ok else BAD, rec, hosts, {"playbook": "restore-test.yml"})
-
-
-def restore(records: Records, slug: str) -> Section:
+def restore(records: Records, slug: str, now: datetime) -> Section:
     """The newest restore test: a `restore` record (ilag restore, the drill's restore) or an
     apply record of the restore-test playbook, whichever is newer."""
     candidates = [
@@ -159,52 +145,19 @@ def restore(records: Records, slug: str) -> Section:
     ]
     if not candidates:
         return Section(MISSING)
-    epoch = datetime.min.replace(tzinfo=UTC)
-    rec = max(candidates, key=lambda r: (r.time or epoch, str(r.path)))
-    if rec.kind == "apply":
-        return _from_restore_test(rec)
-    ok = _good(rec.data.get("ok", rec.data.get("verified", rec.data.get("status"))))
-    hosts = [
-        HostLine(name, OK if _good(h.get("ok", h.get("verified", h.get("status")))) else BAD)
-        for name, h in _host_items(rec.data.get("hosts"))
-    ]
-    if ok is None and hosts:
-        ok = all(h.state == OK for h in hosts)
-    host = rec.data.get("host")
-    if not hosts and isinstance(host, str):
-        hosts = [HostLine(host, OK if ok else BAD)]
-    return Section(OK if ok else BAD, rec, hosts)
-
-
-def _seconds(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _find(data: dict[str, Any], name: str) -> float | None:
-    """RTO/RPO in seconds under the usual spellings, at the top or in a summary block."""
-    for block in (data, data.get("summary"), data.get("totals"), data.get("result")):
-        if not isinstance(block, dict):
-            continue
-        for key in (f"{name}_seconds", f"{name}_s", name):
-            if key in block:
-                found = _seconds(block[key])
-                if found is not None:
-                    return found
-    return None
-
-
-def seconds_of(data: dict[str, Any], name: str) -> float | None:
-    """A record's RTO or RPO in seconds (name rto or rpo), under any of its spellings."""
-    return _find(data, name)
+    rec = max(candidates, key=lambda r: (r.time, str(r.path)))
+    r = rec.record
+    if isinstance(r, ApplyRecord):
+        hosts = [
+            HostLine(h.name, h.state, "verified" if h.state == OK else h.detail, h.when)
+            for h in _apply_hosts(r, rec.time)
+        ]
+        ok = r.ok and bool(hosts) and all(h.state == OK for h in hosts)
+        section = Section(OK if ok else BAD, rec, hosts, {"playbook": "restore-test.yml"})
+    else:
+        host = getattr(r, "host", "")
+        section = Section(OK if r.ok else BAD, rec, [HostLine(host, OK if r.ok else BAD)])
+    return aged(section, "restore", now)
 
 
 def duration(seconds: float) -> str:
@@ -218,23 +171,23 @@ def duration(seconds: float) -> str:
     return f"{secs} s"
 
 
-def drill(records: Records, slug: str) -> Section:
+def drill(records: Records, slug: str, now: datetime) -> Section:
     rec = records.latest("drill", slug)
-    if rec is None:
+    if rec is None or not isinstance(rec.record, DrillRecord):
         return Section(MISSING)
-    ok = _good(rec.data.get("ok", rec.data.get("status", rec.data.get("verified"))))
+    r = rec.record
     facts = {}
-    for name in ("rto", "rpo"):
-        value = _find(rec.data, name)
+    for name, value in (("rto", r.rto_seconds), ("rpo", r.rpo_seconds)):
         if value is not None:
             facts[name] = duration(value)
     hosts = []
-    for name, h in _host_items(rec.data.get("hosts")):
+    for h in r.hosts:
         parts = [
             f"{label} {duration(v)}"
-            for label, v in (("RTO", _find(h, "rto")), ("RPO", _find(h, "rpo")))
+            for label, v in (("RTO", h.rto_seconds), ("RPO", h.rpo_seconds))
             if v is not None
         ]
-        hosts.append(HostLine(name, OK if _good(h.get("ok")) else BAD, ", ".join(parts)))
-    state = BAD if ok is False else (OK if facts else WARN)
-    return Section(state, rec, hosts, facts)
+        hosts.append(HostLine(h.host, OK if h.ok else BAD, ", ".join(parts)))
+    # A drill that passed but measured no RTO answers only half its question.
+    state = BAD if not r.ok else (OK if r.rto_seconds is not None else WARN)
+    return aged(Section(state, rec, hosts, facts), "drill", now)

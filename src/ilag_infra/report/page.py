@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,12 +12,14 @@ import jinja2
 
 from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.model.region import LoadedRegion
+from ilag_infra.onsite.recordschema import FRESHNESS
 from ilag_infra.report import health, labels, svg
 from ilag_infra.report.costview import CostView
 from ilag_infra.report.records import Records
 
 TEMPLATE = "report.html.j2"
-BACKUP_MAX_AGE = timedelta(hours=26)  # the backup timer runs daily; same rule as `ilag backup`
+# The backup timer runs daily; the same window as every other place that ages backups.
+BACKUP_MAX_AGE = FRESHNESS["backup"]
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,10 @@ def build(
     region = loaded.model
     views = []
     for m in region.municipalities:
-        c = health.converge(records, m.slug)
+        c = health.converge(records, m.slug, now)
         b = health.backups(records, m.slug, now, BACKUP_MAX_AGE)
-        r = health.restore(records, m.slug)
-        d = health.drill(records, m.slug)
+        r = health.restore(records, m.slug, now)
+        d = health.drill(records, m.slug, now)
         views.append(
             MunicipalityView(
                 m.slug,
@@ -122,6 +124,12 @@ def build(
             "runs/",
             f"{len(records.records)} {labels.LABELS[lang]['records']} ({records.root})"
             + (f"; {len(records.unreadable)} unreadable" if records.unreadable else "")
+            + (
+                f"; {len(records.rejected)} not read by the record schema: "
+                + " | ".join(records.rejected[:3])
+                if records.rejected
+                else ""
+            )
             + (
                 f"; {records.other_environments} of other environments left out"
                 if records.other_environments

@@ -1,9 +1,8 @@
-"""Run records read generically: every JSON record in runs/, sorted by kind, place and time.
+"""Run records read by their schema: every JSON record in runs/, by kind, place and time.
 
-Records come from several commands (apply today; backup status, restore tests and drills as
-they gain records). The page must not break when a new kind appears or a field is missing, so
-a record is read by its `kind` field (an apply record has none but names its playbook) and
-only the fields each section needs are looked up.
+Each record is parsed by onsite/recordschema; its kind, municipality, time and verdict are the
+schema's fields, never guessed. A record the schema cannot read (written before the schema, of
+an unknown kind, or broken) is set aside with the reason, so the report can say so.
 """
 
 from __future__ import annotations
@@ -11,67 +10,47 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
-from typing import Any
 
-# Directories under runs/ that hold ansible-runner artifacts or locks, never run records.
-_SKIP_DIRS = {"artifacts", "job_events", "env", "locks", "fact_cache", "inventory", "project"}
-KINDS = ("apply", "backup", "restore", "drill")
+from ilag_infra.onsite import recordschema, recordstore
+from ilag_infra.onsite.recordschema import ApplyRecord, Record
+
+# Directories under runs/ that hold ansible-runner artifacts, locks or the store's outbox
+# (copies of records already here), never records of their own.
+_SKIP_DIRS = {
+    "artifacts",
+    "job_events",
+    "env",
+    "locks",
+    "fact_cache",
+    "inventory",
+    "project",
+    "outbox",
+}
 
 
 @dataclass(frozen=True)
 class RunRecord:
     path: Path
-    kind: str
-    municipalities: tuple[str, ...]
-    time: datetime | None
-    environment: str
-    data: dict[str, Any]
+    record: Record
 
+    @property
+    def kind(self) -> str:
+        return self.record.kind
 
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = datetime.strptime(text[:15], "%Y%m%dT%H%M%S")  # a run id: 20261130T141638Z-1
-        except ValueError:
-            return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    @property
+    def municipality(self) -> str:
+        return self.record.municipality
 
+    @property
+    def time(self) -> datetime:
+        return self.record.time.astimezone(UTC)
 
-def kind_of(data: dict[str, Any]) -> str:
-    """apply | backup | restore | drill, or the record's own word for anything else."""
-    raw = str(data.get("kind") or data.get("type") or "").strip().lower()
-    if not raw:
-        return "apply" if "playbook" in data else "unknown"
-    for kind in KINDS:
-        if raw.startswith(kind):
-            return kind
-    return raw
-
-
-def _when(data: dict[str, Any]) -> datetime | None:
-    for key in ("finished", "time", "timestamp", "ended", "checked_at", "started", "run_id"):
-        found = parse_time(data.get(key))
-        if found:
-            return found
-    return None
-
-
-def _municipalities(data: dict[str, Any]) -> tuple[str, ...]:
-    one = data.get("municipality") or data.get("slug")
-    if isinstance(one, str) and one:
-        return (one,)
-    many = data.get("municipalities")
-    if isinstance(many, list):
-        return tuple(str(m) for m in many if isinstance(m, str))
-    return ()
+    @property
+    def environment(self) -> str:
+        return self.record.environment
 
 
 def _files(root: Path) -> list[Path]:
@@ -84,22 +63,19 @@ def _files(root: Path) -> list[Path]:
 
 def playbook_name(rec: RunRecord) -> str:
     """site.yml for an apply record of playbooks/site.yml, whatever path the run gave."""
-    raw = rec.data.get("playbook")
-    return PurePath(raw).name if isinstance(raw, str) else ""
+    return PurePath(rec.record.playbook).name if isinstance(rec.record, ApplyRecord) else ""
 
 
 def full_converge(rec: RunRecord) -> bool:
-    """A real converge of the whole municipality: site.yml, no --check, --tags or --limit.
-
-    A check run changes nothing and a tagged or limited run converges only part of it, so
-    neither may say the municipality is converged."""
-    d = rec.data
+    """A real converge of the whole municipality: kind apply (not check), site.yml, no
+    --tags or --limit. A tagged or limited run converges only part of it."""
+    r = rec.record
     return (
-        rec.kind == "apply"
+        r.kind == "apply"
+        and isinstance(r, ApplyRecord)
         and playbook_name(rec) == "site.yml"
-        and not d.get("check")
-        and not d.get("tags")
-        and not d.get("limit")
+        and not r.tags
+        and not r.limit
     )
 
 
@@ -109,9 +85,10 @@ class Records:
     records: list[RunRecord]
     unreadable: list[Path]
     environment: str = ""
-    # Records of other environments (or none), left out so that a lab run never stands in
-    # for production.
+    # Records of other environments, left out so that a lab run never stands in for production.
     other_environments: int = 0
+    # Records the schema cannot read, each with the reason (old, unknown kind, broken).
+    rejected: list[str] = field(default_factory=list)
 
     def latest(
         self, kind: str, slug: str, where: Callable[[RunRecord], bool] | None = None
@@ -119,16 +96,15 @@ class Records:
         mine = [
             r
             for r in self.records
-            if r.kind == kind and slug in r.municipalities and (where is None or where(r))
+            if r.kind == kind and r.municipality == slug and (where is None or where(r))
         ]
         if not mine:
             return None
-        epoch = datetime.min.replace(tzinfo=UTC)
-        return max(mine, key=lambda r: (r.time or epoch, str(r.path)))
+        return max(mine, key=lambda r: (r.time, str(r.path)))
 
     @property
     def newest(self) -> datetime | None:
-        times = [r.time for r in self.records if r.time]
+        times = [r.time for r in self.records]
         return max(times) if times else None
 
     @property
@@ -137,11 +113,13 @@ class Records:
 
 
 def load(root: Path, environment: str | None = None) -> Records:
-    """Every readable record under `root`; unreadable files are counted, never fatal.
+    """Every record under `root` read by schema; unreadable or rejected files are listed with
+    the reason, never fatal and never read by guessing.
 
     With `environment`, only that environment's records are kept; the others are counted."""
     records: list[RunRecord] = []
     unreadable: list[Path] = []
+    rejected: list[str] = []
     other = 0
     if not root.is_dir():
         return Records(root, [], [], environment or "")
@@ -151,24 +129,28 @@ def load(root: Path, environment: str | None = None) -> Records:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             unreadable.append(path)
             continue
-        if not isinstance(data, dict):
+        try:
+            rec = recordschema.parse(data, str(path))
+        except recordschema.RecordError as exc:
+            rejected.append(str(exc))
             continue
-        kind = kind_of(data)
-        munis = _municipalities(data)
-        if kind == "unknown" or not munis:
-            continue
-        env = str(data.get("environment") or data.get("env") or "")
-        if environment is not None and env != environment:
+        if environment is not None and rec.environment != environment:
             other += 1
             continue
-        records.append(
-            RunRecord(
-                path=path,
-                kind=kind,
-                municipalities=munis,
-                time=_when(data),
-                environment=env,
-                data=data,
-            )
-        )
-    return Records(root, records, unreadable, environment or "", other)
+        records.append(RunRecord(path, rec))
+    return Records(root, records, unreadable, environment or "", other, rejected)
+
+
+def load_store(url: str, environment: str) -> Records:
+    """The environment's records from the region's record store: every machine's runs.
+
+    Other environments are not fetched at all (the store lists by environment), so none is
+    counted as left out."""
+    records: list[RunRecord] = []
+    rejected: list[str] = []
+    for stored in recordstore.list_records(url, environment):
+        if stored.record is None:
+            rejected.append(stored.error or stored.name)
+        else:
+            records.append(RunRecord(Path(stored.name), stored.record))
+    return Records(Path("(record store)"), records, [], environment, 0, rejected)

@@ -159,8 +159,8 @@ def build(
         code_date=view.platform.code_date,
         backup_time=backup_rec.time if backup_rec else None,
         backup_source=backup_rec.path.name if backup_rec else "",
-        drill=health.drill(view.records, slug),
-        restore=health.restore(view.records, slug),
+        drill=health.drill(view.records, slug, now or datetime.now(UTC)),
+        restore=health.restore(view.records, slug, now or datetime.now(UTC)),
         gaps=_gaps(rows, risks),
     )
 

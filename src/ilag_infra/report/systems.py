@@ -8,7 +8,7 @@ Read from the same records as the report (report.records); nothing here reaches 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ilag_infra.model.backupset import covers
@@ -94,7 +94,7 @@ class SystemStatus:
 def _host_entries(rec: RunRecord | None) -> dict[str, dict[str, Any]]:
     if rec is None:
         return {}
-    raw = rec.data.get("hosts")
+    raw = rec.record.model_dump(mode="json").get("hosts")
     items: list[tuple[str, Any]] = []
     if isinstance(raw, dict):
         items = [(str(k), v) for k, v in raw.items()]
@@ -148,12 +148,21 @@ def _restored_at(section: health.Section, hosts: tuple[str, ...]) -> datetime | 
     """When a restore of (one of) the system's hosts last verified; a restore of another
     host proves the repository and the procedure, not this system's data, so it does not count
     when the record names its hosts."""
-    if section.state != health.OK or section.record is None:
+    # A verified restore stays the last verified one as it ages; the report ages it.
+    if section.record is None or not section.record.record.ok:
+        return None
+    if any(h.state != health.OK for h in section.hosts):
         return None
     named = {h.name for h in section.hosts}
     if named and not named & set(hosts):
         return None
     return section.record.time
+
+
+def _seconds(entry: dict[str, Any], name: str) -> float | None:
+    """The record schema's rto_seconds or rpo_seconds (docs/interfaces.md)."""
+    value = entry.get(f"{name}_seconds")
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _drill_measures(rec: RunRecord | None, hosts: tuple[str, ...]) -> tuple[float | None, ...]:
@@ -166,10 +175,11 @@ def _drill_measures(rec: RunRecord | None, hosts: tuple[str, ...]) -> tuple[floa
     if not mine:
         if entries:
             return None, None
-        return health.seconds_of(rec.data, "rto"), health.seconds_of(rec.data, "rpo")
+        whole = rec.record.model_dump(mode="json")
+        return _seconds(whole, "rto"), _seconds(whole, "rpo")
     result = []
     for name in ("rto", "rpo"):
-        values = [health.seconds_of(e, name) for e in mine]
+        values = [_seconds(e, name) for e in mine]
         result.append(None if None in values else max(v for v in values if v is not None))
     return tuple(result)
 
@@ -189,7 +199,7 @@ def status(
             backup_rec = records.latest("backup", slug)
             onsite = placement.runs == "onsite"
             paths = _paths(placement, backup_sets.get(slug, {}), backup_rec) if onsite else []
-            restore = health.restore(records, slug)
+            restore = health.restore(records, slug, datetime.now(UTC))
             drill_rec = records.latest("drill", slug)
             rto, rpo = _drill_measures(drill_rec, placement.hosts) if onsite else (None, None)
             rows.append(

@@ -18,7 +18,7 @@ from ilag_infra.model.region import LoadedRegion
 from ilag_infra.model.systems import LoadedSystems, SystemsError
 from ilag_infra.model.validate import check_systems
 from ilag_infra.report import risk, systems
-from ilag_infra.report.records import Records, parse_time
+from ilag_infra.report.records import Records
 
 BACKUP_STACK = Path("stacks") / "Pulumi.backup.yaml"
 
@@ -45,7 +45,10 @@ def code_date(root: Path) -> datetime | None:
         ).stdout.strip()  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None
-    return parse_time(out)
+    try:
+        return datetime.fromisoformat(out) if out else None
+    except ValueError:
+        return None
 
 
 def immutability_days(root: Path) -> int:

@@ -1,0 +1,200 @@
+"""The region's shared record store: a blob container, with a local outbox when it is away.
+
+Every record is written to the local runs/ first, and a copy waits in runs/outbox/ until the
+store has it. Uploads never overwrite: a record is uploaded once, and a copy the store already
+holds counts as uploaded, so a retry after a lost answer loses nothing and doubles nothing.
+
+The store is the container SAS URL in ILAG_RECORDS_URL (the region's records container in
+Azure; Azurite in the lab). Without it, records stay in runs/ only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ilag_infra.model.errors import IlagError
+from ilag_infra.model.secrets import redact_text
+from ilag_infra.onsite import recordschema
+
+STORE_ENV = "ILAG_RECORDS_URL"
+OUTBOX = "outbox"
+# Short: a store that is away must not hold up a run; the record waits in the outbox.
+TIMEOUT_S = 10
+
+
+class StoreError(IlagError):
+    """The record store could not be reached or refused a request."""
+
+
+def store_url() -> str | None:
+    url = os.environ.get(STORE_ENV, "").strip()
+    return url or None
+
+
+def blob_name(record: dict[str, Any], filename: str) -> str:
+    """<environment>/<municipality>/<kind>/<file>: one municipality's records list by prefix."""
+    env = record.get("environment") or "none"
+    return f"{env}/{record['municipality']}/{record['kind']}/{filename}"
+
+
+@contextmanager
+def container(url: str) -> Iterator[Any]:
+    """A ContainerClient that goes straight to the store (never through an http_proxy)."""
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.storage.blob import ContainerClient
+    from requests import Session
+
+    session = Session()
+    session.trust_env = False
+    client = ContainerClient.from_container_url(
+        url,
+        transport=RequestsTransport(session=session, session_owner=False),
+        retry_total=0,
+        connection_timeout=TIMEOUT_S,
+        read_timeout=TIMEOUT_S,
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+        session.close()
+
+
+def _upload(client: Any, name: str, body: bytes) -> None:
+    from azure.core.exceptions import ResourceExistsError
+    from azure.storage.blob import ContentSettings
+
+    try:
+        client.upload_blob(
+            name,
+            body,
+            overwrite=False,
+            content_settings=ContentSettings(content_type="application/json"),
+        )
+    except ResourceExistsError:
+        return  # uploaded before (the answer was lost): the store has it once
+
+
+@dataclass(frozen=True)
+class Flushed:
+    uploaded: int
+    waiting: int
+    error: str | None = None
+
+
+def flush(runs: Path, url: str | None = None) -> Flushed:
+    """Upload every record waiting in runs/outbox/; what fails stays there for the next time."""
+    url = url or store_url()
+    outbox = runs / OUTBOX
+    waiting = sorted(outbox.glob("*.json")) if outbox.is_dir() else []
+    if url is None or not waiting:
+        return Flushed(0, len(waiting))
+    from azure.core.exceptions import AzureError
+
+    uploaded = 0
+    try:
+        with container(url) as client:
+            for path in waiting:
+                try:
+                    body = path.read_bytes()
+                except FileNotFoundError:
+                    continue  # another run's flush took it: uploads never overwrite, so fine
+                record = json.loads(body)
+                _upload(client, blob_name(record, path.name), body)
+                path.unlink(missing_ok=True)
+                uploaded += 1
+    except (AzureError, OSError, ValueError) as exc:
+        return Flushed(uploaded, len(waiting) - uploaded, short(exc))
+    return Flushed(uploaded, 0)
+
+
+def short(exc: Exception) -> str:
+    """The first line of an error, with any SAS token in it redacted."""
+    text = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    return redact_text(text)
+
+
+def save(runs: Path, filename: str, record: dict[str, Any]) -> Path:
+    """Write a schema-checked record to runs/ and queue it for the store; try the upload now."""
+    checked = recordschema.validate(record, filename)
+    body = json.dumps(checked, indent=2, sort_keys=True, ensure_ascii=False)
+    out = runs / filename
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body, encoding="utf-8")
+    if store_url() is not None:
+        queued = runs / OUTBOX / filename
+        queued.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole then renamed: a crash never leaves half a record to upload.
+        tmp = queued.with_suffix(".tmp")
+        tmp.write_text(body, encoding="utf-8")
+        tmp.replace(queued)
+        flush(runs)
+    return out
+
+
+@dataclass(frozen=True)
+class Stored:
+    name: str
+    record: recordschema.Record | None
+    error: str | None = None
+
+
+def list_records(
+    url: str, environment: str, municipalities: list[str] | None = None, kind: str | None = None
+) -> list[Stored]:
+    """Every record in the store for the environment (and municipalities, kind), read by schema.
+
+    A blob that is not a current record is listed with the reason, never dropped silently."""
+    from azure.core.exceptions import AzureError
+
+    prefixes = (
+        [f"{environment}/{m}/" for m in municipalities] if municipalities else [f"{environment}/"]
+    )
+    found: list[Stored] = []
+    try:
+        with container(url) as client:
+            for prefix in prefixes:
+                for item in client.list_blobs(name_starts_with=prefix):
+                    parts = item.name.split("/")
+                    if len(parts) != 4 or (kind and parts[2] != kind):
+                        continue
+                    body = client.download_blob(item.name).readall()
+                    try:
+                        rec = recordschema.parse(json.loads(body), item.name)
+                    except (ValueError, recordschema.RecordError) as exc:
+                        found.append(Stored(item.name, None, str(exc)))
+                        continue
+                    found.append(Stored(item.name, rec))
+    except AzureError as exc:
+        raise StoreError(
+            f"the record store ({STORE_ENV}) cannot be read: {short(exc)}; "
+            "check the link to the region and the SAS URL"
+        ) from None
+    return found
+
+
+def list_local(
+    runs: Path, environment: str, municipalities: list[str] | None = None, kind: str | None = None
+) -> list[Stored]:
+    """The same listing from this machine's runs/ (no store configured)."""
+    found: list[Stored] = []
+    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
+        try:
+            rec = recordschema.parse(json.loads(path.read_text(encoding="utf-8")), str(path))
+        except (OSError, ValueError, recordschema.RecordError) as exc:
+            found.append(Stored(path.name, None, str(exc)))
+            continue
+        if rec.environment != environment:
+            continue
+        if municipalities and rec.municipality not in municipalities:
+            continue
+        if kind and rec.kind != kind:
+            continue
+        found.append(Stored(path.name, rec))
+    return found
