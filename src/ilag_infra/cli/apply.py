@@ -20,6 +20,7 @@ from ilag_infra.cli.options import (
 from ilag_infra.cli.views import LivePrinter, recap, recap_json
 from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.secrets import redact_text
+from ilag_infra.model.shown import shown
 from ilag_infra.onsite import apply as apply_mod
 from ilag_infra.onsite.runner import ApplyRequest
 
@@ -77,7 +78,7 @@ def register(app: typer.Typer) -> None:
         req = ApplyRequest("", book, check, diff, tags, limit, strategy=strategy)
         out = ctx.console
         mode = " (check mode)" if check else ""
-        out.print(f"Applying [bold]{book.name}[/] to {', '.join(slugs)} in {ctx.env}{mode}")
+        out.print(f"Applying [bold]{book.name}[/] to {shown(', '.join(slugs))} in {ctx.env}{mode}")
         outcome = apply_mod.apply(
             ctx.region.model, ctx.target, slugs, req, LivePrinter(out, verbose), wait
         )
@@ -86,10 +87,12 @@ def register(app: typer.Typer) -> None:
         else:
             out.print(recap(outcome.results))
         for path in outcome.records:
-            out.print(f"[dim]run record: {path}[/]")
+            out.print(f"[dim]run record: {shown(path)}[/]")
         if not outcome.ok:
             for slug, hosts in outcome.problem_hosts.items():
-                out.print(f"[bold red]{slug}: failed or unreachable: {', '.join(hosts)}[/]")
+                out.print(
+                    f"[bold red]{shown(slug)}: failed or unreachable: {shown(', '.join(hosts))}[/]"
+                )
             for r in outcome.results:
                 for host, msg in r.messages.items():
                     out.print(f"  {r.slug} {host}: {redact_text(msg)}", markup=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ilag_infra.cli.context import Context
@@ -17,6 +16,7 @@ from ilag_infra.cli.options import (
     Municipalities,
 )
 from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.model.shown import shown
 
 STYLE = {"pass": "[green]pass[/]", "fail": "[bold red]FAIL[/]", "n/a": "[yellow]n/a[/]"}
 
@@ -71,12 +71,14 @@ def register(app: typer.Typer) -> None:
                     t.add_column(col, overflow="fold")
                 for r in rows:
                     if r.error:
-                        t.add_row("connection", r.host.name, STYLE["fail"], escape(r.error))
+                        t.add_row("connection", shown(r.host.name), STYLE["fail"], shown(r.error))
                 for c in audit.CONTROLS:
                     for r in rows:
                         for f in r.findings:
                             if f.control is c:
-                                t.add_row(c.id, r.host.name, STYLE[f.verdict], escape(f.evidence))
+                                t.add_row(
+                                    c.id, shown(r.host.name), STYLE[f.verdict], shown(f.evidence)
+                                )
                 out.print(t)
             failed = [
                 (r.host.name, f.control.id)
@@ -85,10 +87,10 @@ def register(app: typer.Typer) -> None:
                 if f.verdict == "fail"
             ]
             for name, control in failed:
-                out.print(f"[bold red]FAIL[/] {name}: {control}")
+                out.print(f"[bold red]FAIL[/] {shown(name)}: {control}")
             for r in results:
                 if r.error:
-                    out.print(f"[bold red]FAIL[/] {r.host.name}: {escape(r.error)}")
+                    out.print(f"[bold red]FAIL[/] {shown(r.host.name)}: {shown(r.error)}")
             counts = {v: sum(f.verdict == v for r in results for f in r.findings) for v in STYLE}
             out.print(
                 f"{len(results)} host(s), {len(audit.CONTROLS)} controls: "

@@ -13,6 +13,7 @@ from ilag_infra.cli.options import RegionOption
 from ilag_infra.lab import lifecycle
 from ilag_infra.lab.net import DEFAULT_LAB_PREFIX
 from ilag_infra.lab.paths import STATE_DIR_ENV, lab_paths
+from ilag_infra.model.shown import shown
 
 HOSTS_HELP = (
     "Lab hosts per municipality. They take the inventory's host names in order; beyond "
@@ -77,8 +78,8 @@ def register(app: typer.Typer) -> None:
         lifecycle.up(ctx.region, ctx.root, hosts_per_municipality, lab_prefix, progress=_progress)
         paths = lab_paths()
         ctx.console.print(
-            f"[green]lab up[/]: outputs {paths.outputs_file}, inventories {paths.inventory}/, "
-            f"pinned keys {paths.known_hosts}/, operator key {paths.operator_key}",
+            f"[green]lab up[/]: outputs {shown(paths.outputs_file)}, inventories {shown(paths.inventory)}/, "
+            f"pinned keys {shown(paths.known_hosts)}/, operator key {shown(paths.operator_key)}",
             highlight=False,
         )
 
@@ -114,7 +115,7 @@ def register(app: typer.Typer) -> None:
         if not report.recorded:
             if report.problems:
                 for p in report.problems:
-                    console.print(f"[red]{p}[/]", highlight=False)
+                    console.print(f"[red]{shown(p)}[/]", highlight=False)
                 console.print("no lab is recorded, but parts of one remain: run `ilag lab down`")
                 raise typer.Exit(1)
             console.print("no lab is up (start one with `ilag lab up`)")
@@ -124,9 +125,9 @@ def register(app: typer.Typer) -> None:
             table.add_column(column)
         for h in report.hosts:
             table.add_row(
-                h.name,
-                h.slug,
-                h.ip,
+                shown(h.name),
+                shown(h.slug),
+                shown(h.ip),
                 "[green]up[/]" if h.running else "[red]down[/]",
                 "[green]ok[/]" if h.ssh else "[red]no[/]",
             )
@@ -136,7 +137,7 @@ def register(app: typer.Typer) -> None:
         )
         if report.problems:
             for p in report.problems:
-                console.print(f"[red]problem:[/] {p}", highlight=False)
+                console.print(f"[red]problem:[/] {shown(p)}", highlight=False)
             sys.stdout.flush()
             raise typer.Exit(1)
 

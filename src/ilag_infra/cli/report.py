@@ -11,6 +11,7 @@ from ilag_infra.cli.console import make_console
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import RegionOption
 from ilag_infra.model.errors import IlagError, InputError, Problem
+from ilag_infra.model.shown import shown
 
 console = make_console()
 
@@ -103,7 +104,7 @@ def register(app: typer.Typer) -> None:
                 found = findings.from_plan(loaded, root)
             except IlagError as exc:
                 # The page still tells the rest; the plan's section then says it is missing.
-                console.print(f"[yellow]plan not available:[/] {exc}", highlight=False)
+                console.print(f"[yellow]plan not available:[/] {shown(exc)}", highlight=False)
         data = page.build(loaded, recs, view, found, lang)
         target = page.write(data, out)
-        console.print(f"[green]wrote[/] {target}", highlight=False)
+        console.print(f"[green]wrote[/] {shown(target)}", highlight=False)
