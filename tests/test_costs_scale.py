@@ -141,3 +141,27 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@pytest.mark.parametrize(
+    ("change", "same"),
+    [
+        (lambda cell: f"  {cell}\t", True),  # padding is not part of a cell
+        (lambda cell: cell, True),
+        (lambda cell: cell + "x" if cell == "Microsoft" else cell, False),
+        (lambda cell: cell + "\x00" if cell == "Microsoft" else cell, False),
+    ],
+)
+def test_the_same_charge_in_two_parts_whatever_its_column_order(
+    change: Callable[[str], str], same: bool, tmp_path: Path
+) -> None:
+    table = _table(bench().export_bytes(40, "focus"))
+    (tmp_path / "a.csv").write_bytes(_write(table[:21]))
+    moved = _shuffled([table[0], *[[change(c) for c in r] for r in table[20:]]])
+    (tmp_path / "b.csv").write_bytes(_write(moved))
+    try:
+        exports.read([tmp_path / "a.csv", tmp_path / "b.csv"])
+    except InputError as exc:
+        assert same and [p.key for p in exc.problems] == ["row 2"]
+    else:
+        assert not same
