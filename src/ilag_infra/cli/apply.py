@@ -21,8 +21,6 @@ from ilag_infra.cli.views import LivePrinter, recap, recap_json
 from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.secrets import redact_text
 from ilag_infra.model.shown import shown
-from ilag_infra.onsite import apply as apply_mod
-from ilag_infra.onsite.runner import ApplyRequest
 
 __all__ = ["EnvOption", "make_target", "register"]
 
@@ -71,6 +69,9 @@ def register(app: typer.Typer) -> None:
 
         Examples:  ilag apply andoy --check --diff      ilag apply --all
         """
+        from ilag_infra.onsite import apply as apply_mod
+        from ilag_infra.onsite.runner import ApplyRequest
+
         ctx = Context(env, outputs_file, stack_suffix, json=as_json)
         slugs = ctx.slugs(municipalities, all_)
         book = apply_mod.playbook_path(ctx.root, playbook)

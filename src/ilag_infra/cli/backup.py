@@ -22,7 +22,6 @@ from ilag_infra.cli.options import JsonOption as JsonOpt
 from ilag_infra.cli.options import Municipalities as Munis
 from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.shown import shown
-from ilag_infra.onsite import backup, hostlist, prune, snapshots
 
 MaxAge = Annotated[
     float,
@@ -43,6 +42,8 @@ def register(app: typer.Typer) -> None:
     def _run(
         munis: list[str] | None, all_: bool, env: str, max_age: float, now: bool, as_json: bool
     ) -> None:
+        from ilag_infra.onsite import backup
+
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         slugs = ctx.slugs(munis, all_)
@@ -98,6 +99,8 @@ def register(app: typer.Typer) -> None:
         env: EnvOption = "lab",
     ) -> None:
         """Snapshots of each backup client, read on the host with its own credential."""
+        from ilag_infra.onsite import snapshots
+
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         slug = ctx.slugs([municipality])[0]
@@ -124,6 +127,8 @@ def register(app: typer.Typer) -> None:
         env: EnvOption = "lab",
     ) -> None:
         """Browse one snapshot of a host: the entries of PATH, like `ls -l`."""
+        from ilag_infra.onsite import hostlist, snapshots
+
         if snapshot is not None and snapshot.startswith("/") and path is None:
             snapshot, path = None, snapshot
         ctx = Context(env, json=as_json)
@@ -160,6 +165,8 @@ def register(app: typer.Typer) -> None:
         Shows what would go; --yes forgets, prunes, runs `restic check` and reports the space
         freed. Never uses a site's SAS.
         """
+        from ilag_infra.onsite import prune
+
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         slugs = ctx.slugs(municipalities, all_)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from ilag_infra.model.shown import shown
-from ilag_infra.onsite import backup, prune, snapshots
+
+if TYPE_CHECKING:
+    from ilag_infra.onsite import backup, prune, snapshots
 
 
 def human_bytes(n: int | None) -> str:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from ilag_infra import demo
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.views import LivePrinter
 from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.secrets import redact_text
 from ilag_infra.model.shown import shown
+
+if TYPE_CHECKING:  # the demo brings in the lab and on-site runs
+    from ilag_infra import demo
 
 
 def drill_cell(r: demo.MunicipalityRow) -> str:
@@ -83,6 +85,8 @@ def register(app: typer.Typer) -> None:
         at (`ilag lab status`, `ilag backup status --all`); `ilag lab down` removes it.
         Needs root. A second run reuses the cached base system and is faster.
         """
+        from ilag_infra import demo
+
         ctx = Context("lab")
         console = ctx.console
         report = demo.run(

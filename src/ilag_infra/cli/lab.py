@@ -10,7 +10,6 @@ from rich.table import Table
 
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import RegionOption
-from ilag_infra.lab import lifecycle
 from ilag_infra.lab.net import DEFAULT_LAB_PREFIX
 from ilag_infra.lab.paths import STATE_DIR_ENV, lab_paths
 from ilag_infra.model.shown import shown
@@ -75,6 +74,8 @@ def register(app: typer.Typer) -> None:
         Example: ilag lab up && ilag apply andoy
         """
         ctx = Context("lab", region_path=region_file)
+        from ilag_infra.lab import lifecycle
+
         lifecycle.up(ctx.region, ctx.root, hosts_per_municipality, lab_prefix, progress=_progress)
         paths = lab_paths()
         ctx.console.print(
@@ -100,6 +101,8 @@ def register(app: typer.Typer) -> None:
         Exit 1 names anything that is still there (process, mount, interface). Safe to run
         at any time, also after a crash or a killed `lab up`.
         """
+        from ilag_infra.lab import lifecycle
+
         lifecycle.down(purge=purge, progress=_progress)
 
     @lab.command("status")
@@ -111,6 +114,8 @@ def register(app: typer.Typer) -> None:
         `ilag lab down`).
         """
         console = Context("lab").console
+        from ilag_infra.lab import lifecycle
+
         report = lifecycle.status()
         if not report.recorded:
             if report.problems:

@@ -10,7 +10,6 @@ import typer
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import EnvOption, JsonOption, OutputsOption, SuffixOption
 from ilag_infra.model.secrets import mask_mapping
-from ilag_infra.onsite.outputs import run_vars
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +29,8 @@ def register(app: typer.Typer) -> None:
         In prod they come from `pulumi stack output --json --show-secrets` for network,
         identity and backup; in the lab from the lab's outputs file.
         """
+        from ilag_infra.onsite.outputs import run_vars
+
         ctx = Context(env, outputs_file, stack_suffix, json=as_json)
         outs = ctx.target.stack_outputs()
         data: dict[str, Any]

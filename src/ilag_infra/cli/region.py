@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import EnvOption, JsonOption, RegionOption
-from ilag_infra.model import cost, topology
 from ilag_infra.model.errors import InputError
-from ilag_infra.model.validate import ValidationReport, validate
+
+if TYPE_CHECKING:  # the region model is loaded by the commands that read it
+    from ilag_infra.model.validate import ValidationReport
 
 
 def validation_json(ctx: Context, report: ValidationReport | None, err: InputError | None) -> Any:
@@ -43,6 +44,8 @@ def register(app: typer.Typer) -> None:
         shipped placeholders (documentation addresses, .example/.invalid/.test names, all-zero
         object ids) are refused as well.
         """
+        from ilag_infra.model.validate import validate
+
         ctx = Context(env=env, region_path=region_file, json=as_json)
         try:
             report = validate(ctx.region_file, ctx.region, production=ctx.env == "prod")
@@ -72,6 +75,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Show the municipalities, address plan and cost split as a table (or a diagram)."""
+        from ilag_infra.model import cost, topology
+
         ctx = Context(region_path=region_file, json=as_json)
         model = ctx.region.model
         if as_json:

@@ -13,7 +13,6 @@ from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import EnvOption, JsonOption
 from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.shown import shown
-from ilag_infra.onsite import restore as restore_mod
 
 
 def register(app: typer.Typer) -> None:
@@ -52,6 +51,8 @@ def register(app: typer.Typer) -> None:
         By default into a new dated directory under /var/lib/ilag-restore on the same host:
         nothing is overwritten. --in-place keeps the current version as <path>.ilag-before-<time>.
         """
+        from ilag_infra.onsite import restore as restore_mod
+
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         req = restore_mod.RestoreRequest(host, paths, at, to, in_place, verify_only)

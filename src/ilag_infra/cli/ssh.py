@@ -12,7 +12,6 @@ from ilag_infra.cli.options import AllOption, EnvOption, JsonOption, Municipalit
 from ilag_infra.cli.views import preflight_json, preflight_table
 from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.shown import shown
-from ilag_infra.onsite import bootstrap, preflight
 
 FINGERPRINT_HELP = (
     "The SHA256 fingerprint you read on the server's console "
@@ -39,6 +38,8 @@ def register(app: typer.Typer) -> None:
         first use, and a changed key is refused loudly. Then python3, passwordless sudo, free
         disk and clock skew are checked. Exit 1 if any host fails.
         """
+        from ilag_infra.onsite import preflight
+
         ctx = Context(env, json=as_json)
         slugs = ctx.slugs(municipalities, all_)
         limits = preflight.Limits(min_free_mib, max_skew)
@@ -71,6 +72,8 @@ def register(app: typer.Typer) -> None:
         that key. Compare the fingerprint with the server's console before confirming.
         Next step: `ilag apply MUNICIPALITY --playbook bootstrap --limit HOST`.
         """
+        from ilag_infra.onsite import bootstrap
+
         ctx = Context(env)
         out = ctx.console
         contact = bootstrap.first_contact(ctx.target, ctx.region.model.slugs, host, replace)

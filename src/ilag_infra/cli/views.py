@@ -4,16 +4,18 @@ JSON (keys documented in docs/interfaces.md; messages pass the secrets policy)."
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Console
 from rich.table import Table
 
 from ilag_infra.model.secrets import redact_text
 from ilag_infra.model.shown import shown
-from ilag_infra.onsite.apply import ApplyOutcome
-from ilag_infra.onsite.preflight import HostCheck
-from ilag_infra.onsite.runner import MunicipalityResult, Progress
+
+if TYPE_CHECKING:  # types only: preflight brings in the SSH library
+    from ilag_infra.onsite.apply import ApplyOutcome
+    from ilag_infra.onsite.preflight import HostCheck
+    from ilag_infra.onsite.runner import MunicipalityResult, Progress
 
 COUNTS = ("ok", "changed", "failed", "unreachable", "skipped")
 
