@@ -7,7 +7,7 @@ directory (sharing its objects; the repository itself is not touched), commits a
 gateway SKU to stacks/Pulumi.network.yaml there, and runs every command in that clone with
 this tree's code (PYTHONPATH=src). Goals on an idle 2-core machine: plan <= 3 s, diff <= 3 s.
 
-    .venv/bin/python bench/cli.py [--rounds 3] [--only plan]
+    .venv/bin/python bench/cli.py [--rounds 3] [--only plan] [--src OTHER/src]
 """
 
 from __future__ import annotations
@@ -83,8 +83,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", action="append", help="only this command (repeatable)")
+    parser.add_argument(
+        "--src", type=Path, default=REPO / "src", help="the code to time (e.g. an older export)"
+    )
     args = parser.parse_args()
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), ILAG_ENV="lab")
+    env = dict(os.environ, PYTHONPATH=str(args.src.resolve()), ILAG_ENV="lab")
     env.pop("ILAG_REGION", None)
     with tempfile.TemporaryDirectory() as tmp:
         where = clone_with_one_stack_change(Path(tmp))
