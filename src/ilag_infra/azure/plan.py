@@ -493,6 +493,7 @@ def run(
     upstream: Mapping[str, Mapping[str, Any]] | None = None,
     preview: bool = False,
     production: bool = False,
+    regions: dict[Path, LoadedRegion] | None = None,
 ) -> PlanResult:
     """Plan one stack offline.
 
@@ -506,6 +507,7 @@ def run(
               Upstream stacks are planned as deployed (a StackReference reads real outputs).
     production: plan as production runs: a prod stack's file may keep no placeholder, and
               no example value fills in a required key. Otherwise (the lab, tests) they may.
+    regions:  region files already loaded in this run, by resolved path (filled as read).
     Raises InputError for bad config/region (nothing ran) and PlanError if the program fails.
     """
     started = time.perf_counter()
@@ -521,7 +523,13 @@ def run(
         cfg.update(config)
     if region is None:
         region_file = Path(cfg.get("ilag:regionFile", "region.yaml"))
-        region = load_region(region_file if region_file.is_absolute() else root / region_file)
+        path = region_file if region_file.is_absolute() else root / region_file
+        # Stacks of one run mostly share one region.yaml: it is parsed once.
+        region = regions.get(path.resolve()) if regions is not None else None
+        if region is None:
+            region = load_region(path)
+            if regions is not None:
+                regions[path.resolve()] = region
     for key, value in _secret_placeholders(kind, region).items():
         if key not in cfg:
             cfg[key] = value
@@ -533,7 +541,9 @@ def run(
         default_ref = f"organization/{PROJECT}/{up_kind}" + (f"-{suffix}" if suffix else "")
         up_stack = cfg.get(ref_key, default_ref).rsplit("/", 1)[-1]
         if up_stack not in feeds:
-            up_result = run(up_stack, region, root=root, upstream=feeds, production=production)
+            up_result = run(
+                up_stack, region, root=root, upstream=feeds, production=production, regions=regions
+            )
             feeds[up_stack] = up_result.outputs
 
     ctx = contextvars.Context()
@@ -574,14 +584,21 @@ def run_many(
     """Plan several stacks in the given order, each feeding its outputs to the later ones.
     In preview, each stack is previewed against its upstream stacks as deployed."""
     feeds: dict[str, Mapping[str, Any]] = {}
+    regions: dict[Path, LoadedRegion] = {}
     results = []
     for stack in stacks:
         result = run(
-            stack, region, root=root, upstream=feeds, preview=preview, production=production
+            stack,
+            region,
+            root=root,
+            upstream=feeds,
+            preview=preview,
+            production=production,
+            regions=regions,
         )
         if preview:
             feeds[stack] = run(
-                stack, region, root=root, upstream=feeds, production=production
+                stack, region, root=root, upstream=feeds, production=production, regions=regions
             ).outputs
         else:
             feeds[stack] = result.outputs

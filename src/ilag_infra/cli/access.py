@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ilag_infra.cli.console import spinner
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import JsonOption
 from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.model.shown import shown
 
 SUFFIX_HELP = "Stack name suffix, e.g. test plans network-test, identity-test, backup-test."
 MARK = {True: "[red]yes[/]", False: "[green]no[/]"}
@@ -85,23 +85,24 @@ def render(ctx: Context, out: object) -> None:
             elif len(got) == len(slugs):
                 cells.append(MARK[True] + " all")
             else:
-                cells.append(MARK[True] + " " + ", ".join(got))
-        table.add_row(escape(ident), *cells)
+                cells.append(MARK[True] + " " + shown(", ".join(got)))
+        table.add_row(shown(ident), *cells)
     ctx.console.print(table)
     if out.reach:
         ctx.console.print(_reach_table(out))
     for cell in out.gaps:
         ctx.console.print(
-            f"[yellow]gap[/] {escape(cell.identity)} {cell.capability} "
-            f"({escape(cell.municipality)}): {escape(cell.why)}",
+            f"[yellow]gap[/] {shown(cell.identity)} {shown(cell.capability)} "
+            f"({shown(cell.municipality)}): {shown(cell.why)}",
             highlight=False,
             soft_wrap=True,
         )
     for diff in out.differences:
-        ctx.console.print(f"[red]DIFF[/] {escape(diff.message)}", highlight=False, soft_wrap=True)
+        ctx.console.print(f"[red]DIFF[/] {shown(diff.message)}", highlight=False, soft_wrap=True)
     verdict = "matches" if out.ok else f"differs in {len(out.differences)} cell(s) from"
     ctx.console.print(
-        f"The planned access {verdict} {out.intended_path}. Roles: {out.roles_source}."
+        f"The planned access {verdict} {shown(out.intended_path)}. "
+        f"Roles: {shown(out.roles_source)}."
     )
 
 
@@ -119,5 +120,5 @@ def _reach_table(out: object) -> Table:
         yes, no = sites.setdefault(c.identity, ([], []))
         (yes if c.allowed else no).append(c.capability.removeprefix("reach:"))
     for site, (yes, no) in sites.items():
-        table.add_row(escape(site), escape(", ".join(yes)), escape(", ".join(no)))
+        table.add_row(shown(site), shown(", ".join(yes)), shown(", ".join(no)))
     return table

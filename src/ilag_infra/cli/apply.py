@@ -20,8 +20,7 @@ from ilag_infra.cli.options import (
 from ilag_infra.cli.views import LivePrinter, recap, recap_json
 from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.secrets import redact_text
-from ilag_infra.onsite import apply as apply_mod
-from ilag_infra.onsite.runner import ApplyRequest
+from ilag_infra.model.shown import shown
 
 __all__ = ["EnvOption", "make_target", "register"]
 
@@ -73,6 +72,9 @@ def register(app: typer.Typer) -> None:
           ilag apply --all
           ilag apply sortland --playbook backup --env prod
         """
+        from ilag_infra.onsite import apply as apply_mod
+        from ilag_infra.onsite.runner import ApplyRequest
+
         ctx = Context(env, outputs_file, stack_suffix, json=as_json)
         slugs = ctx.slugs(municipalities, all_)
         book = apply_mod.playbook_path(ctx.root, playbook)
@@ -80,7 +82,7 @@ def register(app: typer.Typer) -> None:
         req = ApplyRequest("", book, check, diff, tags, limit, strategy=strategy)
         out = ctx.console
         mode = " (check mode)" if check else ""
-        out.print(f"Applying [bold]{book.name}[/] to {', '.join(slugs)} in {ctx.env}{mode}")
+        out.print(f"Applying [bold]{book.name}[/] to {shown(', '.join(slugs))} in {ctx.env}{mode}")
         outcome = apply_mod.apply(
             ctx.region.model, ctx.target, slugs, req, LivePrinter(out, verbose), wait
         )
@@ -89,12 +91,14 @@ def register(app: typer.Typer) -> None:
         else:
             out.print(recap(outcome.results))
         for path in outcome.records:
-            out.print(f"[dim]run record: {path}[/]")
+            out.print(f"[dim]run record: {shown(path)}[/]")
         if outcome.lock_note:
-            out.print(f"[yellow]note:[/] {outcome.lock_note}", highlight=False)
+            out.print(f"[yellow]note:[/] {shown(outcome.lock_note)}", highlight=False)
         if not outcome.ok:
             for slug, hosts in outcome.problem_hosts.items():
-                out.print(f"[bold red]{slug}: failed or unreachable: {', '.join(hosts)}[/]")
+                out.print(
+                    f"[bold red]{shown(slug)}: failed or unreachable: {shown(', '.join(hosts))}[/]"
+                )
             for r in outcome.results:
                 for host, msg in r.messages.items():
                     out.print(f"  {r.slug} {host}: {redact_text(msg)}", markup=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ilag_infra.cli.context import Context
@@ -17,6 +16,7 @@ from ilag_infra.cli.options import (
     Municipalities,
 )
 from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.model.shown import shown
 
 STYLE = {
     "pass": "[green]pass[/]",
@@ -82,12 +82,14 @@ def register(app: typer.Typer) -> None:
                     t.add_column(col, overflow="fold")
                 for r in rows:
                     if r.error:
-                        t.add_row("connection", r.host.name, STYLE["fail"], escape(r.error))
+                        t.add_row("connection", shown(r.host.name), STYLE["fail"], shown(r.error))
                 for cid in audit.CONTROL_IDS:
                     for r in rows:
                         for f in r.findings:
                             if f.control.id == cid:
-                                t.add_row(cid, r.host.name, STYLE[f.verdict], escape(f.evidence))
+                                t.add_row(
+                                    cid, shown(r.host.name), STYLE[f.verdict], shown(f.evidence)
+                                )
                 out.print(t)
             failed = [
                 (r.host.name, f.control.id)
@@ -96,10 +98,10 @@ def register(app: typer.Typer) -> None:
                 if f.verdict == "fail"
             ]
             for name, control in failed:
-                out.print(f"[bold red]FAIL[/] {name}: {control}")
+                out.print(f"[bold red]FAIL[/] {shown(name)}: {control}")
             for r in results:
                 if r.error:
-                    out.print(f"[bold red]FAIL[/] {r.host.name}: {escape(r.error)}")
+                    out.print(f"[bold red]FAIL[/] {shown(r.host.name)}: {shown(r.error)}")
             counts = {v: sum(f.verdict == v for r in results for f in r.findings) for v in STYLE}
             out.print(
                 f"{len(results)} host(s), {len(audit.CONTROLS)} controls: "

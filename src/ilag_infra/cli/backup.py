@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 import typer
-from rich.markup import escape
 
 from ilag_infra.cli.backup_views import (
     ls_table,
@@ -22,7 +21,7 @@ from ilag_infra.cli.options import EnvOption
 from ilag_infra.cli.options import JsonOption as JsonOpt
 from ilag_infra.cli.options import Municipalities as Munis
 from ilag_infra.model.errors import EXIT_FAILED
-from ilag_infra.onsite import backup, hostlist, prune, snapshots
+from ilag_infra.model.shown import shown
 
 MaxAge = Annotated[
     float,
@@ -47,12 +46,16 @@ def register(app: typer.Typer) -> None:
     def _run(
         munis: list[str] | None, all_: bool, env: str, max_age: float, now: bool, as_json: bool
     ) -> None:
+        from ilag_infra.onsite import backup
+
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         slugs = ctx.slugs(munis, all_)
         age = timedelta(hours=max_age)
         if now and not as_json:
-            console.print(f"Starting {backup.SERVICE} on the backup clients of {', '.join(slugs)}…")
+            console.print(
+                f"Starting {backup.SERVICE} on the backup clients of {shown(', '.join(slugs))}…"
+            )
         rows = backup.run_now(target, slugs, age) if now else backup.status(target, slugs, age)
         action: Literal["status", "run"] = "run" if now else "status"
         records = backup.write_records(target.repo_root, target.env, action, rows, age)
@@ -65,9 +68,9 @@ def register(app: typer.Typer) -> None:
         console.print(table(rows, f"Backups ({target.env}), stale after {max_age:g} h"))
         if records:
             where = records[0].parent
-            console.print(f"[dim]{len(records)} run record(s) in {escape(str(where))}[/]")
+            console.print(f"[dim]{len(records)} run record(s) in {shown(str(where))}[/]")
         if stale:
-            console.print(f"[bold red]stale or failed: {', '.join(stale)}[/]")
+            console.print(f"[bold red]stale or failed: {shown(', '.join(stale))}[/]")
             raise typer.Exit(EXIT_FAILED)
 
     @group.command("status")
@@ -114,6 +117,8 @@ def register(app: typer.Typer) -> None:
           ilag backup snapshots andoy
           ilag backup snapshots andoy andoy-fil01 --json
         """
+        from ilag_infra.onsite import snapshots
+
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         slug = ctx.slugs([municipality])[0]
@@ -122,9 +127,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print(json.dumps(snapshots_json(rows), indent=2, ensure_ascii=False))
         else:
-            console.print(snapshot_table(rows, f"Snapshots of {slug} ({target.env})"))
+            console.print(snapshot_table(rows, f"Snapshots of {shown(slug)} ({target.env})"))
             for r in failed:
-                console.print(f"[bold red]{r.host.name}:[/] {escape(r.error or '')}")
+                console.print(f"[bold red]{r.host.name}:[/] {shown(r.error or '')}")
         if failed:
             raise typer.Exit(EXIT_FAILED)
 
@@ -145,6 +150,8 @@ def register(app: typer.Typer) -> None:
           ilag backup ls andoy-fil01
           ilag backup ls andoy-fil01 latest /srv/share
         """
+        from ilag_infra.onsite import hostlist, snapshots
+
         if snapshot is not None and snapshot.startswith("/") and path is None:
             snapshot, path = None, snapshot
         ctx = Context(env, json=as_json)
@@ -185,6 +192,8 @@ def register(app: typer.Typer) -> None:
           ilag backup prune --all
           ilag backup prune andoy --yes
         """
+        from ilag_infra.onsite import prune
+
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         slugs = ctx.slugs(municipalities, all_)
@@ -242,7 +251,7 @@ def register_revoke(group: typer.Typer) -> None:
             print(json.dumps(done.to_dict(), indent=2, ensure_ascii=False))
             return
         ctx.console.print(
-            f"Revoked {escape(slug)}'s site credential (policy {escape(str(done.old_policy))} "
-            f"of {escape(done.container)} replaced). Its servers get 403 until "
-            f"`ilag apply {escape(slug)}` hands them the new one."
+            f"Revoked {shown(slug)}'s site credential (policy {shown(str(done.old_policy))} "
+            f"of {shown(done.container)} replaced). Its servers get 403 until "
+            f"`ilag apply {shown(slug)}` hands them the new one."
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.table import Table
 
-from ilag_infra.onsite import backup, prune, snapshots
+from ilag_infra.model.shown import shown
+
+if TYPE_CHECKING:
+    from ilag_infra.onsite import backup, prune, snapshots
 
 
 def human_bytes(n: int | None) -> str:
@@ -29,31 +31,31 @@ def snapshot_table(rows: list[snapshots.HostSnapshots], title: str) -> Table:
     for r in rows:
         for s in r.snapshots:
             t.add_row(
-                r.host.name,
-                s.short_id,
+                shown(r.host.name),
+                shown(s.short_id),
                 s.time.astimezone(UTC).isoformat(timespec="seconds"),
-                escape(", ".join(s.paths)),
+                shown(", ".join(s.paths)),
                 human_bytes(s.size_added),
-                escape(", ".join(s.tags)),
+                shown(", ".join(s.tags)),
             )
     return t
 
 
 def prune_table(m: prune.MunicipalityPrune) -> Table:
     verb = "pruned" if m.applied else "would prune"
-    t = Table(title=f"{m.slug}: {verb} by {m.rules.describe()}")
+    t = Table(title=f"{shown(m.slug)}: {verb} by {shown(m.rules.describe())}")
     for col in ("Repository", "Keep", "Remove", "Freed", "Check", "Note"):
         t.add_column(col)
     for r in m.repos:
         t.add_row(
-            r.name,
+            shown(r.name),
             str(len(r.keep)),
             str(len(r.remove)),
             human_bytes(r.freed) if m.applied else "-",
             "-"
             if r.check_ok is None
             else ("[green]ok[/]" if r.check_ok else "[bold red]FAILED[/]"),
-            escape(r.error or (f"waited {r.lock_waits}× for a lock" if r.lock_waits else "")),
+            shown(r.error or (f"waited {r.lock_waits}× for a lock" if r.lock_waits else "")),
         )
     return t
 
@@ -65,15 +67,15 @@ def table(rows: list[backup.BackupStatus], title: str) -> Table:
     for s in rows:
         age = s.age
         t.add_row(
-            s.host.municipality,
-            s.host.name,
-            s.state,
+            shown(s.host.municipality),
+            shown(s.host.name),
+            shown(s.state),
             s.last_success.isoformat(timespec="seconds") if s.last_success else "never",
             f"{age.total_seconds() / 3600:.1f} h" if age else "-",
-            (s.snapshot_id or "-")[:12],
+            shown((s.snapshot_id or "-")[:12]),
             "[green]fresh[/]"
             if s.fresh
-            else f"[bold red]{s.verdict.upper()}[/] {escape(s.error or '')}".strip(),
+            else f"[bold red]{s.verdict.upper()}[/] {shown(s.error or '')}".strip(),
         )
     return t
 
@@ -92,17 +94,17 @@ def snapshots_json(rows: list[snapshots.HostSnapshots]) -> list[dict[str, Any]]:
 
 def ls_table(host: str, snap: snapshots.Snapshot, nodes: list[snapshots.Node], path: str) -> Table:
     t = Table(
-        title=f"{host}: snapshot {snap.short_id} "
-        f"({snap.time.isoformat(timespec='seconds')}), {escape(path)}"
+        title=f"{shown(host)}: snapshot {shown(snap.short_id)} "
+        f"({snap.time.isoformat(timespec='seconds')}), {shown(path)}"
     )
     for col in ("Permissions", "Owner", "Size", "Modified", "Path"):
         t.add_column(col, justify="right" if col == "Size" else "left")
     for n in nodes:
         t.add_row(
-            n.permissions,
+            shown(n.permissions),
             f"{n.uid}:{n.gid}",
             human_bytes(n.size) if n.type == "file" else "",
             n.mtime.isoformat(timespec="seconds"),
-            escape(n.path),
+            shown(n.path),
         )
     return t

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import EnvOption, JsonOption
 from ilag_infra.model.errors import InputError, Problem
+from ilag_infra.model.shown import shown
 
 Kommune = Annotated[str, typer.Argument(metavar="KOMMUNE", help="The municipality (slug).")]
 
@@ -91,9 +91,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps({**asdict(done), "record": str(path)}, indent=2))
             return
         ctx.console.print(
-            f"[green]signed[/] {escape(done.certificate)} for {escape(person)}: "
-            f"principal {escape(done.principals[0])}, valid until {done.valid_to} "
-            f"(serial {done.serial}, recorded in {escape(str(path))})"
+            f"[green]signed[/] {shown(done.certificate)} for {shown(person)}: "
+            f"principal {shown(done.principals[0])}, valid until {done.valid_to} "
+            f"(serial {done.serial}, recorded in {shown(str(path))})"
         )
 
     @group.command("ls")
@@ -124,12 +124,12 @@ def register(app: typer.Typer) -> None:
             state = "valid" if c.valid_at(now) else "expired"
             table.add_row(
                 str(c.serial),
-                escape(c.person),
-                escape(c.municipality),
-                escape(", ".join(c.principals)),
+                shown(c.person),
+                shown(c.municipality),
+                shown(", ".join(c.principals)),
                 c.valid_to,
                 state,
             )
         ctx.console.print(table)
         for path in unreadable:
-            ctx.console.print(f"[yellow]unreadable record skipped:[/] {escape(str(path))}")
+            ctx.console.print(f"[yellow]unreadable record skipped:[/] {shown(str(path))}")

@@ -6,14 +6,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from ilag_infra.cli.console import make_console
-from ilag_infra.model import paths, region
+from ilag_infra.model import paths
 from ilag_infra.model.errors import InputError, Problem
-from ilag_infra.onsite import apply as apply_mod
-from ilag_infra.onsite.targets import EnvName, Target
+
+if TYPE_CHECKING:  # loaded when a command needs them, so a command that does not stays fast
+    from ilag_infra.model import region
+    from ilag_infra.onsite.targets import EnvName, Target
 
 REGION_ENV = "ILAG_REGION"
 
@@ -68,15 +71,21 @@ class Context:
     def region(self) -> region.LoadedRegion:
         """The region, read from disk the first time only."""
         if self._region is None:
+            from ilag_infra.model import region
+
             self._region = region.load(self.region_file)
         return self._region
 
     @property
     def target(self) -> Target:
+        from ilag_infra.onsite.targets import Target
+
         return Target(env_name(self.env), self.root, self.outputs_file, self.stack_suffix)
 
     def slugs(self, names: list[str] | None, all_: bool = False) -> list[str]:
         """The command line's municipalities as known slugs (bad names are bad input)."""
+        from ilag_infra.onsite import apply as apply_mod
+
         return apply_mod.resolve_slugs(self.region.model, names or [], all_)
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from ilag_infra.cli.console import make_console
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import RegionOption
 from ilag_infra.model.errors import InputError, Problem
+from ilag_infra.model.shown import shown
 
 console = make_console()
 err_console = make_console(stderr=True)
@@ -103,12 +103,12 @@ def register(app: typer.Typer) -> None:
         else:
             console.print(render.table(result))
             for note in render.notes(result):
-                console.print(escape(note), highlight=False, soft_wrap=True)
+                console.print(shown(note), highlight=False, soft_wrap=True)
             return
         # Machine formats keep stdout clean; what a person must act on goes to stderr.
         if result.untagged:
             err_console.print(
-                escape(
+                shown(
                     f"note: {len(result.untagged)} untagged resource(s), "
                     f"{render.human(result.untagged_total)} {result.currency}, charged as shared "
                     "(see 'untagged' in --format json, or the table)"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from ilag_infra import demo
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.views import LivePrinter
 from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.secrets import redact_text
+from ilag_infra.model.shown import shown
+
+if TYPE_CHECKING:  # the demo brings in the lab and on-site runs
+    from ilag_infra import demo
 
 
 def drill_cell(r: demo.MunicipalityRow) -> str:
@@ -40,11 +43,11 @@ def summary(report: demo.DemoReport) -> Table:
     for r in report.rows:
         changed = "-" if r.changed_second_run is None else str(r.changed_second_run)
         t.add_row(
-            f"{r.name} ({r.slug})",
+            shown(f"{r.name} ({r.slug})"),
             str(r.hosts),
             f"{r.converged}/{r.hosts}",
             changed,
-            f"{r.last_backup} ({r.backups_fresh}/{r.backup_clients})",
+            shown(f"{r.last_backup} ({r.backups_fresh}/{r.backup_clients})"),
             f"{r.restore_verified}/{r.backup_clients}",
             drill_cell(r),
             "[green]ok[/]" if r.ok else "[bold red]FAILED[/]",
@@ -86,6 +89,8 @@ def register(app: typer.Typer) -> None:
           sudo ilag demo
           sudo ilag demo -n 1 --no-mitogen
         """
+        from ilag_infra import demo
+
         ctx = Context("lab")
         console = ctx.console
         report = demo.run(
@@ -104,5 +109,5 @@ def register(app: typer.Typer) -> None:
         )
         if not report.ok:
             failed = [n for n, _, ok in report.steps if not ok]
-            console.print(f"[bold red]demo failed[/]{': ' + failed[0] if failed else ''}")
+            console.print(f"[bold red]demo failed[/]{': ' + shown(failed[0]) if failed else ''}")
             raise typer.Exit(EXIT_FAILED)

@@ -6,12 +6,12 @@ import json
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import AllOption, EnvOption, JsonOption, Municipalities
 from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.model.shown import shown
 
 if TYPE_CHECKING:
     from ilag_infra.lab.drill import DrillResult
@@ -46,13 +46,13 @@ def register(app: typer.Typer) -> None:
                 loaded.model,
                 target,
                 slug,
-                (lambda m: None) if as_json else (lambda m: console.print(escape(m))),
+                (lambda m: None) if as_json else (lambda m: console.print(shown(m))),
             )
             drill.write_reports(target.repo_root, result, target.env)
             results.append(result)
             if not as_json:
                 console.print(drill_table(result))
-                console.print(f"record: {result.record}\nreport: {result.report}")
+                console.print(f"record: {shown(result.record)}\nreport: {shown(result.report)}")
         if as_json:
             print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
         if not all(r.ok for r in results):
@@ -64,7 +64,7 @@ def drill_table(result: DrillResult) -> Table:
 
     verdict = "[green]passed[/]" if result.ok else "[bold red]FAILED[/]"
     t = Table(
-        title=f"Drill {result.slug}: {verdict}; RTO {fmt_seconds(result.rto_seconds)}, "
+        title=f"Drill {shown(result.slug)}: {verdict}; RTO {fmt_seconds(result.rto_seconds)}, "
         f"RPO {fmt_seconds(result.rpo_seconds)}; steps "
         + ", ".join(f"{k} {v:.1f} s" for k, v in result.steps.items())
     )
@@ -82,9 +82,9 @@ def drill_table(result: DrillResult) -> Table:
         t.add_column(col)
     for h in result.hosts:
         t.add_row(
-            h.name,
+            shown(h.name),
             str(h.files),
-            h.snapshot or "-",
+            shown(h.snapshot or "-"),
             fmt_seconds(h.rpo_seconds),
             f"{h.steps.get('restore', 0):.1f} s",
             f"{h.steps.get('verify', 0):.1f} s",
@@ -92,6 +92,6 @@ def drill_table(result: DrillResult) -> Table:
             "yes" if h.refused_unconfirmed_key else "[bold red]NO[/]",
             "[green]yes[/]"
             if h.ok
-            else f"[bold red]NO[/] {escape(h.error or '; '.join(h.differences[:3]))}",
+            else f"[bold red]NO[/] {shown(h.error or '; '.join(h.differences[:3]))}",
         )
     return t

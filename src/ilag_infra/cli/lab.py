@@ -10,9 +10,9 @@ from rich.table import Table
 
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import RegionOption
-from ilag_infra.lab import lifecycle
 from ilag_infra.lab.net import DEFAULT_LAB_PREFIX
 from ilag_infra.lab.paths import STATE_DIR_ENV, lab_paths
+from ilag_infra.model.shown import shown
 
 HOSTS_HELP = (
     "Lab hosts per municipality. They take the inventory's host names in order; beyond "
@@ -77,11 +77,13 @@ def register(app: typer.Typer) -> None:
           sudo ilag lab up -n 1 && sudo ilag apply andoy
         """
         ctx = Context("lab", region_path=region_file)
+        from ilag_infra.lab import lifecycle
+
         lifecycle.up(ctx.region, ctx.root, hosts_per_municipality, lab_prefix, progress=_progress)
         paths = lab_paths()
         ctx.console.print(
-            f"[green]lab up[/]: outputs {paths.outputs_file}, inventories {paths.inventory}/, "
-            f"pinned keys {paths.known_hosts}/, operator key {paths.operator_key}",
+            f"[green]lab up[/]: outputs {shown(paths.outputs_file)}, inventories {shown(paths.inventory)}/, "
+            f"pinned keys {shown(paths.known_hosts)}/, operator key {shown(paths.operator_key)}",
             highlight=False,
         )
 
@@ -106,6 +108,8 @@ def register(app: typer.Typer) -> None:
           sudo ilag lab down
           sudo ilag lab down --purge
         """
+        from ilag_infra.lab import lifecycle
+
         lifecycle.down(purge=purge, progress=_progress)
 
     @lab.command("status")
@@ -120,11 +124,13 @@ def register(app: typer.Typer) -> None:
           sudo ilag lab status
         """
         console = Context("lab").console
+        from ilag_infra.lab import lifecycle
+
         report = lifecycle.status()
         if not report.recorded:
             if report.problems:
                 for p in report.problems:
-                    console.print(f"[red]{p}[/]", highlight=False)
+                    console.print(f"[red]{shown(p)}[/]", highlight=False)
                 console.print("no lab is recorded, but parts of one remain: run `ilag lab down`")
                 raise typer.Exit(1)
             console.print("no lab is up (start one with `ilag lab up`)")
@@ -134,9 +140,9 @@ def register(app: typer.Typer) -> None:
             table.add_column(column)
         for h in report.hosts:
             table.add_row(
-                h.name,
-                h.slug,
-                h.ip,
+                shown(h.name),
+                shown(h.slug),
+                shown(h.ip),
                 "[green]up[/]" if h.running else "[red]down[/]",
                 "[green]ok[/]" if h.ssh else "[red]no[/]",
             )
@@ -146,7 +152,7 @@ def register(app: typer.Typer) -> None:
         )
         if report.problems:
             for p in report.problems:
-                console.print(f"[red]problem:[/] {p}", highlight=False)
+                console.print(f"[red]problem:[/] {shown(p)}", highlight=False)
             sys.stdout.flush()
             raise typer.Exit(1)
 

@@ -10,7 +10,6 @@ import typer
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import EnvOption, JsonOption, OutputsOption, SuffixOption
 from ilag_infra.model.secrets import mask_mapping
-from ilag_infra.onsite.outputs import run_vars
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +33,8 @@ def register(app: typer.Typer) -> None:
           ilag outputs
           ilag outputs andoy --env prod --stack-suffix prod
         """
+        from ilag_infra.onsite.outputs import run_vars
+
         ctx = Context(env, outputs_file, stack_suffix, json=as_json)
         outs = ctx.target.stack_outputs()
         data: dict[str, Any]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-
 from ilag_infra.model.secrets import redact_text
+from ilag_infra.model.shown import shown
 
 if TYPE_CHECKING:
     from ilag_infra.azure.plan import PlanResource, PlanResult
@@ -66,34 +65,36 @@ def render(result: PlanResult) -> list[str]:
         parent = res.parent if res.parent in urns else None
         children.setdefault(parent, []).append(res)
     lines: list[str] = [
-        f"[bold]stack {result.stack}[/] ({len(result.resources)} resources, {result.seconds:.1f} s)"
+        f"[bold]stack {shown(result.stack)}[/] ({len(result.resources)} resources, {result.seconds:.1f} s)"
     ]
 
     def walk(parent: str | None, depth: int) -> None:
         for res in children.get(parent, []):
             pad = "  " * (depth + 1)
             kind = "" if res.custom else " [dim](component)[/]"
-            lines.append(f"{pad}[cyan]{escape(res.type)}[/] {escape(res.name)}{kind}")
+            lines.append(f"{pad}[cyan]{shown(res.type)}[/] {shown(res.name)}{kind}")
             detail = _inputs_line(res)
             if detail:
-                lines.append(f"{pad}    [dim]{escape(detail)}[/]")
+                lines.append(f"{pad}    [dim]{shown(detail)}[/]")
             deps = [_short(d) for d in res.dependencies if d != res.parent]
             if deps:
-                lines.append(f"{pad}    [dim]depends on: {escape(', '.join(deps))}[/]")
+                lines.append(f"{pad}    [dim]depends on: {shown(', '.join(deps))}[/]")
             walk(res.urn, depth + 1)
 
     walk(None, 0)
     lines.append("  [bold]outputs[/]")
     for name, value in result.outputs.items():
-        lines.append(f"    {name} = {escape(redact_text(json.dumps(value, ensure_ascii=False)))}")
+        lines.append(
+            f"    {shown(name)} = {shown(redact_text(json.dumps(value, ensure_ascii=False)))}"
+        )
     lines.append("  [bold]policies[/]")
     failed = {v.policy for v in result.violations}
     for name in result.policies_checked:
         mark = "[red]FAIL[/]" if name in failed else "[green]pass[/]"
-        lines.append(f"    {mark} {name}")
+        lines.append(f"    {mark} {shown(name)}")
     for v in result.violations:
         lines.append(
-            f"      [red]{v.enforcement}[/] {v.policy}: {escape(v.type)} "
-            f"{escape(v.name)}: {escape(v.message)}"
+            f"      [red]{shown(v.enforcement)}[/] {shown(v.policy)}: {shown(v.type)} "
+            f"{shown(v.name)}: {shown(v.message)}"
         )
     return lines

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import EnvOption, JsonOption, RegionOption
-from ilag_infra.model import cost, topology
 from ilag_infra.model.errors import InputError
-from ilag_infra.model.validate import ValidationReport, validate
+
+if TYPE_CHECKING:  # the region model is loaded by the commands that read it
+    from ilag_infra.model.validate import ValidationReport
 
 
 def validation_json(ctx: Context, report: ValidationReport | None, err: InputError | None) -> Any:
@@ -51,6 +52,8 @@ def register(app: typer.Typer) -> None:
           ilag validate
           ilag validate --env prod --json
         """
+        from ilag_infra.model.validate import validate
+
         ctx = Context(env=env, region_path=region_file, json=as_json)
         try:
             report = validate(
@@ -94,6 +97,8 @@ def register(app: typer.Typer) -> None:
           ilag region
           ilag region --mermaid > region.md
         """
+        from ilag_infra.model import cost, topology
+
         ctx = Context(region_path=region_file, json=as_json)
         model = ctx.region.model
         if as_json:

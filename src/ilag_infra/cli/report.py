@@ -11,6 +11,7 @@ from ilag_infra.cli.console import make_console
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import RegionOption
 from ilag_infra.model.errors import IlagError, InputError, Problem
+from ilag_infra.model.shown import shown
 
 console = make_console()
 
@@ -123,7 +124,7 @@ def register(app: typer.Typer) -> None:
                 found = findings.from_plan(loaded, root)
             except IlagError as exc:
                 # The page still tells the rest; the plan's section then says it is missing.
-                console.print(f"[yellow]plan not available:[/] {exc}", highlight=False)
+                console.print(f"[yellow]plan not available:[/] {shown(exc)}", highlight=False)
         register = None
         if (root / "systems.yaml").is_file():
             from ilag_infra.report import systems_data
@@ -131,7 +132,9 @@ def register(app: typer.Typer) -> None:
             try:
                 register = systems_data.load(root, ctx.region_file, loaded, recs, [])
             except IlagError as exc:
-                console.print(f"[yellow]systems register not shown:[/] {exc}", highlight=False)
+                console.print(
+                    f"[yellow]systems register not shown:[/] {shown(exc)}", highlight=False
+                )
         data = page.build(loaded, recs, view, found, lang, systems=register)
         target = page.write(data, out)
-        console.print(f"[green]wrote[/] {target}", highlight=False)
+        console.print(f"[green]wrote[/] {shown(target)}", highlight=False)

@@ -7,13 +7,12 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from ilag_infra.cli.backup_views import human_bytes
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import EnvOption, JsonOption
 from ilag_infra.model.errors import EXIT_FAILED
-from ilag_infra.onsite import restore as restore_mod
+from ilag_infra.model.shown import shown
 
 
 def register(app: typer.Typer) -> None:
@@ -56,6 +55,8 @@ def register(app: typer.Typer) -> None:
           ilag restore andoy-fil01 /srv/share/budsjett.xlsx
           ilag restore andoy-fil01 /srv/share --at 2026-01-31T18:00 --to /srv/restored
         """
+        from ilag_infra.onsite import restore as restore_mod
+
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         req = restore_mod.RestoreRequest(host, paths, at, to, in_place, verify_only)
@@ -74,9 +75,9 @@ def register(app: typer.Typer) -> None:
         else:
             s = result.summary
             console.print(
-                f"{result.host.name}: snapshot {result.snapshot.short_id} "
+                f"{shown(result.host.name)}: snapshot {shown(result.snapshot.short_id)} "
                 f"({result.snapshot.time.isoformat(timespec='seconds')}) → "
-                f"{escape(result.destination)}"
+                f"{shown(result.destination)}"
                 + (" (scratch, removed)" if verify_only else "")
                 + f" in {result.seconds:.1f} s"
             )
@@ -90,18 +91,18 @@ def register(app: typer.Typer) -> None:
                 + ("[green]yes[/]" if result.restic_verified else "[bold red]no[/]")
             )
             for aside in result.kept_aside:
-                console.print(f"  previous version kept as {escape(aside)}")
+                console.print(f"  previous version kept as {shown(aside)}")
             for line in s.differences[:50]:
-                console.print(f"  [red]differs:[/] {escape(line)}")
+                console.print(f"  [red]differs:[/] {shown(line)}")
             if len(s.differences) > 50:
                 console.print(f"  … and {len(s.differences) - 50} more (see the record)")
             if s.extra:
                 console.print(f"  {len(s.extra)} entries not in the snapshot were left alone")
             if result.error:
-                console.print(f"  [bold red]{escape(result.error)}[/]")
+                console.print(f"  [bold red]{shown(result.error)}[/]")
             console.print(
                 ("[green]verified[/]" if result.ok else "[bold red]NOT verified[/]")
-                + f"; record: {result.record}"
+                + f"; record: {shown(result.record)}"
             )
         if not result.ok:
             raise typer.Exit(EXIT_FAILED)

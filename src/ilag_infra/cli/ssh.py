@@ -6,13 +6,12 @@ import json
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import AllOption, EnvOption, JsonOption, Municipalities
 from ilag_infra.cli.views import preflight_json, preflight_table
 from ilag_infra.model.errors import EXIT_FAILED
-from ilag_infra.onsite import bootstrap, preflight
+from ilag_infra.model.shown import shown
 
 FINGERPRINT_HELP = (
     "The SHA256 fingerprint you read on the server's console "
@@ -43,6 +42,8 @@ def register(app: typer.Typer) -> None:
           ilag preflight andoy
           ilag preflight --all --env prod
         """
+        from ilag_infra.onsite import preflight
+
         ctx = Context(env, json=as_json)
         slugs = ctx.slugs(municipalities, all_)
         limits = preflight.Limits(min_free_mib, max_skew)
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
             ctx.console.print(preflight_table(checks, ctx.env))
             for c in checks:
                 for p in c.problems:
-                    ctx.console.print(f"[red]{c.host.name}[/]: {escape(p)}")
+                    ctx.console.print(f"[red]{shown(c.host.name)}[/]: {shown(p)}")
         if not all(c.ok for c in checks):
             raise typer.Exit(EXIT_FAILED)
 
@@ -79,24 +80,27 @@ def register(app: typer.Typer) -> None:
           ilag bootstrap andoy-util01 --env prod
           ilag bootstrap andoy-util01 --env prod --fingerprint SHA256:...
         """
+        from ilag_infra.onsite import bootstrap
+
         ctx = Context(env)
         out = ctx.console
         contact = bootstrap.first_contact(ctx.target, ctx.region.model.slugs, host, replace)
-        d, where, kh = contact.decision, f"{host} ({contact.host.address})", contact.known_hosts
+        d, kh = contact.decision, shown(contact.known_hosts)
+        where = shown(f"{host} ({contact.host.address})")
         if d.verdict == "already-pinned":
-            out.print(f"{where}: {d.presented} is already pinned in {kh}")
+            out.print(f"{where}: {shown(d.presented)} is already pinned in {kh}")
             return
         if d.verdict == "changed":
             out.print(
-                f"[bold red]{where} presents {d.presented}, but a different key is pinned "
-                f"({d.pinned}). Refusing.[/] Re-pin only after verifying a reinstall: --replace."
+                f"[bold red]{where} presents {shown(d.presented)}, but a different key is pinned "
+                f"({shown(d.pinned)}). Refusing.[/] Re-pin only after verifying a reinstall: --replace."
             )
             raise typer.Exit(EXIT_FAILED)
-        out.print(f"{where} presents {contact.key.get_name()} {d.presented}")
+        out.print(f"{where} presents {shown(contact.key.get_name())} {shown(d.presented)}")
         if fingerprint is None:
             fingerprint = typer.prompt("Type the fingerprint shown on the server's console")
         if not bootstrap.fingerprint_confirmed(fingerprint, d.presented):
             out.print("[bold red]Fingerprints differ: not pinned.[/]")
             raise typer.Exit(EXIT_FAILED)
         bootstrap.pin(contact)
-        out.print(f"[green]pinned[/] {host} in {kh}")
+        out.print(f"[green]pinned[/] {shown(host)} in {kh}")

@@ -4,16 +4,18 @@ JSON (keys documented in docs/interfaces.md; messages pass the secrets policy)."
 from __future__ import annotations
 
 import threading
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from ilag_infra.model.secrets import redact_text
-from ilag_infra.onsite.apply import ApplyOutcome
-from ilag_infra.onsite.preflight import HostCheck
-from ilag_infra.onsite.runner import MunicipalityResult, Progress
+from ilag_infra.model.shown import shown
+
+if TYPE_CHECKING:  # types only: preflight brings in the SSH library
+    from ilag_infra.onsite.apply import ApplyOutcome
+    from ilag_infra.onsite.preflight import HostCheck
+    from ilag_infra.onsite.runner import MunicipalityResult, Progress
 
 COUNTS = ("ok", "changed", "failed", "unreachable", "skipped")
 
@@ -36,19 +38,20 @@ class LivePrinter:
 
     def __call__(self, p: Progress) -> None:
         # Task names and diffs may quote a SAS URL or a password: redact before markup.
-        task, text = escape(redact_text(p.task)), escape(redact_text(p.detail))
+        task, text = shown(redact_text(p.task)), shown(redact_text(p.detail), keep="\n")
+        slug, host = shown(f"{p.slug:>9}"), shown(p.host)
         if p.kind == "task":
             if not self.verbose:
                 return
-            line = f"[dim]{p.slug:>9} │ TASK {task}[/]"
+            line = f"[dim]{slug} │ TASK {task}[/]"
         elif p.kind == "diff":
-            line = f"{p.slug:>9} │ {p.host}: diff of {task}\n{text}"
+            line = f"{slug} │ {host}: diff of {task}\n{text}"
         elif p.kind in ("ok", "skipped") and not self.verbose:
             return
         else:
             style = self.STYLE.get(p.kind, "")
             detail = f" — {text}" if p.detail else ""
-            line = f"{p.slug:>9} │ [{style}]{p.kind:<11}[/] {p.host} │ {task}{detail}"
+            line = f"{slug} │ [{style}]{p.kind:<11}[/] {host} │ {task}{detail}"
         with self.lock:
             self.console.print(line, markup=True, soft_wrap=True)
 
@@ -60,14 +63,14 @@ def recap(results: list[MunicipalityResult]) -> Table:
     for r in results:
         if not r.hosts:
             reason = redact_text(next(iter(r.messages.values()), r.status))
-            status = f"[red]{r.status}[/]: {escape(reason)}"
-            t.add_row(r.slug, "-", *[""] * len(COUNTS), status, end_section=True)
+            status = f"[red]{r.status}[/]: {shown(reason)}"
+            t.add_row(shown(r.slug), "-", *[""] * len(COUNTS), status, end_section=True)
             continue
         for i, h in enumerate(sorted(r.hosts.values(), key=lambda x: x.name)):
             style = {"ok": "green", "changed": "yellow"}.get(h.status, "bold red")
             t.add_row(
-                r.slug if i == 0 else "",
-                h.name,
+                shown(r.slug) if i == 0 else "",
+                shown(h.name),
                 *[str(getattr(h, c)) for c in COUNTS],
                 f"[{style}]{h.status}[/]",
                 end_section=i == len(r.hosts) - 1,
@@ -109,12 +112,12 @@ def preflight_table(checks: list[HostCheck], env: str) -> Table:
     t.add_column("Status")
     for c in checks:
         t.add_row(
-            c.host.municipality,
-            c.host.name,
-            c.host.address,
-            c.host_key if c.host_key != "MISMATCH" else "[bold red]MISMATCH[/]",
-            c.python3,
-            c.sudo,
+            shown(c.host.municipality),
+            shown(c.host.name),
+            shown(c.host.address),
+            shown(c.host_key) if c.host_key != "MISMATCH" else "[bold red]MISMATCH[/]",
+            shown(c.python3),
+            shown(c.sudo),
             f"{c.free_mib} MiB" if c.free_mib is not None else "-",
             f"{c.skew_s:+.2f} s" if c.skew_s is not None else "-",
             "[green]ready[/]" if c.ok else "[bold red]NOT READY[/]",

@@ -37,6 +37,8 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?: ?[AP]M)?)?$")
 _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _NB_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -132,19 +134,6 @@ class _Columns:
     tags: str | None
     charge_class: str | None = None
     billing_start: str | None = None
-
-
-class _Cells:
-    """Looks a row's cell up by header name, whatever the column order of the file."""
-
-    def __init__(self, index: dict[str, int]) -> None:
-        self.index = index
-
-    def __call__(self, values: list[str], column: str | None) -> str:
-        if column is None:
-            return ""
-        i = self.index[column.lower()]
-        return values[i] if i < len(values) else ""
 
 
 def _first(headers: dict[str, str], *names: str) -> str | None:
@@ -362,11 +351,33 @@ def not_a_file(path: Path) -> tuple[str, str] | None:
     return "no such file", "give the path of a downloaded export"
 
 
-def _row_identity(header: list[str], values: list[str]) -> str:
-    """A row as its cells say it, whatever the column order: the same charge in two files."""
-    names = (h.strip().lower() for h in header)
-    cells = sorted(zip(names, (v.strip() for v in values), strict=True))
-    return hashlib.sha256(repr(cells).encode("utf-8")).hexdigest()
+class _Identity:
+    """A row as its cells say it, whatever the column order: the same charge in two files.
+
+    The header's work is done once per file: the stripped cells are taken in the order of
+    their sorted column names and joined by NUL after those names, then hashed (quoted
+    instead in the rare row with a NUL inside a cell). Two rows get one identity exactly when
+    their stripped cells under the same column names are equal.
+    """
+
+    def __init__(self, header: list[str]) -> None:
+        names = [h.strip().lower() for h in header]
+        self.names = names
+        self.order = sorted(range(len(names)), key=lambda i: names[i])
+        self.unique = len(set(names)) == len(names)
+        self.prefix = ("\x00".join(names[i] for i in self.order) + "\x00\x00").encode("utf-8")
+
+    def __call__(self, values: list[str]) -> str:
+        if not self.unique:  # duplicate column names: by name, then by cell, as always
+            cells = sorted(zip(self.names, (v.strip() for v in values), strict=True))
+            return hashlib.sha256(repr(cells).encode("utf-8")).hexdigest()
+        picked = [values[i] for i in self.order]
+        joined = "\x00".join(map(str.strip, picked))
+        if joined.count("\x00") != len(picked) - 1:  # a cell holds a NUL of its own
+            text = b"r" + repr([c.strip() for c in picked]).encode("utf-8")
+        else:
+            text = b"j" + joined.encode("utf-8")
+        return hashlib.sha256(self.prefix + text).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -377,8 +388,11 @@ class FileRead:
     identities: list[tuple[str, int]]  # (row identity, row number) of every cost row
 
 
-def read_file(path: Path, basis: Basis, problems: _Problems) -> FileRead:
-    """One export file's rows; what is wrong goes to `problems` with its row and column."""
+def read_file(path: Path, basis: Basis, problems: _Problems, identify: bool = True) -> FileRead:
+    """One export file's rows; what is wrong goes to `problems` with its row and column.
+
+    With `identify`, also each row's identity, to find the same charge in another file; a
+    single file has no other to compare with, and skips that work."""
     file = str(path)
     wrong = not_a_file(path)
     if wrong:
@@ -405,16 +419,18 @@ def read_file(path: Path, basis: Basis, problems: _Problems) -> FileRead:
         info = ExportFile(file, cols.schema, 0, cols.cost, cols.currency, delimiter, compressed)
         return FileRead(info, [], digest, [])
 
-    cell = _Cells(index)
+    read_row = _RowReader(file, cols, index, delimiter, problems)
+    identity = _Identity(header)
+    width = len(header)
     rows: list[CostRow] = []
     identities: list[tuple[str, int]] = []
     number = 1
     try:
         for values in reader:
             number += 1
-            if not any(v.strip() for v in values):
-                continue  # a trailing blank line is not a charge
-            if len(values) != len(header):
+            if len(values) != width:
+                if not any(v.strip() for v in values):
+                    continue  # a trailing blank line is not a charge
                 problems.add(
                     file,
                     number,
@@ -423,10 +439,13 @@ def read_file(path: Path, basis: Basis, problems: _Problems) -> FileRead:
                     "the row was cut or has an unquoted delimiter; export the file again",
                 )
                 continue
-            row = _row(file, number, values, cols, cell, delimiter, problems)
+            if not "".join(values).strip():
+                continue  # a row of empty cells is not a charge either
+            row = read_row(number, values)
             if row is not None:
                 rows.append(row)
-                identities.append((_row_identity(header, values), number))
+                if identify:
+                    identities.append((identity(values), number))
     except csv.Error as exc:
         problems.add(file, number + 1, "", f"not valid CSV: {exc}", "export the file again")
     if not rows and not problems.items:
@@ -441,98 +460,169 @@ def read_file(path: Path, basis: Basis, problems: _Problems) -> FileRead:
     return FileRead(info, rows, digest, identities)
 
 
-def _row(
-    file: str,
-    number: int,
-    values: list[str],
-    cols: _Columns,
-    get: _Cells,
-    delimiter: str,
-    problems: _Problems,
-) -> CostRow | None:
-    before = len(problems.items) + problems.dropped
-    amount = Decimal(0)
-    try:
-        amount = parse_amount(get(values, cols.cost), delimiter)
-    except ValueError as exc:
-        problems.add(file, number, cols.cost, str(exc), "amounts are plain decimal numbers")
-    currency = get(values, cols.currency).strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        problems.add(
-            file,
-            number,
-            cols.currency,
-            f"{currency or 'empty'!r} is not a currency code like NOK",
-            "every row needs its billing currency",
-        )
-    start = end = datetime(1970, 1, 1, tzinfo=UTC)
-    if cols.end is not None:
-        for column, target in ((cols.start, "start"), (cols.end, "end")):
+class _RowReader:
+    """Turns a file's rows into CostRows, the header's lookups done once.
+
+    An export repeats itself: a month has some 31 distinct dates, each resource one Tags cell
+    and one currency. Those cells are parsed once per file and their results reused (a parse
+    that failed is remembered with its message, so every row still gets its own problem).
+    """
+
+    def __init__(
+        self,
+        file: str,
+        cols: _Columns,
+        index: dict[str, int],
+        delimiter: str,
+        problems: _Problems,
+    ) -> None:
+        self.file, self.cols, self.delimiter, self.problems = file, cols, delimiter, problems
+
+        def at(column: str | None) -> int:
+            return -1 if column is None else index[column.lower()]
+
+        self.cost, self.currency = at(cols.cost), at(cols.currency)
+        self.start, self.end = at(cols.start), at(cols.end)
+        self.category, self.resource_id = at(cols.category), at(cols.resource_id)
+        self.resource_name, self.resource_group = at(cols.resource_name), at(cols.resource_group)
+        self.description, self.tags = at(cols.description), at(cols.tags)
+        self.charge_class, self.billing_start = at(cols.charge_class), at(cols.billing_start)
+        self.currencies: dict[str, str | None] = {}  # cell -> code, None if not one
+        self.instants: dict[str, datetime | ValueError] = {}
+        self.days: dict[str, datetime | ValueError] = {}
+        self.tag_cells: dict[str, dict[str, str] | TagError] = {}
+
+    def _instant(self, text: str) -> datetime | ValueError:
+        got = self.instants.get(text)
+        if got is None:
             try:
-                instant = parse_instant(get(values, column))
+                got = parse_instant(text)
             except ValueError as exc:
-                problems.add(file, number, column, str(exc))
-                continue
-            if target == "start":
-                start = instant
+                got = exc
+            self.instants[text] = got
+        return got
+
+    def _day(self, text: str) -> datetime | ValueError:
+        got = self.days.get(text)
+        if got is None:
+            try:
+                day = parse_day(text, self.delimiter)
+                got = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            except ValueError as exc:
+                got = exc
+            self.days[text] = got
+        return got
+
+    def _tags(self, text: str) -> dict[str, str] | TagError:
+        got = self.tag_cells.get(text)
+        if got is None:
+            try:
+                got = parse_tags(text)
+            except TagError as exc:
+                got = exc
+            self.tag_cells[text] = got
+        # Each row its own dict, as when every cell was parsed alone.
+        return got if isinstance(got, TagError) else dict(got)
+
+    def __call__(self, number: int, values: list[str]) -> CostRow | None:
+        file, cols, problems = self.file, self.cols, self.problems
+        before = len(problems.items) + problems.dropped
+        amount = Decimal(0)
+        try:
+            amount = parse_amount(values[self.cost], self.delimiter)
+        except ValueError as exc:
+            problems.add(file, number, cols.cost, str(exc), "amounts are plain decimal numbers")
+        cell = values[self.currency]
+        if cell in self.currencies:
+            currency = self.currencies[cell]
+        else:
+            code = cell.strip().upper()
+            currency = self.currencies[cell] = code if _CURRENCY.fullmatch(code) else None
+        if currency is None:
+            code = cell.strip().upper()
+            problems.add(
+                file,
+                number,
+                cols.currency,
+                f"{code or 'empty'!r} is not a currency code like NOK",
+                "every row needs its billing currency",
+            )
+        start = end = datetime(1970, 1, 1, tzinfo=UTC)
+        if cols.end is not None:
+            for column, i, target in (
+                (cols.start, self.start, "start"),
+                (cols.end, self.end, "end"),
+            ):
+                instant = self._instant(values[i])
+                if isinstance(instant, ValueError):
+                    problems.add(file, number, column, str(instant))
+                    continue
+                if target == "start":
+                    start = instant
+                else:
+                    end = instant
+            if end <= start and len(problems.items) + problems.dropped == before:
+                problems.add(
+                    file,
+                    number,
+                    cols.end,
+                    f"ends ({end.isoformat()}) before it starts ({start.isoformat()})",
+                    "ChargePeriodEnd is exclusive and must come after ChargePeriodStart",
+                )
+        else:
+            day = self._day(values[self.start])
+            if isinstance(day, ValueError):
+                problems.add(
+                    file, number, cols.start, str(day), "Azure writes the Date as MM/DD/YYYY"
+                )
             else:
-                end = instant
-        if end <= start and len(problems.items) + problems.dropped == before:
-            problems.add(
-                file,
-                number,
-                cols.end,
-                f"ends ({end.isoformat()}) before it starts ({start.isoformat()})",
-                "ChargePeriodEnd is exclusive and must come after ChargePeriodStart",
-            )
-    else:
-        try:
-            day = parse_day(get(values, cols.start), delimiter)
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            end = start + timedelta(days=1)
-        except ValueError as exc:
-            problems.add(file, number, cols.start, str(exc), "Azure writes the Date as MM/DD/YYYY")
-    tags: dict[str, str] = {}
-    if cols.tags is not None:
-        try:
-            tags = parse_tags(get(values, cols.tags))
-        except TagError as exc:
-            problems.add(
-                file,
-                number,
-                cols.tags,
-                str(exc),
-                'tags are written like "municipality": "andoy" (EA/MCA) or as a JSON object',
-            )
-    correction = get(values, cols.charge_class).strip().lower() == "correction"
-    billing_start = None
-    if correction and cols.billing_start is not None:
-        try:
-            billing_start = parse_instant(get(values, cols.billing_start))
-        except ValueError as exc:
-            problems.add(file, number, cols.billing_start, str(exc))
-    if len(problems.items) + problems.dropped != before:
-        return None
-    return CostRow(
-        file=file,
-        row=number,
-        amount=amount,
-        currency=currency,
-        start=start,
-        end=end,
-        category=get(values, cols.category).strip(),
-        resource_id=get(values, cols.resource_id).strip(),
-        resource_name=get(values, cols.resource_name).strip(),
-        resource_group=get(values, cols.resource_group).strip(),
-        description=get(values, cols.description).strip(),
-        tags=tags,
-        tags_column=cols.tags or "Tags",
-        start_column=cols.start,
-        end_column=cols.end or cols.start,
-        currency_column=cols.currency,
-        correction=correction,
-        billing_start=billing_start,
-    )
+                start, end = day, day + _DAY
+        tags: dict[str, str] = {}
+        if self.tags >= 0:
+            got = self._tags(values[self.tags])
+            if isinstance(got, TagError):
+                problems.add(
+                    file,
+                    number,
+                    cols.tags or "Tags",
+                    str(got),
+                    'tags are written like "municipality": "andoy" (EA/MCA) or as a JSON object',
+                )
+            else:
+                tags = got
+        correction = self.charge_class >= 0 and values[self.charge_class].strip().lower() == (
+            "correction"
+        )
+        billing_start = None
+        if correction and self.billing_start >= 0:
+            when = self._instant(values[self.billing_start])
+            if isinstance(when, ValueError):
+                problems.add(file, number, cols.billing_start or "", str(when))
+            else:
+                billing_start = when
+        if len(problems.items) + problems.dropped != before:
+            return None
+
+        return CostRow(
+            file=file,
+            row=number,
+            amount=amount,
+            currency=currency or "",
+            start=start,
+            end=end,
+            category=values[self.category].strip() if self.category >= 0 else "",
+            resource_id=values[self.resource_id].strip() if self.resource_id >= 0 else "",
+            resource_name=values[self.resource_name].strip() if self.resource_name >= 0 else "",
+            resource_group=values[self.resource_group].strip() if self.resource_group >= 0 else "",
+            description=values[self.description].strip() if self.description >= 0 else "",
+            tags=tags,
+            tags_column=cols.tags or "Tags",
+            start_column=cols.start,
+            end_column=cols.end or cols.start,
+            currency_column=cols.currency,
+            correction=correction,
+            billing_start=billing_start,
+        )
 
 
 def read(paths: list[Path], basis: Basis = "billed") -> Export:
@@ -559,7 +649,7 @@ def read(paths: list[Path], basis: Basis = "billed") -> Export:
     by_digest: dict[str, str] = {}
     by_identity: dict[str, tuple[str, int]] = {}
     for path in paths:
-        got = read_file(path, basis, problems)
+        got = read_file(path, basis, problems, identify=len(paths) > 1)
         files.append(got.info)
         rows.extend(got.rows)
         if not got.digest:

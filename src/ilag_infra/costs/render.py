@@ -13,10 +13,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from rich.markup import escape
 from rich.table import Table
 
 from ilag_infra.costs.split import CostSplit, Listed
+from ilag_infra.model.shown import controls_escaped, shown
 
 JSON_FORMAT = "ilag-costs/1"
 FORMATS = ("table", "csv", "json", "markdown")
@@ -143,15 +143,15 @@ def table(s: CostSplit) -> Table:
     """The split as a rich table. Every word from an export (currency, service tag) or from
     region.yaml is escaped: a tag value like `[/x]` is text, not rich markup."""
     t = Table(
-        title=escape(
+        title=shown(
             f"Costs {s.period} ({s.currency}, {s.basis} cost), shared split: {s.key_description}"
         )
     )
     for col in ("Municipality", "Share", "Direct", "Shared", "Total", *s.services):
-        t.add_column(escape(col), justify="left" if col == "Municipality" else "right")
+        t.add_column(shown(col), justify="left" if col == "Municipality" else "right")
     for line in s.lines:
         t.add_row(
-            escape(line.name),
+            shown(line.name),
             percent(line.share),
             human(line.direct),
             human(line.shared),
@@ -235,4 +235,5 @@ def markdown(s: CostSplit) -> str:
         "",
     ]
     lines += [f"- {n}" if not n.startswith("  ") else f"  - {n.strip()}" for n in notes(s)]
-    return "\n".join(lines) + "\n"
+    # Names and tags from the export are text: no control character reaches a terminal.
+    return controls_escaped("\n".join(lines) + "\n", keep="\n")

@@ -146,15 +146,18 @@ def check_period(rows: list[CostRow], period: Period | None) -> Period:
         given = True
     problems: list[Problem] = []
     outside = 0
-    months = ", ".join(sorted({str(Period.of(r.start)) for r in rows}))
+    months = ""  # the months the rows fall in, said when the month was not given
+    first, end = period.start, period.end
     for r in rows:
-        if r.start >= period.start and r.end <= period.end:
+        if r.start >= first and r.end <= end:
             continue
-        if r.correction and r.billing_start and period.start <= r.billing_start < period.end:
+        if r.correction and r.billing_start and first <= r.billing_start < end:
             continue  # billed this month, for an earlier one
         outside += 1
+        if not given and not months:
+            months = ", ".join(sorted({f"{r.start.year:04d}-{r.start.month:02d}" for r in rows}))
         if len(problems) < MAX_PROBLEMS:
-            column = r.start_column if r.start < period.start else r.end_column
+            column = r.start_column if r.start < first else r.end_column
             problems.append(
                 Problem(
                     r.file,

@@ -10,6 +10,7 @@ import jinja2
 
 from ilag_infra.diff.plan import SECRET, PropertyChange, ResourceChange, StackDiff
 from ilag_infra.diff.report import DiffReport
+from ilag_infra.model.shown import controls_escaped
 
 MARKER = "<!-- ilag-diff -->"
 # A preview comment per stack, each found again by its own marker.
@@ -221,6 +222,11 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        # A value quoted from a file (a variable, a resource name) may hold an ESC or another
+        # control character: shown escaped, so the report cannot drive the reader's terminal.
+        finalize=lambda value: (
+            controls_escaped(value, keep="\n\t") if isinstance(value, str) else value
+        ),
     )
     env.filters["cell"] = _cell
     env.filters["fence"] = _fence

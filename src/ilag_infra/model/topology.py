@@ -8,14 +8,16 @@ from rich.table import Table
 
 from ilag_infra.model import cost
 from ilag_infra.model.region import Region
+from ilag_infra.model.shown import cell, controls_escaped, shown
 
 
 def table(region: Region) -> Table:
     """One row per network: municipality, site, VPN endpoint, prefix; plus the cost shares."""
     r = region.region
+    # Every name is from region.yaml: shown as text (a name like "[/x]" is no markup).
     t = Table(
-        title=f"{r.display_name}: hub {r.hub.address_space} in {r.location} "
-        f"(pair {r.location_pair}); shared costs {cost.describe(region)}"
+        title=f"{shown(r.display_name)}: hub {r.hub.address_space} in {r.location} "
+        f"(pair {r.location_pair}); shared costs {shown(cost.describe(region))}"
     )
     for col in (
         "Municipality",
@@ -48,11 +50,11 @@ def table(region: Region) -> Table:
         for i, row in enumerate(rows):
             first = i == 0
             t.add_row(
-                f"{m.name} ({m.slug})" if first else "",
-                m.kommunenummer if first else "",
+                cell(f"{m.name} ({m.slug})" if first else ""),
+                cell(m.kommunenummer if first else ""),
                 f"{m.population:,}".replace(",", " ") if first else "",
                 f"{split[m.slug] * 100:.1f} %" if first else "",
-                *row,
+                *(cell(v) for v in row),
                 end_section=i == len(rows) - 1,
             )
     return t
@@ -64,7 +66,7 @@ def _id(*parts: str) -> str:
 
 def _label(text: str) -> str:
     # Mermaid labels are quoted; a double quote inside would end them early.
-    return '"' + text.replace('"', "'") + '"'
+    return '"' + controls_escaped(text).replace('"', "'") + '"'
 
 
 def mermaid(region: Region) -> str:

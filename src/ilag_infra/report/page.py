@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.model.region import LoadedRegion
+from ilag_infra.model.shown import controls_escaped
 from ilag_infra.onsite.recordschema import FRESHNESS
 from ilag_infra.report import health, labels, svg
 from ilag_infra.report.costview import CostView
@@ -170,10 +172,19 @@ def _mtime(path: Path) -> datetime | None:
         return None
 
 
+def _text(value: object) -> object:
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return controls_escaped(value, keep="\n\t")
+    return value
+
+
 def render(page: PageData) -> str:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("ilag_infra.report", "templates"),
         autoescape=True,
+        # Autoescape makes a value's markup text; control characters (not allowed in HTML)
+        # from a user's file are shown as their escapes.
+        finalize=_text,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
