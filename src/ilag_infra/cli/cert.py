@@ -113,14 +113,14 @@ def register(app: typer.Typer) -> None:
         ctx = Context(env, json=as_json)
         now = datetime.now(UTC)
         found, unreadable = certs.issued(runrecord.runs_dir(ctx.root))
-        shown = [c for c in found if every or c.valid_at(now)]
+        listed = [c for c in found if every or c.valid_at(now)]
         if as_json:
-            typer.echo(json.dumps([asdict(c) for c in shown], indent=2))
+            typer.echo(json.dumps([asdict(c) for c in listed], indent=2))
             return
         table = Table(title="SSH user certificates" + (" (all)" if every else " (valid now)"))
         for col in ("serial", "person", "kommune", "principals", "valid until", "state"):
             table.add_column(col)
-        for c in shown:
+        for c in listed:
             state = "valid" if c.valid_at(now) else "expired"
             table.add_row(
                 str(c.serial),
