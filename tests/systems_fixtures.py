@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.test_report_data import envelope
+
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -105,18 +107,7 @@ def records(runs: Path, now: datetime = NOW) -> Path:
     def env(
         kind: str, slug: str, when: datetime, ok: bool, environment: str = "lab"
     ) -> dict[str, Any]:
-        # The fields every record carries (onsite/recordschema, schema_version 1).
-        return {
-            "schema_version": 1,
-            "kind": kind,
-            "run_id": when.strftime("%Y%m%dT%H%M%SZ") + "-7",
-            "time": _iso(when),
-            "who": "tech@ops",
-            "git_commit": "0123456789abcdef",
-            "environment": environment,
-            "municipality": slug,
-            "ok": ok,
-        }
+        return envelope(kind, slug, when, ok, environment)
 
     def backup(slug: str, when: datetime, hosts: list[dict[str, Any]]) -> dict[str, Any]:
         ok = all(h["state"] == "ok" for h in hosts)
