@@ -180,6 +180,12 @@ KEYS: tuple[ConfigKey, ...] = (
         required=True,
     ),
     ConfigKey(
+        "expiryWarningDays",
+        ("backup",),
+        "how many days before the site SAS run out `ilag validate` starts to warn",
+        default="60",
+    ),
+    ConfigKey(
         "sasExpiry",
         ("backup",),
         "expiry of the per-municipality container SAS, UTC, e.g. 2027-01-31T00:00:00Z; "
@@ -294,6 +300,7 @@ class BackupSettings:
     network_stack: str
     identity_stack: str
     sas_expiry: str
+    expiry_warning_days: int
     cool_after_days: int
     delete_retention_days: int
     storage_allowed_ips: list[str]
@@ -713,6 +720,7 @@ def read_backup(stack: str, root: Path) -> BackupSettings:
         network_stack=_upstream(r, "networkStack", "network", suffix),
         identity_stack=_upstream(r, "identityStack", "identity", suffix),
         sas_expiry=expiry,
+        expiry_warning_days=r.bounded("expiryWarningDays", 60, 1, 365, "days"),
         cool_after_days=r.integer("coolAfterDays", 30, 1),
         delete_retention_days=r.integer("deleteRetentionDays", 30, 30),
         storage_allowed_ips=r.storage_ip_rules("storageAllowedIps"),

@@ -28,6 +28,7 @@ def validation_json(ctx: Context, report: ValidationReport | None, err: InputErr
             "inventories": {s: len(i.hosts) for s, i in sorted(report.inventories.items())},
             "placeholders": len(report.placeholders),
             "placeholder_problems": [asdict(p) for p in report.placeholders],
+            "expiry_warnings": [asdict(p) for p in report.expiring],
         }
     data["problems"] = [asdict(p) for p in err.problems] if err else []
     return data
@@ -46,7 +47,8 @@ def register(app: typer.Typer) -> None:
         and fix for each problem (with --json, also as JSON on stdout). It counts the shipped
         placeholders left in region.yaml and the production stack files (documentation
         addresses, .example/.invalid/.test names, zero object ids, the placeholder SSH CA key);
-        with --env prod they are refused.
+        with --env prod they are refused. It warns when the site SAS run out within
+        ilag:expiryWarningDays (default 60) of today.
 
         Examples:
           ilag validate
@@ -78,6 +80,12 @@ def register(app: typer.Typer) -> None:
                 f"[yellow]{len(report.placeholders)} placeholder(s) remain[/] in "
                 f"{escape(', '.join(files))}: fine for the lab, but production refuses them. "
                 "`ilag validate --env prod` lists each one with its fix."
+            )
+        for p in report.expiring:
+            ctx.console.print(
+                f"[yellow]warning[/] {escape(p.file)}:{p.line or ''} {escape(p.key)}: "
+                f"{escape(p.message)}\n    fix: {escape(p.fix)}",
+                highlight=False,
             )
 
     @app.command("region")

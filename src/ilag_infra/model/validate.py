@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ilag_infra.model import backupset, inventory, placeholders, region, systems
+from ilag_infra.model import backupset, expiry, inventory, placeholders, region, systems
 from ilag_infra.model.errors import InputError, Problem
 
 
@@ -17,6 +17,8 @@ class ValidationReport:
     # Shipped example values still in region.yaml and the production stack files: the lab
     # takes them, production refuses them.
     placeholders: list[Problem] = field(default_factory=list)
+    # Credentials that run out soon (the site SAS), from the stack files: warnings only.
+    expiring: list[Problem] = field(default_factory=list)
 
     @property
     def host_count(self) -> int:
@@ -47,7 +49,8 @@ def validate(
     if production and found:
         raise InputError(found)
     invs = inventory.load_all(loaded, region_file.resolve().parent)
-    return ValidationReport(loaded, invs, check_systems(region_file, loaded, invs), found)
+    soon = expiry.warnings(stacks_root) if stacks_root is not None else []
+    return ValidationReport(loaded, invs, check_systems(region_file, loaded, invs), found, soon)
 
 
 def check_systems(
