@@ -21,6 +21,7 @@ import pytest
 
 from ilag_infra.cli.app import main
 from ilag_infra.lab import azurite
+from ilag_infra.lab.sas import DEV_KEY, container_sas, sas_time
 from ilag_infra.onsite import lease, lock, recordschema, recordstore
 from tests.test_report_data import REPO, envelope
 
@@ -249,3 +250,48 @@ def test_a_store_that_cannot_be_reached_refuses_the_lock(
         lock.apply_lock(tmp_path, "lab", "bo", "run-1"),
     ):
         pytest.fail("applied without the region's lock")
+
+
+def test_each_municipality_has_its_own_records_container(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node's SAS names its own records container: its records and lease go there, it
+    cannot reach a neighbour's, and a record it files for a neighbour is not believed. The
+    operator's account SAS routes every record to its municipality's container."""
+    store.start()
+    endpoint = store.url.split("/records?")[0]
+    for slug in ("bo", "sortland"):
+        azurite.create_container(endpoint, f"records-{slug}")
+    expiry = sas_time(datetime.now(UTC) + timedelta(days=1))
+    node_bo = f"{endpoint}/records-bo?{container_sas(DEV_KEY, 'records-bo', 'racwl', expiry)}"
+    operator = azurite.operator_sas_url(endpoint)
+    assert recordstore.container_url(operator, "bo").split("?")[0] == f"{endpoint}/records-bo"
+    assert recordstore.container_url(node_bo, "sortland") == node_bo  # never another's
+
+    monkeypatch.setenv(recordstore.STORE_ENV, operator)
+    runs = tmp_path / "runs"
+    recordstore.save(runs, "r1-restore-sortland.json", _restore("sortland", datetime.now(UTC)))
+    monkeypatch.setenv(recordstore.STORE_ENV, node_bo)
+    recordstore.save(runs, "r2-restore-bo.json", _restore("bo", datetime.now(UTC)))
+    # A compromised bo node files a record in sortland's name: it can only land in records-bo.
+    recordstore.save(runs, "r3-restore-sortland.json", _restore("sortland", datetime.now(UTC)))
+    assert not list((runs / "outbox").iterdir())
+
+    by_operator = {s.name: s for s in recordstore.list_records(operator, "lab")}
+    assert by_operator["lab/bo/restore/r2-restore-bo.json"].record is not None
+    assert by_operator["lab/sortland/restore/r1-restore-sortland.json"].record is not None
+    forged = by_operator["lab/sortland/restore/r3-restore-sortland.json"]
+    assert forged.record is None and "records-bo" in (forged.error or "")
+    # The node lists its own container only, and a neighbour's container refuses its SAS.
+    mine = recordstore.list_records(node_bo, "lab", ["bo"])
+    assert [s.name for s in mine] == ["lab/bo/restore/r2-restore-bo.json"]
+    stolen = node_bo.replace("/records-bo?", "/records-sortland?")
+    with pytest.raises(recordstore.StoreError):
+        recordstore.list_records(stolen, "lab")
+    # The lease lives in the municipality's container: the operator sees the node's lease.
+    with lease.held(node_bo, "lab", "bo", "node-run"):
+        held = lease.holder(operator, "lab", "bo")
+        assert held is not None and held.run_id == "node-run"
+        with pytest.raises(lease.LockedError):
+            with lease.held(operator, "lab", "bo", "operator-run"):
+                pytest.fail("the operator and the node held bo's lock at once")

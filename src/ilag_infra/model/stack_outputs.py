@@ -67,6 +67,9 @@ class BackupOutput(StrEnum):
     CONTAINER_NAMES = "container_names"
     CONTAINER_SAS_URLS = "container_sas_urls"
     RESOURCE_GROUP_NAME = "resource_group_name"
+    # Each municipality's node writes run records and takes its apply lease in a records
+    # container of its own (records-<slug>), with a SAS for that container only.
+    RECORDS_SAS_URLS = "records_sas_urls"
 
 
 NAMES: Mapping[Stack, type[StrEnum]] = {
@@ -77,7 +80,10 @@ NAMES: Mapping[Stack, type[StrEnum]] = {
 
 # Outputs whose values are secret: exported with pulumi.Output.secret, masked when shown.
 SECRET_OUTPUTS: frozenset[tuple[str, str]] = frozenset(
-    {(Stack.BACKUP, BackupOutput.CONTAINER_SAS_URLS)}
+    {
+        (Stack.BACKUP, BackupOutput.CONTAINER_SAS_URLS),
+        (Stack.BACKUP, BackupOutput.RECORDS_SAS_URLS),
+    }
 )
 
 
@@ -139,6 +145,7 @@ class BackupOutputs(OutputsModel):
     container_sas_urls: dict[str, str]
     storage_account_name: str | None = None
     resource_group_name: str | None = None
+    records_sas_urls: dict[str, str] | None = None
 
     @model_validator(mode="after")
     def _sas_urls_are_container_scoped(self) -> BackupOutputs:
@@ -153,7 +160,21 @@ class BackupOutputs(OutputsModel):
                 raise ValueError(
                     f"container_sas_urls.{slug} is not a signed URL for container {container}"
                 )
+        for slug, url in (self.records_sas_urls or {}).items():
+            parts = urlsplit(url)
+            if not parts.path.rstrip("/").endswith(f"/{records_container(slug)}") or (
+                "sig" not in parse_qs(parts.query)
+            ):
+                raise ValueError(
+                    f"records_sas_urls.{slug} is not a signed URL for container "
+                    f"{records_container(slug)}"
+                )
         return self
+
+
+def records_container(slug: str) -> str:
+    """The municipality's records container: its run records and its apply lease."""
+    return f"records-{slug}"
 
 
 MODELS: Mapping[Stack, type[OutputsModel]] = {

@@ -133,7 +133,7 @@ def held(url: str, env: str, slug: str, run_id: str, wait: float = 0.0) -> Itera
     holder = me(run_id)
     stop = threading.Event()
     # Building the client touches no network; only the calls below can fail on the link.
-    with recordstore.container(url) as client:
+    with recordstore.container(recordstore.container_url(url, slug)) as client:
         blob = client.get_blob_client(blob_name(env, slug))
         try:
             lease = _acquire(blob, env, slug, wait)
@@ -169,7 +169,7 @@ def holder(url: str, env: str, slug: str) -> Holder | None:
     from azure.core.exceptions import AzureError, ResourceNotFoundError
 
     try:
-        with recordstore.container(url) as client:
+        with recordstore.container(recordstore.container_url(url, slug)) as client:
             blob = client.get_blob_client(blob_name(env, slug))
             try:
                 props = blob.get_blob_properties()
@@ -191,7 +191,7 @@ def break_lease(url: str, env: str, slug: str) -> Holder | None:
     if found is None:
         return None
     try:
-        with recordstore.container(url) as client:
+        with recordstore.container(recordstore.container_url(url, slug)) as client:
             blob = client.get_blob_client(blob_name(env, slug))
             BlobLeaseClient(blob).break_lease(lease_break_period=0)
     except AzureError as exc:

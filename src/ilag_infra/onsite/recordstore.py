@@ -4,8 +4,11 @@ Every record is written to the local runs/ first, and a copy waits in runs/outbo
 store has it. Uploads never overwrite: a record is uploaded once, and a copy the store already
 holds counts as uploaded, so a retry after a lost answer loses nothing and doubles nothing.
 
-The store is the container SAS URL in ILAG_RECORDS_URL (the region's records container in
-Azure; Azurite in the lab). Without it, records stay in runs/ only.
+The store is the SAS URL in ILAG_RECORDS_URL. Each municipality has a records container of
+its own (records-<slug>): a node holds a SAS for its own container only, so it can neither
+read nor write another municipality's records or lease. The region's operators hold an
+account SAS, and records are routed to the container of their municipality. Without a URL,
+records stay in runs/ only.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from ilag_infra.model.errors import IlagError
 from ilag_infra.model.secrets import redact_text
+from ilag_infra.model.stack_outputs import records_container
 from ilag_infra.onsite import recordschema
 
 STORE_ENV = "ILAG_RECORDS_URL"
@@ -43,27 +48,76 @@ def blob_name(record: dict[str, Any], filename: str) -> str:
     return f"{env}/{record['municipality']}/{record['kind']}/{filename}"
 
 
+def is_account_url(url: str) -> bool:
+    """An account SAS (`srt=`) reaches every records container; a container SAS (`sr=c`) one."""
+    return "srt" in parse_qs(urlsplit(url).query)
+
+
+def container_url(url: str, slug: str) -> str:
+    """The URL of the municipality's records container: the account URL plus its name, or the
+    container URL as given (a node's, which only ever reaches its own)."""
+    if not is_account_url(url):
+        return url
+    parts = urlsplit(url)
+    path = f"{parts.path.rstrip('/')}/{records_container(slug)}"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def url_slug(url: str) -> str | None:
+    """The municipality whose records container a container URL names, if it names one."""
+    if is_account_url(url):
+        return None
+    name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+    prefix = records_container("")
+    return name[len(prefix) :] if name.startswith(prefix) else None
+
+
 @contextmanager
-def container(url: str) -> Iterator[Any]:
-    """A ContainerClient that goes straight to the store (never through an http_proxy)."""
+def _direct() -> Iterator[dict[str, Any]]:
+    """Client options that go straight to the store (never through an http_proxy), fail fast."""
     from azure.core.pipeline.transport import RequestsTransport
-    from azure.storage.blob import ContainerClient
     from requests import Session
 
     session = Session()
     session.trust_env = False
-    client = ContainerClient.from_container_url(
-        url,
-        transport=RequestsTransport(session=session, session_owner=False),
-        retry_total=0,
-        connection_timeout=TIMEOUT_S,
-        read_timeout=TIMEOUT_S,
-    )
     try:
-        yield client
+        yield {
+            "transport": RequestsTransport(session=session, session_owner=False),
+            "retry_total": 0,
+            "connection_timeout": TIMEOUT_S,
+            "read_timeout": TIMEOUT_S,
+        }
     finally:
-        client.close()
         session.close()
+
+
+@contextmanager
+def container(url: str) -> Iterator[Any]:
+    """A ContainerClient for one container URL, straight to the store."""
+    from azure.storage.blob import ContainerClient
+
+    with _direct() as options:
+        client = ContainerClient.from_container_url(url, **options)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+def record_containers(url: str) -> list[str]:
+    """The municipalities that have a records container, through an account SAS."""
+    from azure.storage.blob import BlobServiceClient
+
+    parts = urlsplit(url)
+    account = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    prefix = records_container("")
+    with _direct() as options:
+        service = BlobServiceClient(account, credential=parts.query, **options)
+        try:
+            names = [c.name for c in service.list_containers(name_starts_with=prefix)]
+        finally:
+            service.close()
+    return sorted(n[len(prefix) :] for n in names)
 
 
 def _upload(client: Any, name: str, body: bytes) -> None:
@@ -99,17 +153,17 @@ def flush(runs: Path, url: str | None = None) -> Flushed:
 
     uploaded = 0
     try:
-        with container(url) as client:
-            for path in waiting:
-                try:
-                    body = path.read_bytes()
-                except FileNotFoundError:
-                    continue  # another run's flush took it: uploads never overwrite, so fine
-                record = json.loads(body)
+        for path in waiting:
+            try:
+                body = path.read_bytes()
+            except FileNotFoundError:
+                continue  # another run's flush took it: uploads never overwrite, so fine
+            record = json.loads(body)
+            with container(container_url(url, str(record["municipality"]))) as client:
                 _upload(client, blob_name(record, path.name), body)
-                path.unlink(missing_ok=True)
-                uploaded += 1
-    except (AzureError, OSError, ValueError) as exc:
+            path.unlink(missing_ok=True)
+            uploaded += 1
+    except (AzureError, OSError, ValueError, KeyError) as exc:
         return Flushed(uploaded, len(waiting) - uploaded, short(exc))
     return Flushed(uploaded, 0)
 
@@ -150,33 +204,60 @@ def list_records(
 ) -> list[Stored]:
     """Every record in the store for the environment (and municipalities, kind), read by schema.
 
-    A blob that is not a current record is listed with the reason, never dropped silently."""
+    A blob that is not a current record is listed with the reason, never dropped silently.
+    A record filed under another municipality than its container's is refused the same way:
+    a node can write only its own container, and must not speak for a neighbour."""
     from azure.core.exceptions import AzureError
 
-    prefixes = (
-        [f"{environment}/{m}/" for m in municipalities] if municipalities else [f"{environment}/"]
-    )
-    found: list[Stored] = []
     try:
-        with container(url) as client:
-            for prefix in prefixes:
-                for item in client.list_blobs(name_starts_with=prefix):
-                    parts = item.name.split("/")
-                    if len(parts) != 4 or (kind and parts[2] != kind):
-                        continue
-                    body = client.download_blob(item.name).readall()
-                    try:
-                        rec = recordschema.parse(json.loads(body), item.name)
-                    except (ValueError, recordschema.RecordError) as exc:
-                        found.append(Stored(item.name, None, str(exc)))
-                        continue
-                    found.append(Stored(item.name, rec))
+        containers = _containers(url, municipalities)
+        found: list[Stored] = []
+        for slug, curl in containers:
+            # A municipality's container is read whole: a record it holds in another's
+            # name is shown as refused, not skipped.
+            prefixes = [f"{environment}/"]
+            if slug is None and municipalities:
+                prefixes = [f"{environment}/{m}/" for m in municipalities]
+            with container(curl) as client:
+                for prefix in prefixes:
+                    for item in client.list_blobs(name_starts_with=prefix):
+                        parts = item.name.split("/")
+                        if len(parts) != 4 or (kind and parts[2] != kind):
+                            continue
+                        if municipalities and parts[1] not in municipalities:
+                            continue
+                        found.append(_read(client, item.name, slug))
     except AzureError as exc:
         raise StoreError(
             f"the record store ({STORE_ENV}) cannot be read: {short(exc)}; "
             "check the link to the region and the SAS URL"
         ) from None
     return found
+
+
+def _containers(url: str, municipalities: list[str] | None) -> list[tuple[str | None, str]]:
+    """(slug, container URL) pairs to read: one per municipality through an account SAS,
+    or the one container a container SAS names."""
+    if not is_account_url(url):
+        return [(url_slug(url), url)]
+    slugs = municipalities or record_containers(url)
+    return [(m, container_url(url, m)) for m in slugs]
+
+
+def _read(client: Any, name: str, slug: str | None) -> Stored:
+    body = client.download_blob(name).readall()
+    try:
+        rec = recordschema.parse(json.loads(body), name)
+    except (ValueError, recordschema.RecordError) as exc:
+        return Stored(name, None, str(exc))
+    if slug is not None and rec.municipality != slug:
+        return Stored(
+            name,
+            None,
+            f"{name}: a record for {rec.municipality} in {records_container(slug)}; a "
+            "municipality's container holds only its own records, so it is not read",
+        )
+    return Stored(name, rec)
 
 
 def list_local(
