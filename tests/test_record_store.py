@@ -292,6 +292,5 @@ def test_each_municipality_has_its_own_records_container(
     with lease.held(node_bo, "lab", "bo", "node-run"):
         held = lease.holder(operator, "lab", "bo")
         assert held is not None and held.run_id == "node-run"
-        with pytest.raises(lease.LockedError):
-            with lease.held(operator, "lab", "bo", "operator-run"):
-                pytest.fail("the operator and the node held bo's lock at once")
+        with pytest.raises(lease.LockedError), lease.held(operator, "lab", "bo", "operator-run"):
+            pytest.fail("the operator and the node held bo's lock at once")
