@@ -50,13 +50,14 @@ def register(app: typer.Typer) -> None:
           ilag audit andoy
           ilag audit --all --env prod --json
         """
-        from ilag_infra.onsite import audit
+        from ilag_infra.onsite import audit, auditrecord
 
         ctx = Context(env, json=as_json)
         out, target = ctx.console, ctx.target
         slugs = ctx.slugs(municipalities, all_)
         results = audit.audit(target, slugs, limit)
         ok = all(r.ok for r in results)
+        records = auditrecord.write_records(target.repo_root, target.env, slugs, results)
         if as_json:
             doc = {
                 "env": target.env,
@@ -108,5 +109,9 @@ def register(app: typer.Typer) -> None:
                 f"{counts['pass']} pass, {counts['fail']} fail, {counts['n/a']} n/a, "
                 f"{counts['off']} off by settings"
             )
+            if records:
+                out.print(
+                    f"[dim]{len(records)} run record(s) in {shown(str(records[0].parent))}[/]"
+                )
         if not ok:
             raise typer.Exit(EXIT_FAILED)

@@ -28,6 +28,8 @@ SAS_LIFETIME = timedelta(days=30)
 # write, delete, list. It stays on the controller (outputs.json, lab block); hosts never get it.
 OPERATOR_PERMISSIONS = "rwdlac"
 OPERATOR_SAS_LIFETIME = timedelta(days=2)
+# A node's records container: write its records, hold its lease; never delete.
+RECORDS_PERMISSIONS = "racwl"
 START_TIMEOUT = 30.0
 
 
@@ -137,6 +139,14 @@ def container_sas_url(
     """A SAS URL scoped to one container, with the site permissions and a 30-day expiry."""
     expiry = sas_time((now or datetime.now(UTC)) + SAS_LIFETIME)
     return f"{endpoint}/{container}?{container_sas(key, container, SITE_PERMISSIONS, expiry)}"
+
+
+def records_sas_url(endpoint: str, container: str, now: datetime | None = None) -> str:
+    """A node's SAS URL for its own records container (records and lease, no delete)."""
+    expiry = sas_time((now or datetime.now(UTC)) + SAS_LIFETIME)
+    return (
+        f"{endpoint}/{container}?{container_sas(DEV_KEY, container, RECORDS_PERMISSIONS, expiry)}"
+    )
 
 
 def new_policy_id(now: datetime | None = None) -> str:

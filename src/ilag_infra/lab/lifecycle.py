@@ -32,6 +32,7 @@ from ilag_infra.lab.state import BridgeState, HostState, LabState
 from ilag_infra.model.errors import InventoryError, Problem
 from ilag_infra.model.naming import container_name
 from ilag_infra.model.region import LoadedRegion
+from ilag_infra.model.stack_outputs import records_container
 
 Progress = Callable[[str], None]
 SSH_TIMEOUT = 120.0
@@ -359,6 +360,11 @@ def up(
             slug: azurite.policy_sas_url(lab.blob_endpoint, name, policies[slug])
             for slug, name in containers.items()
         }
+        records_urls = {}
+        for n in netplan.nets:
+            name = records_container(n.slug)
+            azurite.create_container(lab.blob_endpoint, name)
+            records_urls[n.slug] = azurite.records_sas_url(lab.blob_endpoint, name)
 
         _raise_inotify(paths, lab, progress)
         progress(f"booting {len(lab.hosts)} hosts")
@@ -394,6 +400,7 @@ def up(
                 blob_endpoint=lab.blob_endpoint,
                 container_names=containers,
                 sas_urls=sas_urls,
+                records_urls=records_urls,
                 restic_passwords=passwords,
                 state_dir=paths.state,
                 site_policies=policies,

@@ -28,6 +28,7 @@ def render(
     restic_passwords: dict[str, str],
     state_dir: Path,
     site_policies: dict[str, str] | None = None,
+    records_urls: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     info = region.region
     # Built through the contract's models: a renamed or mistyped output fails here (and in
@@ -46,6 +47,7 @@ def render(
             storage_account_name=DEV_KEY.account,
             container_names=container_names,
             container_sas_urls=sas_urls,
+            records_sas_urls=records_urls,
         ),
     }
     return {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.model.region import Region
-from ilag_infra.onsite import hostlist, outputs, recordstore, runrecord
+from ilag_infra.onsite import drift, hostlist, outputs, recordstore, runrecord
 from ilag_infra.onsite.lock import LOCAL_NOTE, LockedError, apply_lock
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult, ProgressFn, run_playbook
 from ilag_infra.onsite.targets import Target
@@ -115,6 +115,8 @@ def apply(
         runrecord.write(target.repo_root, run_id, target.env, replace(request, slug=r.slug), r)
         for r in results
     ]
+    if request.check:
+        records += [drift.write(target.repo_root, target.env, r) for r in results]
     note = LOCAL_NOTE if recordstore.store_url() is None else ""
     return ApplyOutcome(run_id, results, records, note)
 

@@ -72,6 +72,8 @@ class MunicipalityResult:
     finished: str = ""
     artifact_dir: str = ""
     messages: dict[str, str] = field(default_factory=dict)  # host → first failure reason
+    # host → what changed (files by path, else the task): in check mode, the drift.
+    changes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def failed_hosts(self) -> list[str]:
@@ -157,6 +159,26 @@ def _diff_text(res: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def changed_items(task: str, res: dict[str, Any]) -> list[str]:
+    """What a changed result changed, as a person would look for it: the file's path where
+    the module names one (dest, path, the diff's header), else the task's name."""
+    found: list[str] = []
+    for item in _item_results(res):
+        if not item.get("changed") and item is not res:
+            continue
+        diffs = item.get("diff")
+        headers = [
+            str(d.get("after_header") or d.get("before_header") or "")
+            for d in (diffs if isinstance(diffs, list) else [diffs] if diffs else [])
+            if isinstance(d, dict)
+        ]
+        paths = [str(item[k]) for k in ("dest", "path") if isinstance(item.get(k), str)]
+        for candidate in [*paths, *headers]:
+            if candidate.startswith("/") and candidate not in found:
+                found.append(candidate)
+    return [f"{p} ({task})" for p in found] or [task]
+
+
 def _changed_task(task: str, res: dict[str, Any]) -> str:
     """A loop task names the items that changed: one task writes many files."""
     if not isinstance(res.get("results"), list):
@@ -181,6 +203,7 @@ class EventSink:
         self.show_diff = show_diff
         self.keep_event_files = keep_event_files
         self.messages: dict[str, str] = {}
+        self.changes: dict[str, list[str]] = {}
         self.stats: dict[str, dict[str, int]] = {}
 
     def __call__(self, event: dict[str, Any]) -> bool:
@@ -195,6 +218,8 @@ class EventSink:
             task = str(data.get("task", ""))
             if kind == "ok" and res.get("changed"):
                 kind = "changed"
+                seen = self.changes.setdefault(host, [])
+                seen.extend(i for i in changed_items(task, res) if i not in seen)
                 task = _changed_task(task, res)
             if kind == "failed" and data.get("ignore_errors"):
                 kind = "ok"
@@ -402,4 +427,5 @@ def run_playbook(
         finished=datetime.now(UTC).isoformat(timespec="seconds"),
         artifact_dir=str(artifact_dir),
         messages=sink.messages,
+        changes=sink.changes,
     )
