@@ -20,6 +20,7 @@ OutputsOption = Annotated[
     Path | None,
     typer.Option(
         "--outputs",
+        envvar="ILAG_OUTPUTS",
         help="Read stack outputs from this JSON file instead (shape: docs/interfaces.md).",
     ),
 ]

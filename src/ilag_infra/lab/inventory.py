@@ -21,6 +21,8 @@ from ilag_infra.onsite.targets import LAB_GROUP
 
 # Inventory hosts that have no lab twin (more inventory hosts than --hosts-per-municipality).
 ABSENT_GROUP = "ilag_lab_absent"
+# Each municipality's node (playbooks/node.yml, role ilag_node).
+NODE_GROUP = "ilag_nodes"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def lab_overrides(net: MunicipalityNet, service_ip: str) -> dict[str, Any]:
         # Time and names come only from lab addresses (there is no route anywhere else).
         "baseline__ntp_servers": [str(net.gateway)],
         "network__resolvers": [service_ip],
+        # The node runs its checks against the lab's files (its own copy of them).
+        "ilag_node__env": "lab",
     }
 
 
@@ -64,8 +68,12 @@ def render_overlay(
     hosts: list[LabHost],
     inventory_names: list[str],
     operator_key: Path,
+    node_names: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The overlay inventory for one municipality, as plain data ready for YAML."""
+    """The overlay inventory for one municipality, as plain data ready for YAML.
+
+    When the municipality's node is not among the hosts the lab boots (more inventory hosts
+    than --hosts-per-municipality), its first lab host stands in as the node."""
     host_vars: dict[str, Any] = {}
     for host in hosts:
         host_vars[host.name] = {
@@ -87,6 +95,11 @@ def render_overlay(
     }
     if absent:
         children[ABSENT_GROUP] = {"hosts": absent}
+    nodes = [n for n in node_names or [] if n in lab_names] or (
+        [hosts[0].name] if hosts and node_names is not None else []
+    )
+    if nodes:
+        children[NODE_GROUP] = {"hosts": {name: None for name in nodes}}
     return {"all": {"children": children}}
 
 

@@ -24,7 +24,12 @@ from ilag_infra.lab import (
     state,
 )
 from ilag_infra.lab.errors import LabError
-from ilag_infra.lab.names import inventory_file, lab_host_names, read_inventory_hosts
+from ilag_infra.lab.names import (
+    inventory_file,
+    lab_host_names,
+    read_inventory_group,
+    read_inventory_hosts,
+)
 from ilag_infra.lab.overlay import mounts_under, remove_tree
 from ilag_infra.lab.paths import OWNER_FILE, STATE_DIR_ENV, LabPaths, lab_paths
 from ilag_infra.lab.proc import cmdline, overlay_upper_of_root
@@ -56,6 +61,8 @@ class _Wanted:
     netplan: net.NetPlan
     names: dict[str, list[str]]
     inventory_names: dict[str, list[str]]
+    # Each municipality's node hosts (inventory group ilag_nodes).
+    nodes: dict[str, list[str]]
 
 
 def _plan(
@@ -80,7 +87,10 @@ def _plan(
                     ]
                 )
             seen[name] = slug
-    return _Wanted(netplan, names, inv)
+    nodes = {
+        s: read_inventory_group(inventory_file(repo_root, s), inventory.NODE_GROUP) for s in slugs
+    }
+    return _Wanted(netplan, names, inv, nodes)
 
 
 def _host_states(paths: LabPaths, wanted: _Wanted) -> list[HostState]:
@@ -452,7 +462,13 @@ def _write_access_files(paths: LabPaths, lab: LabState, wanted: _Wanted) -> None
         kh.parent.mkdir(parents=True, exist_ok=True)
         kh.write_text(inventory.known_hosts_lines(members))
         overlay = inventory.render_overlay(
-            n.slug, n, wanted.netplan, members, wanted.inventory_names[n.slug], paths.operator_key
+            n.slug,
+            n,
+            wanted.netplan,
+            members,
+            wanted.inventory_names[n.slug],
+            paths.operator_key,
+            wanted.nodes[n.slug],
         )
         inventory.write_yaml(
             paths.inventory / f"{n.slug}.yml",

@@ -38,6 +38,17 @@ def read_inventory_hosts(path: Path) -> list[str]:
     return inv.names
 
 
+def read_inventory_group(path: Path, group: str) -> list[str]:
+    """Hosts of an inventory file in `group`, in inventory order; [] without the file."""
+    if not path.is_file():
+        return []
+    inv, problems = inventory.read(path, path.parent.name)
+    if problems:
+        raise InventoryError(problems)
+    members = inv.in_group(group)
+    return [n for n in inv.names if n in members]
+
+
 def lab_host_names(slug: str, inventory_names: list[str], count: int) -> list[str]:
     """The first `count` inventory hosts, topped up with `<slug>-lab01`, `<slug>-lab02`, …"""
     names = inventory_names[:count]

@@ -8,10 +8,13 @@ from pathlib import Path
 
 from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.model.region import Region
-from ilag_infra.onsite import drift, hostlist, outputs, recordstore, runrecord
+from ilag_infra.onsite import drift, hostlist, nodebundle, outputs, recordstore, runrecord
 from ilag_infra.onsite.lock import LOCAL_NOTE, LockedError, apply_lock
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult, ProgressFn, run_playbook
 from ilag_infra.onsite.targets import Target
+
+# playbooks/node.yml: the controller builds the node's bundle for it (onsite/nodebundle.py).
+NODE_PLAYBOOK = "node"
 
 
 @dataclass
@@ -96,6 +99,10 @@ def apply(
             target.check_ready(slug)
     stack_outputs = target.stack_outputs()
     run_vars = {slug: outputs.run_vars(region, slug, stack_outputs) for slug in slugs}
+    if request.playbook.stem == NODE_PLAYBOOK:
+        for slug in slugs:
+            extra = nodebundle.run_vars(region, target, slug, stack_outputs)
+            run_vars[slug] = run_vars[slug].merged(extra)
     run_id = runrecord.new_run_id()
     base = runrecord.runs_dir(target.repo_root)
     run_dir = base / run_id

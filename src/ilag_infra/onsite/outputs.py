@@ -191,6 +191,10 @@ class RunVars:
     public: dict[str, Any]
     secrets: dict[str, Any]
 
+    def merged(self, extra: RunVars) -> RunVars:
+        """These variables plus `extra`'s (a playbook that needs more, such as the node's)."""
+        return RunVars({**self.public, **extra.public}, {**self.secrets, **extra.secrets})
+
 
 def run_vars(region: Region, slug: str, outputs: StackOutputs) -> RunVars:
     """The run-time variables for one municipality (names fixed in docs/interfaces.md)."""

@@ -14,6 +14,8 @@ from ilag_infra.model import secrets
 from ilag_infra.onsite import recordschema, recordstore
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult
 
+REVISION_FILE = "REVISION"
+
 
 def runs_dir(repo_root: Path) -> Path:
     return Path(os.environ.get("ILAG_RUNS_DIR", repo_root / "runs"))
@@ -24,7 +26,13 @@ def new_run_id() -> str:
 
 
 def git_commit(repo_root: Path) -> str:
-    """HEAD, with '+dirty' when the work tree has uncommitted changes to tracked files."""
+    """HEAD, with '+dirty' when the work tree has uncommitted changes to tracked files.
+
+    A node's copy of the repository has no .git: its REVISION file names the commit it was
+    made from (onsite/nodebundle.py)."""
+    revision = repo_root / REVISION_FILE
+    if not (repo_root / ".git").exists() and revision.is_file():
+        return revision.read_text(encoding="utf-8").strip() or "unknown"
     try:
         head = subprocess.run(
             ["git", "-C", str(repo_root), "rev-parse", "HEAD"],
