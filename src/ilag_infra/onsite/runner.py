@@ -172,7 +172,16 @@ def changed_items(task: str, res: dict[str, Any]) -> list[str]:
             for d in (diffs if isinstance(diffs, list) else [diffs] if diffs else [])
             if isinstance(d, dict)
         ]
-        paths = [str(item[k]) for k in ("dest", "path") if isinstance(item.get(k), str)]
+        args = (item.get("invocation") or {}).get("module_args") or {}
+        paths = [
+            str(src[k])
+            for src in (item, args)
+            for k in ("dest", "path", "name")
+            if isinstance(src.get(k), str)
+        ]
+        label = item.get("_ansible_item_label")
+        if isinstance(label, str):
+            paths.append(label)
         for candidate in [*paths, *headers]:
             if candidate.startswith("/") and candidate not in found:
                 found.append(candidate)
