@@ -250,6 +250,15 @@ def test_a_store_that_cannot_be_reached_refuses_the_lock(
         lock.apply_lock(tmp_path, "lab", "bo", "run-1"),
     ):
         pytest.fail("applied without the region's lock")
+    # A check changes nothing: with the link down it runs under this machine's own lock,
+    # and a second check on the same machine still waits for it.
+    with lock.apply_lock(tmp_path, "lab", "bo", "check-1", offline_ok=True) as kind:
+        assert kind == "offline"
+        with (
+            pytest.raises(lease.LockedError, match="already being applied"),
+            lock.apply_lock(tmp_path, "lab", "bo", "check-2", offline_ok=True),
+        ):
+            pytest.fail("two checks held bo's local lock at once")
 
 
 def test_each_municipality_has_its_own_records_container(

@@ -9,7 +9,7 @@ from pathlib import Path
 from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.model.region import Region
 from ilag_infra.onsite import drift, hostlist, nodebundle, outputs, recordstore, runrecord
-from ilag_infra.onsite.lock import LOCAL_NOTE, LockedError, apply_lock
+from ilag_infra.onsite.lock import LOCAL_NOTE, OFFLINE_NOTE, LockedError, apply_lock
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult, ProgressFn, run_playbook
 from ilag_infra.onsite.targets import Target
 
@@ -108,10 +108,16 @@ def apply(
     run_dir = base / run_id
     lock_dir = base / "locks"
 
+    offline: list[str] = []
+
     def one(slug: str) -> MunicipalityResult:
         req = replace(request, slug=slug)
         try:
-            with apply_lock(lock_dir, target.env, slug, run_id, lock_wait):
+            with apply_lock(
+                lock_dir, target.env, slug, run_id, lock_wait, offline_ok=request.check
+            ) as kind:
+                if kind == "offline":
+                    offline.append(slug)
                 return run_playbook(target, req, run_vars[slug], run_dir, progress)
         except LockedError as exc:
             return MunicipalityResult(slug, "locked", 1, messages={"": str(exc)})
@@ -124,7 +130,7 @@ def apply(
     ]
     if request.check:
         records += [drift.write(target.repo_root, target.env, r) for r in results]
-    note = LOCAL_NOTE if recordstore.store_url() is None else ""
+    note = LOCAL_NOTE if recordstore.store_url() is None else OFFLINE_NOTE if offline else ""
     return ApplyOutcome(run_id, results, records, note)
 
 

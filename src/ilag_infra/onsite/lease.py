@@ -36,6 +36,10 @@ class LockedError(IlagError):
     """Another apply holds the municipality's lock."""
 
 
+class StoreUnreachable(LockedError):
+    """The store that holds the lease cannot be reached (the link to the region is down)."""
+
+
 @dataclass(frozen=True)
 class Holder:
     host: str
@@ -90,7 +94,7 @@ def _holder(blob: Any) -> Holder:
 
 
 def _store_error(exc: Exception, slug: str) -> LockedError:
-    return LockedError(
+    return StoreUnreachable(
         f"the apply lock for {slug} is a lease in the record store ({recordstore.STORE_ENV}), "
         f"which cannot be reached: {recordstore.short(exc)}. Check the link to the region; to "
         f"apply with this machine's own lock instead (nothing stops another machine), run "

@@ -13,15 +13,19 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ilag_infra.onsite import lease, recordstore
 from ilag_infra.onsite.lease import LockedError
 
-__all__ = ["LOCAL_NOTE", "LockedError", "apply_lock", "municipality_lock"]
+__all__ = ["LOCAL_NOTE", "OFFLINE_NOTE", "LockedError", "apply_lock", "municipality_lock"]
 
+OFFLINE_NOTE = (
+    f"the record store ({recordstore.STORE_ENV}) cannot be reached: this check ran under "
+    "this machine's own file lock, and its records wait in runs/outbox/ until the store is back"
+)
 LOCAL_NOTE = (
     f"no record store configured ({recordstore.STORE_ENV}): the apply lock is this machine's "
     "own file lock (runs/locks/), which another checkout does not see"
@@ -75,13 +79,30 @@ def municipality_lock(lock_dir: Path, slug: str, run_id: str, wait: float = 0.0)
 
 @contextmanager
 def apply_lock(
-    lock_dir: Path, env: str, slug: str, run_id: str, wait: float = 0.0
+    lock_dir: Path,
+    env: str,
+    slug: str,
+    run_id: str,
+    wait: float = 0.0,
+    offline_ok: bool = False,
 ) -> Iterator[str]:
-    """The region's lease when a store is configured, else the local flock; yields which."""
+    """The region's lease when a store is configured, else the local flock; yields which.
+
+    offline_ok (a check, which changes nothing): when the store cannot be reached, hold the
+    local flock instead and yield "offline", so a node's checks still run with the link down.
+    A run that changes servers never falls back: it refuses and says how to choose."""
     url = recordstore.store_url()
     if url is None:
         with municipality_lock(lock_dir, slug, run_id, wait):
             yield "local"
         return
-    with lease.held(url, env, slug, run_id, wait):
-        yield "lease"
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(lease.held(url, env, slug, run_id, wait))
+            kind = "lease"
+        except lease.StoreUnreachable:
+            if not offline_ok:
+                raise
+            stack.enter_context(municipality_lock(lock_dir, slug, run_id, wait))
+            kind = "offline"
+        yield kind
