@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -381,3 +382,53 @@ def test_the_receiver_says_why_it_did_not_start(tmp_path: Path) -> None:
         with pytest.raises(Exception, match="did not come up") as err:
             receiver.start("127.0.0.1", tmp_path / "r.jsonl", port, free_port())
     assert "Address already in use" in str(err.value)
+
+
+def test_a_check_that_stopped_running_alerts_once_and_resolves(
+    tmp_path: Path, runs: Path, rx: Receiver
+) -> None:
+    settings = rx.settings()
+    drift(tmp_path, {"bo-app01": []})
+    jobrecord.write(
+        tmp_path,
+        "backup",
+        "bo",
+        {"environment": "lab", "municipality": "bo", "ok": True, "action": "status",
+         "max_age_hours": 26, "hosts": [{"host": "bo-fil01", "state": "ok", "fresh": True}]},
+    )  # fmt: skip
+    kinds = ("drift", "backup", "restore")
+    now = datetime.now(UTC)
+    late = alerts.notify_stale(tmp_path, "lab", "bo", kinds, settings, now + timedelta(hours=30))
+    assert [(s.word, s.text.split(":")[0]) for s in late.sent] == [
+        ("Obs", "utdatert resultat for drift (bo, lab)"),
+        ("Obs", "utdatert resultat for sikkerhetskopi (bo, lab)"),
+        ("Obs", "utdatert resultat for gjenopprettingstest (bo, lab)"),
+    ]
+    subjects = sorted(g["subject"] for g in rx.got() if g["channel"] == "smtp")
+    assert subjects[0] == "[ilag] Obs: utdatert resultat for drift (bo, lab)"
+    assert "30 timer gammelt (grense 24 timer)" in json.dumps(rx.got(), ensure_ascii=False)
+    assert len(rx.got()) == 6
+    # Later still (Feil by age) is the same problem: not sent again.
+    later = alerts.notify_stale(tmp_path, "lab", "bo", kinds, settings, now + timedelta(days=3))
+    assert later.sent == [] and len(later.open) == 3
+    # The timers ran again: drift and backup are Løst; the restore test never ran.
+    back = alerts.notify_stale(tmp_path, "lab", "bo", kinds, settings, now)
+    assert sorted((s.word, s.key) for s in back.sent) == [
+        ("Løst", "lab/bo/stale/backup"),
+        ("Løst", "lab/bo/stale/drift"),
+    ]
+    assert back.open == ["lab/bo/stale/restore"] and len(rx.got()) == 10
+
+
+def test_alerts_stale_on_the_command_line(
+    runs: Path, rx: Receiver, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in rx.env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["alerts", "stale", "bo", "--kind", "audit"]) == 0
+    out, _ = capsys.readouterr()
+    assert "bo: alert Obs: utdatert resultat for revisjon (bo, lab): ingen resultat funnet" in out
+    assert main(["alerts", "stale", "bo", "--kind", "audit"]) == 0
+    assert capsys.readouterr().out == ""
+    assert len(rx.got()) == 2
+    assert main(["alerts", "stale", "bo", "--kind", "alert"]) == 2

@@ -24,6 +24,9 @@ KIND_WORDS = {
     "alert": "varsel",
     "prune": "opprydding",
 }
+# The kind of a problem that a check's latest result is too old (alert_stale.py); its host
+# is the kind of check that is late.
+STALE = "stale"
 # The report's words: a new problem is Feil, one that has gone away Løst.
 FEIL, LOST, OBS = "Feil", "Løst", "Obs"
 # A whole-run problem (no one host to name) has this in place of the host.
@@ -40,6 +43,7 @@ class Problem:
     kind: str
     host: str  # WHOLE_RUN for a problem of the run as a whole
     detail: str  # what is wrong, one line
+    word: str = FEIL  # how the new problem is announced: Feil, or Obs for a warning
 
     @property
     def key(self) -> str:
@@ -50,6 +54,8 @@ class Problem:
         """drift på bo-app01 (bo, lab)"""
         word = KIND_WORDS.get(self.kind, self.kind)
         where = f"({self.municipality}, {self.environment})"
+        if self.kind == STALE:
+            return f"utdatert resultat for {KIND_WORDS.get(self.host, self.host)} {where}"
         if self.host == WHOLE_RUN:
             return f"{word} feilet {where}"
         return f"{word} på {self.host} {where}"

@@ -15,15 +15,15 @@ import os
 import re
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ilag_infra.onsite import alert_channels, alert_settings, jobrecord, runrecord
-from ilag_infra.onsite.alert_problems import FEIL, LOST, OBS, Problem, problems, scope
+from ilag_infra.onsite import alert_channels, alert_settings, alert_stale, jobrecord, runrecord
+from ilag_infra.onsite.alert_problems import FEIL, LOST, OBS, STALE, Problem, problems, scope
 from ilag_infra.onsite.alert_settings import AlertSettings
 
 __all__ = [
@@ -33,6 +33,8 @@ __all__ = [
     "SentAlert",
     "notify",
     "notify_file",
+    "notify_problems",
+    "notify_stale",
     "problems",
     "send_test",
     "state_file",
@@ -172,11 +174,12 @@ def _deliver(
     repo_root: Path,
     settings: AlertSettings,
     entry: dict[str, Any],
-    word: str,
+    resolved: bool,
     targets: list[str],
     outcome: AlertOutcome,
 ) -> None:
     """Send one message on the targets not failed yet this run; note who got it."""
+    word = LOST if resolved else str(entry.get("word", FEIL))
     subject, body = _message(word, entry)
     told = entry.setdefault("told", {})
     got: list[str] = []
@@ -185,7 +188,7 @@ def _deliver(
             continue  # down this run: keep the message pending rather than wait on it again
         why = alert_channels.send(settings, channel, subject, body)
         if why is None:
-            told[channel] = OPEN if word == FEIL else RESOLVED
+            told[channel] = RESOLVED if resolved else OPEN
             got.append(channel)
         else:
             outcome.failed[channel] = why
@@ -198,7 +201,7 @@ def _deliver(
         {
             "environment": entry["environment"],
             "municipality": entry["municipality"],
-            "ok": word == LOST,
+            "ok": resolved,
             "problem": entry["text"],
             "channels": got,
             "about": entry["key"],
@@ -207,7 +210,7 @@ def _deliver(
             "since": entry["since"],
         },
     )
-    text = entry["text"] if word == FEIL else entry["title"]
+    text = entry["title"] if resolved else entry["text"]
     outcome.sent.append(SentAlert(entry["key"], word, text, tuple(got), record))
 
 
@@ -219,13 +222,24 @@ def notify(
     settings default to the ILAG_ALERT_* environment (InputError if bad). With no channel
     configured nothing is sent or remembered, and the outcome's note says so."""
     settings = alert_settings.from_env() if settings is None else settings
-    if not settings.channels:
-        return AlertOutcome(note=NO_CHANNELS_NOTE)
     found = problems(record)  # checks the record against the schema first
     if record.get("kind") == "alert":
         return AlertOutcome(channels=settings.channels)  # alerts are not judged by alerts
+    return notify_problems(repo_root, scope(record), found, settings)
+
+
+def notify_problems(
+    repo_root: Path,
+    where: tuple[str, str, str],
+    found: list[Problem],
+    settings: AlertSettings,
+) -> AlertOutcome:
+    """Alert on `found`, the whole truth about the scope `where` (environment,
+    municipality, kind): what is not in it any more is resolved."""
+    if not settings.channels:
+        return AlertOutcome(note=NO_CHANNELS_NOTE)
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    here = list(scope(record))
+    here = list(where)
     outcome = AlertOutcome(channels=settings.channels)
     path = state_file(repo_root)
     with _locked(path):
@@ -240,6 +254,7 @@ def notify(
                 environment=p.environment,
                 municipality=p.municipality,
                 kind=p.kind,
+                word=p.word,
                 title=p.title,
                 text=p.text,
                 detail=p.detail,
@@ -249,7 +264,7 @@ def notify(
             entry["told"] = {c: s for c, s in entry["told"].items() if c in settings.channels}
             todo = [c for c in settings.channels if entry["told"].get(c) != OPEN]
             if todo:
-                _deliver(repo_root, settings, entry, FEIL, todo, outcome)
+                _deliver(repo_root, settings, entry, False, todo, outcome)
         for key in sorted(entries):
             entry = entries[key]
             if entry.get("scope") != here or key in current:
@@ -257,7 +272,7 @@ def notify(
             entry["told"] = {c: s for c, s in entry["told"].items() if c in settings.channels}
             todo = [c for c in settings.channels if entry["told"].get(c) == OPEN]
             if todo:
-                _deliver(repo_root, settings, entry, LOST, todo, outcome)
+                _deliver(repo_root, settings, entry, True, todo, outcome)
             if not any(s == OPEN for s in entry["told"].values()):
                 del entries[key]
         for key, entry in sorted(entries.items()):
@@ -273,6 +288,23 @@ def notify(
         outcome.open = sorted(current)
         _save(path, entries)
     return outcome
+
+
+def notify_stale(
+    repo_root: Path,
+    environment: str,
+    municipality: str,
+    kinds: Iterable[str] = alert_stale.WATCHED,
+    settings: AlertSettings | None = None,
+    now: datetime | None = None,
+) -> AlertOutcome:
+    """Alert on the watched checks whose latest result in runs/ is too old or missing (a
+    timer that stopped); their own scope, so a fresh result again sends Løst."""
+    settings = alert_settings.from_env() if settings is None else settings
+    found = alert_stale.stale_problems(
+        runrecord.runs_dir(repo_root), environment, municipality, kinds, now
+    )
+    return notify_problems(repo_root, (environment, municipality, STALE), found, settings)
 
 
 def notify_file(repo_root: Path, path: Path, settings: AlertSettings | None = None) -> AlertOutcome:
