@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import pytest
 from ilag_infra.cli.app import main
 from ilag_infra.lab import receiver
 from ilag_infra.model.errors import InputError
-from ilag_infra.onsite import alert_settings, alerts, jobrecord
+from ilag_infra.onsite import alert_channels, alert_settings, alerts, jobrecord
 from ilag_infra.onsite.alert_settings import AlertSettings
 
 TOKEN = "T0KEN-b7c1d9e2f3a4b5c6"
@@ -432,3 +433,56 @@ def test_alerts_stale_on_the_command_line(
     assert capsys.readouterr().out == ""
     assert len(rx.got()) == 2
     assert main(["alerts", "stale", "bo", "--kind", "alert"]) == 2
+
+
+class _Answer(BaseHTTPRequestHandler):
+    """A webhook endpoint that answers every POST with the status in its path."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        code = int(self.path.strip("/").split("/")[0])
+        self.send_response(code)
+        self.send_header("Location", f"http://127.0.0.1:{self.server.server_port}/200/")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.mark.parametrize("code", [302, 404, 500])
+def test_a_webhook_that_does_not_take_the_post_is_a_failure(tmp_path: Path, code: int) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/{code}/{TOKEN}"
+        why = alert_channels.send_webhook(url, "[ilag] Feil: x")
+    finally:
+        server.shutdown()
+    assert why == f"http://127.0.0.1:{server.server_port}/… answered HTTP {code}"
+
+
+def test_smtp_failures_are_reported_without_the_password(
+    tmp_path: Path, runs: Path, rx: Receiver
+) -> None:
+    secret = tmp_path / "smtp-password"
+    secret.write_text("hunter2-not-real\n", encoding="utf-8")
+    secret.chmod(0o600)
+    # The lab's receiver offers neither STARTTLS nor AUTH: both must fail, and say so.
+    tls = alert_settings.from_env({**rx.env, "ILAG_ALERT_SMTP_STARTTLS": "yes"})
+    login = alert_settings.from_env(
+        {
+            **rx.env,
+            "ILAG_ALERT_SMTP_USER": "ilag",
+            "ILAG_ALERT_SMTP_PASSWORD_FILE": str(secret),
+        }
+    )
+    bad = drift(tmp_path, {"bo-app01": ["x"]})
+    for settings, words in ((tls, "STARTTLS"), (login, "AUTH")):
+        outcome = alerts.notify(tmp_path, bad, settings)
+        assert words in outcome.failed["smtp"] and outcome.pending == ["lab/bo/drift/bo-app01"]
+        assert "hunter2" not in repr(outcome)
+    assert [g["channel"] for g in rx.got()] == ["webhook"]  # once, not per failed try
+    written = "".join(p.read_text(encoding="utf-8") for p in runs.rglob("*") if p.is_file())
+    assert "hunter2" not in written

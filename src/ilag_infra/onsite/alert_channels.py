@@ -12,6 +12,7 @@ import ssl
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import urlsplit
 
 from ilag_infra.model.secrets import redact_text
@@ -50,6 +51,13 @@ def _reason(exc: BaseException, secrets: list[str]) -> str:
     return redact_text(text, [s for s in secrets if s])
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is a failure: urllib would repeat the POST as a GET without the alert."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def send_webhook(url: str, text: str) -> str | None:
     """POST the incoming-webhook payload Slack, Mattermost and Rocket.Chat accept."""
     body = json.dumps({"text": text, "username": USERNAME}, ensure_ascii=False).encode()
@@ -59,7 +67,7 @@ def send_webhook(url: str, text: str) -> str | None:
     parts = urlsplit(url)
     # A loopback or plain-http (lab) receiver is reached directly, never through a proxy
     # from the environment; a chat service on the internet may need the node's proxy.
-    handlers: list[urllib.request.BaseHandler] = []
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
     if parts.scheme == "http" or is_loopback(parts.hostname or ""):
         handlers.append(urllib.request.ProxyHandler({}))
     opener = urllib.request.build_opener(*handlers)

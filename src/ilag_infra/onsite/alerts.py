@@ -23,7 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from ilag_infra.onsite import alert_channels, alert_settings, alert_stale, jobrecord, runrecord
-from ilag_infra.onsite.alert_problems import FEIL, LOST, OBS, STALE, Problem, problems, scope
+from ilag_infra.onsite.alert_problems import (
+    FEIL,
+    KIND_WORDS,
+    LOST,
+    OBS,
+    STALE,
+    WHOLE_RUN,
+    Problem,
+    problems,
+    scope,
+)
 from ilag_infra.onsite.alert_settings import AlertSettings
 
 __all__ = [
@@ -141,6 +151,16 @@ def _save(path: Path, entries: dict[str, Any]) -> None:
         raise
 
 
+def _what(entry: dict[str, Any]) -> list[str]:
+    """Which check, and which host, in the body's words."""
+    kind, host = str(entry["kind"]), str(entry["host"])
+    if kind == STALE:
+        return [f"Kontroll: {KIND_WORDS.get(host, host)} (siste resultat for gammelt)"]
+    return [f"Kontroll: {KIND_WORDS.get(kind, kind)}"] + (
+        [f"Vert: {host}"] if host != WHOLE_RUN else []
+    )
+
+
 def _message(word: str, entry: dict[str, Any]) -> tuple[str, str]:
     """(subject, body) of an alert: the subject one line, the body the details."""
     subject = f"[ilag] {word}: {entry['title']}"
@@ -151,8 +171,7 @@ def _message(word: str, entry: dict[str, Any]) -> tuple[str, str]:
         "",
         f"Kommune: {entry['municipality']}",
         f"Miljø: {entry['environment']}",
-        f"Kontroll: {entry['kind']}",
-        f"Vert: {entry['host']}",
+        *_what(entry),
         f"Først sett: {entry['since']}",
         f"Sist sett: {entry['last_seen']}",
         "",
@@ -214,6 +233,81 @@ def _deliver(
     outcome.sent.append(SentAlert(entry["key"], word, text, tuple(got), record))
 
 
+def _usable(entry: dict[str, Any], settings: AlertSettings) -> dict[str, str]:
+    """What each channel was told; a channel dropped from the settings is no one's to tell."""
+    told = {c: s for c, s in entry.get("told", {}).items() if c in settings.channels}
+    entry["told"] = told
+    return told
+
+
+def _announce(
+    repo_root: Path,
+    settings: AlertSettings,
+    entries: dict[str, Any],
+    here: list[str],
+    p: Problem,
+    now: str,
+    outcome: AlertOutcome,
+) -> None:
+    """A problem present now: to every channel not yet told it is open."""
+    entry = entries.setdefault(
+        p.key, {"key": p.key, "scope": here, "host": p.host, "since": now, "told": {}}
+    )
+    entry.update(
+        environment=p.environment,
+        municipality=p.municipality,
+        kind=p.kind,
+        word=p.word,
+        title=p.title,
+        text=p.text,
+        detail=p.detail,
+        last_seen=now,
+    )
+    told = _usable(entry, settings)
+    todo = [c for c in settings.channels if told.get(c) != OPEN]
+    if todo:
+        _deliver(repo_root, settings, entry, False, todo, outcome)
+
+
+def _resolve(
+    repo_root: Path,
+    settings: AlertSettings,
+    entries: dict[str, Any],
+    here: list[str],
+    current: set[str],
+    outcome: AlertOutcome,
+) -> None:
+    """A problem of this scope gone: Løst to each channel told it was open, then forget it."""
+    for key in sorted(entries):
+        entry = entries[key]
+        if entry.get("scope") != here or key in current:
+            continue
+        told = _usable(entry, settings)
+        todo = [c for c in settings.channels if told.get(c) == OPEN]
+        if todo:
+            _deliver(repo_root, settings, entry, True, todo, outcome)
+        if OPEN not in entry["told"].values():
+            del entries[key]
+
+
+def _pending(
+    settings: AlertSettings, entries: dict[str, Any], here: list[str], current: set[str]
+) -> list[str]:
+    """Keys of this scope with a message some channel has not had yet."""
+    found = []
+    for key, entry in sorted(entries.items()):
+        if entry.get("scope") != here:
+            continue
+        told = entry["told"]
+        if key in current:
+            waiting = any(told.get(c) != OPEN for c in settings.channels)
+        else:
+            waiting = OPEN in told.values()  # its Løst has not gone through yet
+        if waiting:
+            found.append(key)
+    return found
+
+
 def notify(
     repo_root: Path, record: dict[str, Any], settings: AlertSettings | None = None
 ) -> AlertOutcome:
@@ -244,49 +338,16 @@ def notify_problems(
     path = state_file(repo_root)
     with _locked(path):
         entries, outcome.note = _load(path)
-        current = {p.key: p for p in found}
-        for key, p in current.items():
-            entry = entries.setdefault(
-                key,
-                {"key": key, "scope": here, "host": p.host, "since": now, "told": {}},
-            )
-            entry.update(
-                environment=p.environment,
-                municipality=p.municipality,
-                kind=p.kind,
-                word=p.word,
-                title=p.title,
-                text=p.text,
-                detail=p.detail,
-                last_seen=now,
-            )
-            # A channel dropped from the settings is no longer anyone's to tell.
-            entry["told"] = {c: s for c, s in entry["told"].items() if c in settings.channels}
-            todo = [c for c in settings.channels if entry["told"].get(c) != OPEN]
-            if todo:
-                _deliver(repo_root, settings, entry, False, todo, outcome)
-        for key in sorted(entries):
-            entry = entries[key]
-            if entry.get("scope") != here or key in current:
-                continue
-            entry["told"] = {c: s for c, s in entry["told"].items() if c in settings.channels}
-            todo = [c for c in settings.channels if entry["told"].get(c) == OPEN]
-            if todo:
-                _deliver(repo_root, settings, entry, True, todo, outcome)
-            if not any(s == OPEN for s in entry["told"].values()):
-                del entries[key]
-        for key, entry in sorted(entries.items()):
-            if entry.get("scope") != here:
-                continue
-            told = entry["told"]
-            if key in current:
-                waiting = any(told.get(c) != OPEN for c in settings.channels)
-            else:
-                waiting = any(s == OPEN for s in told.values())  # its Løst not through yet
-            if waiting:
-                outcome.pending.append(key)
-        outcome.open = sorted(current)
-        _save(path, entries)
+        # Saved whatever happens below: a message that went out is never sent twice.
+        try:
+            current = {p.key: p for p in found}
+            for p in current.values():
+                _announce(repo_root, settings, entries, here, p, now, outcome)
+            _resolve(repo_root, settings, entries, here, set(current), outcome)
+            outcome.pending = _pending(settings, entries, here, set(current))
+            outcome.open = sorted(current)
+        finally:
+            _save(path, entries)
     return outcome
 
 
