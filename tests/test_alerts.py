@@ -486,3 +486,23 @@ def test_smtp_failures_are_reported_without_the_password(
     assert [g["channel"] for g in rx.got()] == ["webhook"]  # once, not per failed try
     written = "".join(p.read_text(encoding="utf-8") for p in runs.rglob("*") if p.is_file())
     assert "hunter2" not in written
+
+
+def test_a_webhook_that_answers_no_http_is_a_failure() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def answer() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"SMTP? no\r\n")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        why = alert_channels.send_webhook(f"http://127.0.0.1:{port}/hooks/{TOKEN}", "x")
+        thread.join(timeout=10)
+    assert why is not None and why.startswith(f"http://127.0.0.1:{port}/…: ")
+    assert TOKEN not in why

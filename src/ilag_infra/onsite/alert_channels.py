@@ -6,6 +6,7 @@ or the SMTP password.
 
 from __future__ import annotations
 
+import http.client
 import json
 import smtplib
 import ssl
@@ -76,7 +77,7 @@ def send_webhook(url: str, text: str) -> str | None:
             answer.read()
     except urllib.error.HTTPError as exc:
         return f"{masked_url(url)} answered HTTP {exc.code}"
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         return f"{masked_url(url)}: " + _reason(
             reason if isinstance(reason, BaseException) else exc, [url, parts.path]
