@@ -239,6 +239,12 @@ def test_alerts_test_without_settings_says_so(
     assert main(["alerts", "test"]) == 0
     out, _ = capsys.readouterr()
     assert "no alert channels configured" in out and "ILAG_ALERT_WEBHOOK_URL" in out
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ILAG_ALERT_WEBHOOK_URL", f"http://chat.example.org/hooks/{TOKEN}")
+        assert main(["alerts", "test"]) == 2
+    out, err = capsys.readouterr()
+    assert "ILAG_ALERT_WEBHOOK_URL: plain http to chat.example.org" in err
+    assert TOKEN not in out + err
 
 
 def test_no_channels_sends_nothing_and_is_no_error(tmp_path: Path, runs: Path) -> None:
