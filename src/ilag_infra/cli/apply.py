@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ilag_infra.cli import alerting
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.context import make_target as make_target  # cli/backup.py uses it
 from ilag_infra.cli.options import (
@@ -77,6 +78,7 @@ def register(app: typer.Typer) -> None:
 
         ctx = Context(env, outputs_file, stack_suffix, json=as_json)
         slugs = ctx.slugs(municipalities, all_)
+        alert_settings = alerting.settings() if check else None
         book = apply_mod.playbook_path(ctx.root, playbook)
         strategy = "mitogen" if mitogen else None
         req = ApplyRequest("", book, check, diff, tags, limit, strategy=strategy)
@@ -94,6 +96,9 @@ def register(app: typer.Typer) -> None:
             out.print(f"[dim]run record: {shown(path)}[/]")
         if outcome.lock_note:
             out.print(f"[yellow]note:[/] {shown(outcome.lock_note)}", highlight=False)
+        alerted = alert_settings is None or alerting.after_check(
+            ctx.root, outcome.drift_records, alert_settings, out
+        )
         if not outcome.ok:
             for slug, hosts in outcome.problem_hosts.items():
                 out.print(
@@ -102,4 +107,6 @@ def register(app: typer.Typer) -> None:
             for r in outcome.results:
                 for host, msg in r.messages.items():
                     out.print(f"  {r.slug} {host}: {redact_text(msg)}", markup=False)
+            raise typer.Exit(EXIT_FAILED)
+        if not alerted:
             raise typer.Exit(EXIT_FAILED)

@@ -7,6 +7,7 @@ import json
 import typer
 from rich.table import Table
 
+from ilag_infra.cli import alerting
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import (
     AllOption,
@@ -55,6 +56,7 @@ def register(app: typer.Typer) -> None:
         ctx = Context(env, json=as_json)
         out, target = ctx.console, ctx.target
         slugs = ctx.slugs(municipalities, all_)
+        alert_settings = alerting.settings()
         results = audit.audit(target, slugs, limit)
         ok = all(r.ok for r in results)
         records = auditrecord.write_records(target.repo_root, target.env, slugs, results)
@@ -113,5 +115,6 @@ def register(app: typer.Typer) -> None:
                 out.print(
                     f"[dim]{len(records)} run record(s) in {shown(str(records[0].parent))}[/]"
                 )
-        if not ok:
+        alerted = alerting.after_check(ctx.root, records, alert_settings, out)
+        if not ok or not alerted:
             raise typer.Exit(EXIT_FAILED)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from ilag_infra.cli import alerting
 from ilag_infra.cli.backup_views import (
     ls_table,
     prune_table,
@@ -52,6 +53,7 @@ def register(app: typer.Typer) -> None:
         target, console = ctx.target, ctx.console
         slugs = ctx.slugs(munis, all_)
         age = timedelta(hours=max_age)
+        alert_settings = alerting.settings()
         if now and not as_json:
             console.print(
                 f"Starting {backup.SERVICE} on the backup clients of {shown(', '.join(slugs))}…"
@@ -60,9 +62,10 @@ def register(app: typer.Typer) -> None:
         action: Literal["status", "run"] = "run" if now else "status"
         records = backup.write_records(target.repo_root, target.env, action, rows, age)
         stale = [s.host.name for s in rows if not s.fresh]
+        alerted = alerting.after_check(ctx.root, records, alert_settings, console)
         if as_json:
             print(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
-            if stale:
+            if stale or not alerted:
                 raise typer.Exit(EXIT_FAILED)
             return
         console.print(table(rows, f"Backups ({target.env}), stale after {max_age:g} h"))
@@ -71,6 +74,8 @@ def register(app: typer.Typer) -> None:
             console.print(f"[dim]{len(records)} run record(s) in {shown(str(where))}[/]")
         if stale:
             console.print(f"[bold red]stale or failed: {shown(', '.join(stale))}[/]")
+            raise typer.Exit(EXIT_FAILED)
+        if not alerted:
             raise typer.Exit(EXIT_FAILED)
 
     @group.command("status")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ilag_infra.model.errors import InputError, Problem
@@ -24,6 +24,8 @@ class ApplyOutcome:
     records: list[Path]
     # Which lock guarded the runs, said when it is only this machine's own.
     lock_note: str = ""
+    # A check's drift records (also in records): what alerts look at.
+    drift_records: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -128,10 +130,11 @@ def apply(
         runrecord.write(target.repo_root, run_id, target.env, replace(request, slug=r.slug), r)
         for r in results
     ]
-    if request.check:
-        records += [drift.write(target.repo_root, target.env, r) for r in results]
+    drifts = (
+        [drift.write(target.repo_root, target.env, r) for r in results] if request.check else []
+    )
     note = LOCAL_NOTE if recordstore.store_url() is None else OFFLINE_NOTE if offline else ""
-    return ApplyOutcome(run_id, results, records, note)
+    return ApplyOutcome(run_id, results, records + drifts, note, drifts)
 
 
 def playbook_path(repo_root: Path, name: str) -> Path:
