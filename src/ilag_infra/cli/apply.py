@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
 
         ctx = Context(env, outputs_file, stack_suffix, json=as_json)
         slugs = ctx.slugs(municipalities, all_)
-        alert_settings = alerting.settings() if check else None
+        alert_settings = alerting.settings()
         book = apply_mod.playbook_path(ctx.root, playbook)
         strategy = "mitogen" if mitogen else None
         req = ApplyRequest("", book, check, diff, tags, limit, strategy=strategy)
@@ -96,9 +96,7 @@ def register(app: typer.Typer) -> None:
             out.print(f"[dim]run record: {shown(path)}[/]")
         if outcome.lock_note:
             out.print(f"[yellow]note:[/] {shown(outcome.lock_note)}", highlight=False)
-        alerted = alert_settings is None or alerting.after_check(
-            ctx.root, outcome.drift_records, alert_settings, out
-        )
+        alerted = alerting.after_check(ctx.root, outcome.check_records, alert_settings, out)
         if not outcome.ok:
             for slug, hosts in outcome.problem_hosts.items():
                 out.print(

@@ -8,13 +8,24 @@ from pathlib import Path
 
 from ilag_infra.model.errors import InputError, Problem
 from ilag_infra.model.region import Region
-from ilag_infra.onsite import drift, hostlist, nodebundle, outputs, recordstore, runrecord
+from ilag_infra.onsite import (
+    drift,
+    hostlist,
+    jobrecord,
+    nodebundle,
+    outputs,
+    recordstore,
+    runrecord,
+)
 from ilag_infra.onsite.lock import LOCAL_NOTE, OFFLINE_NOTE, LockedError, apply_lock
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult, ProgressFn, run_playbook
 from ilag_infra.onsite.targets import Target
 
 # playbooks/node.yml: the controller builds the node's bundle for it (onsite/nodebundle.py).
 NODE_PLAYBOOK = "node"
+# playbooks/restore-test.yml restores and compares each backup client's canary: a restore
+# record per host, like `ilag restore --verify-only`, so the restore test ages and alerts.
+RESTORE_TEST_PLAYBOOK = "restore-test"
 
 
 @dataclass
@@ -24,8 +35,8 @@ class ApplyOutcome:
     records: list[Path]
     # Which lock guarded the runs, said when it is only this machine's own.
     lock_note: str = ""
-    # A check's drift records (also in records): what alerts look at.
-    drift_records: list[Path] = field(default_factory=list)
+    # The check results among the records (drift, restore test): what alerts look at.
+    check_records: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -130,11 +141,35 @@ def apply(
         runrecord.write(target.repo_root, run_id, target.env, replace(request, slug=r.slug), r)
         for r in results
     ]
-    drifts = (
+    checks = (
         [drift.write(target.repo_root, target.env, r) for r in results] if request.check else []
     )
+    if request.playbook.stem == RESTORE_TEST_PLAYBOOK and not request.check:
+        checks += [
+            path for r in results for path in restore_records(target.repo_root, target.env, r)
+        ]
     note = LOCAL_NOTE if recordstore.store_url() is None else OFFLINE_NOTE if offline else ""
-    return ApplyOutcome(run_id, results, records + drifts, note, drifts)
+    return ApplyOutcome(run_id, results, records + checks, note, checks)
+
+
+def restore_records(repo_root: Path, env: str, result: MunicipalityResult) -> list[Path]:
+    """One restore record per host the restore test ran on."""
+    return [
+        jobrecord.write(
+            repo_root,
+            "restore",
+            host,
+            {
+                "environment": env,
+                "municipality": result.slug,
+                "ok": result.rc == 0 and not (hr.failed or hr.unreachable),
+                "host": host,
+                "error": result.messages.get(host),
+                "playbook": f"{RESTORE_TEST_PLAYBOOK}.yml",
+            },
+        )
+        for host, hr in sorted(result.hosts.items())
+    ]
 
 
 def playbook_path(repo_root: Path, name: str) -> Path:
