@@ -10,6 +10,7 @@ from ruamel.yaml import YAML
 
 from ilag_infra.azure import plan
 from ilag_infra.model.region import load
+from ilag_infra.model.stack_outputs import records_container
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,3 +53,27 @@ def sixth_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, plan.Plan
 
 def of_type(result: plan.PlanResult, suffix: str) -> list[plan.PlanResource]:
     return [r for r in result.resources if r.type.endswith(suffix)]
+
+
+SERVICE_SAS = "azure-native:storage:listStorageAccountServiceSAS"
+RECORDS_PREFIX = records_container("")
+
+
+def backup_containers(result: plan.PlanResult) -> list[plan.PlanResource]:
+    """The municipalities' backup containers, without the records containers beside them."""
+    return [
+        r
+        for r in of_type(result, ":BlobContainer")
+        if not str(r.inputs["containerName"]).startswith(RECORDS_PREFIX)
+    ]
+
+
+def sas_invokes(result: plan.PlanResult, records: bool = False) -> list[plan.PlanInvoke]:
+    """The service SAS the stack asks Azure to sign: the sites' or the records containers'."""
+    return [
+        i
+        for i in result.invokes
+        if i.token == SERVICE_SAS
+        and str(i.args["canonicalizedResource"]).rsplit("/", 1)[-1].startswith(RECORDS_PREFIX)
+        == records
+    ]

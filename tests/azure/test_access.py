@@ -227,3 +227,60 @@ def test_the_preview_identity_only_reads_the_platform_resources(planned, region_
     assert {a.role.name for a in mine} == {"Reader"}
     assert len({a.scope for a in mine}) == 3  # network, identity and backup groups
     assert not any(c.allowed for c in matrix.compute(f) if c.identity == "ci-preview")
+
+
+NODE_OWN = ("read-backup", "write-backup", "read-secret", "read-records", "write-records")
+
+
+def _cell(cells: list[matrix.Cell], who: str, slug: str, cap: str) -> matrix.Cell:
+    return next(
+        c for c in cells if c.identity == who and c.municipality == slug and c.capability == cap
+    )
+
+
+def test_a_node_reaches_only_its_own_backups_and_records(planned, region_model) -> None:  # type: ignore[no-untyped-def]
+    out = outcome.evaluate(planned, region_model, REPO)
+    assert out.ok, [d.message for d in out.differences]
+    slugs = {m.slug for m in region_model.municipalities}
+    for slug in slugs:
+        who = f"node:{slug}"
+        for cap in NODE_OWN:
+            assert _allowed(out.cells, who, cap) == {slug}, (who, cap)
+        for cap in ("delete-backup-version", "disable-protection", "grant-access"):
+            assert not _allowed(out.cells, who, cap), (who, cap)
+    own = _cell(out.cells, "node:bo", "bo", "write-records")
+    assert "bo's records SAS with racwl" in own.why and matrix.DOC_SAS in own.why
+    other = _cell(out.cells, "node:bo", "andoy", "write-records")
+    assert not other.allowed and "no role, key or SAS" in other.why
+    deleting = _cell(out.cells, "node:bo", "bo", "delete-backup-version")
+    assert not deleting.allowed and "no key, SAS, role" in deleting.why
+    # A site's backup credential does not reach the records container.
+    assert not _allowed(out.cells, "site:bo", "read-records")
+    assert not _allowed(out.cells, "site:bo", "write-records")
+
+
+def test_a_node_row_that_differs_from_the_intent_is_a_difference(
+    planned, region_model, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    text = (REPO / outcome.INTENDED).read_text("utf-8")
+    mine = "  node: {read-records: own, write-records: own}\n"
+    assert mine in text
+    # Intend the node to read its records only: the plan says it writes them too.
+    changed = tmp_path / "access.yaml"
+    changed.write_text(text.replace(mine, "  node: {read-records: own}\n"), "utf-8")
+    cells = matrix.compute(facts.gather(planned, _technicians(region_model)))
+    diffs, _ = intended.compare(cells, intended.load(changed))
+    assert {(d.cell.identity, d.cell.capability) for d in diffs} == {
+        (f"node:{m.slug}", "write-records") for m in region_model.municipalities
+    }
+    msg = next(d.message for d in diffs if d.cell.identity == "node:bo")
+    assert "write-records on bo's records is allowed, intended denied" in msg
+
+
+def test_a_records_capability_in_the_backup_table_is_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "access.yaml"
+    bad.write_text("identities:\n  node: {write-records: own}\n", "utf-8")
+    with pytest.raises(InputError) as info:
+        intended.load(bad)
+    assert "identities.node.write-records" in str(info.value)
+    assert "move it under records.node" in str(info.value)

@@ -7,7 +7,7 @@ import pytest
 from ilag_infra.azure import plan, settings
 from ilag_infra.model.errors import InputError
 
-from .conftest import REPO, of_type
+from .conftest import REPO, backup_containers, of_type, sas_invokes
 
 POLICY = ":BlobContainerImmutabilityPolicy"
 
@@ -25,7 +25,7 @@ def test_every_container_supports_version_level_worm_on_a_versioned_account(
     backup = plans["backup"]
     [service] = of_type(backup, ":BlobServiceProperties")
     assert service.inputs["isVersioningEnabled"] is True
-    containers = of_type(backup, ":BlobContainer")
+    containers = backup_containers(backup)
     assert len(containers) == 5
     for c in containers:
         # Only settable when the container is created; Azure needs versioning first.
@@ -49,7 +49,7 @@ def test_a_configured_window_gives_each_container_its_default_policy(
     result = _backup(plans, "30")
     assert result.ok, [v.message for v in result.violations]
     policies = of_type(result, POLICY)
-    containers = {c.inputs["containerName"] for c in of_type(result, ":BlobContainer")}
+    containers = {c.inputs["containerName"] for c in backup_containers(result)}
     assert {p.inputs["containerName"] for p in policies} == containers
     for p in policies:
         assert p.inputs["immutabilityPolicyName"] == "default"
@@ -65,7 +65,7 @@ def test_a_window_azure_refuses_is_bad_input(plans: dict[str, plan.PlanResult], 
 
 def test_site_sas_cannot_delete_a_version(plans: dict[str, plan.PlanResult]) -> None:
     """`d` deletes the current version only; deleting a version needs `x`, permanently `y`."""
-    sas = [i for i in plans["backup"].invokes if i.token.endswith("listStorageAccountServiceSAS")]
+    sas = sas_invokes(plans["backup"])
     assert len(sas) == 5
     for invoke in sas:
         perms = str(invoke.args["permissions"])

@@ -8,7 +8,7 @@ from ilag_infra.azure import plan, roles
 from ilag_infra.model import naming
 from ilag_infra.model.region import load
 
-from .conftest import REPO, of_type
+from .conftest import REPO, backup_containers, of_type, sas_invokes
 
 REGION = load(REPO / "region.yaml").model
 
@@ -133,13 +133,9 @@ def test_one_container_and_one_container_scoped_sas_per_municipality(
 ) -> None:
     backup = plans["backup"]
     account = backup.outputs["storage_account_name"]
-    containers = {r.inputs["containerName"] for r in of_type(backup, ":BlobContainer")}
+    containers = {r.inputs["containerName"] for r in backup_containers(backup)}
     assert containers == {naming.container_name(m.slug) for m in REGION.municipalities}
-    sas = [
-        i.args
-        for i in backup.invokes
-        if i.token == "azure-native:storage:listStorageAccountServiceSAS"
-    ]
+    sas = [i.args for i in sas_invokes(backup)]
     assert len(sas) == len(REGION.municipalities)
     scoped = sorted(a["canonicalizedResource"] for a in sas)
     assert scoped == sorted(f"/blob/{account}/{c}" for c in containers)

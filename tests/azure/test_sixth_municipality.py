@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ilag_infra.azure import plan
 
-from .conftest import SIXTH
+from .conftest import SIXTH, sas_invokes
 
 
 def _added(before: plan.PlanResult, after: plan.PlanResult) -> list[tuple[str, str]]:
@@ -25,24 +25,32 @@ def test_network_adds_its_gateway_and_connection_only(
     assert "lodingen" in sixth_plans["network"].outputs["connection_names"]
 
 
-def test_backup_adds_its_container_sas_secret_and_reader_roles_only(
+def test_backup_adds_its_containers_sas_secret_and_reader_roles_only(
     plans: dict[str, plan.PlanResult], sixth_plans: dict[str, plan.PlanResult]
 ) -> None:
     added = _added(plans["backup"], sixth_plans["backup"])
     types = sorted(t for t, _ in added)
-    # The container with its reader role, and the site secret with its reader role.
+    # The container with its reader role, the site secret with its reader role, and the
+    # records container.
     assert types == [
         "azure-native:authorization:RoleAssignment",
         "azure-native:authorization:RoleAssignment",
         "azure-native:keyvault:Secret",
         "azure-native:storage:BlobContainer",
+        "azure-native:storage:BlobContainer",
         "ilag:backup:MunicipalityContainer",
+        "ilag:backup:RecordsContainer",
         "ilag:backup:SiteSecret",
     ]
-    sas = [i for i in sixth_plans["backup"].invokes if i.token.endswith("ServiceSAS")]
-    assert len(sas) == len(plans["backup"].invokes) - 1 + 1 == 6
-    assert any(i.args["canonicalizedResource"].endswith("/backup-lodingen") for i in sas)
-    assert sixth_plans["backup"].outputs["container_names"][SIXTH["slug"]] == "backup-lodingen"
+    sixth = sixth_plans["backup"]
+    for records in (False, True):
+        before, after = sas_invokes(plans["backup"], records), sas_invokes(sixth, records)
+        assert len(after) == len(before) + 1 == 6
+    scoped = {i.args["canonicalizedResource"].rsplit("/", 1)[-1] for i in sas_invokes(sixth)}
+    assert "backup-lodingen" in scoped
+    scoped = {i.args["canonicalizedResource"].rsplit("/", 1)[-1] for i in sas_invokes(sixth, True)}
+    assert "records-lodingen" in scoped
+    assert sixth.outputs["container_names"][SIXTH["slug"]] == "backup-lodingen"
 
 
 def test_identity_is_unchanged(

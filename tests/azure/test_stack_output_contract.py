@@ -47,6 +47,10 @@ def test_public_outputs_with_stand_in_secrets_parse(plans: dict[str, plan.PlanRe
         slug: f"{endpoint}/{name}?sv=2026-10-06&sr=c&sp=racwdl&sig=x"
         for slug, name in backup["container_names"].items()
     }
+    backup["records_sas_urls"] = {
+        slug: f"{endpoint}/{contract.records_container(slug)}?sv=2026-10-06&sr=c&sp=racwl&sig=x"
+        for slug in backup["container_names"]
+    }
     for stack in contract.STACKS:
         values = backup if stack == contract.Stack.BACKUP else plans[stack].outputs
         contract.parse(stack, values, f"plan of {stack}")

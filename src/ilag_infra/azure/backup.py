@@ -1,14 +1,15 @@
-"""The backup stack: one storage account with a container and SAS per municipality, and a
-Recovery Services vault for Azure VMs.
+"""The backup stack: one storage account with, per municipality, a backup container and a
+records container (records.py), each with a SAS of its own, and a Recovery Services vault for
+Azure VMs.
 
 Sites hold a SAS that can delete (restic removes its own lock files), so protection against a
 compromised site is on the Azure side: blob versioning and soft delete keep every overwritten
 or deleted blob recoverable for the retention period (the SAS has no `x` or `y`, so it cannot
-delete a version), and pruning runs centrally under a separate credential. Every container
-supports version-level immutability (WORM) from its creation; a default retention policy is
-declared only when ilag:backupImmutabilityDays is set, because restic cannot delete its lock
-files under one (docs/operators.md). A CanNotDelete lock stops the account itself from being
-removed.
+delete a version), and pruning runs centrally under a separate credential. Every backup
+container supports version-level immutability (WORM) from its creation; a default retention
+policy is declared only when ilag:backupImmutabilityDays is set, because restic cannot delete
+its lock files under one (docs/operators.md). A CanNotDelete lock stops the account itself
+from being removed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, recoveryservices, resources, storage
 
-from ilag_infra.azure import monitoring, site_secrets
+from ilag_infra.azure import monitoring, records, service_sas, site_secrets
 from ilag_infra.azure.blueprint import Context
 from ilag_infra.azure.identity import (
     Access,
@@ -190,23 +191,13 @@ class MunicipalityContainer(pulumi.ComponentResource):
                 immutability_period_since_creation_in_days=args.immutability_days,
                 opts=_child(self),
             )
-        # A service SAS on the canonical container path: sr=c cannot reach other containers.
-        sas = storage.list_storage_account_service_sas_output(
-            account_name=args.account_name,
-            resource_group_name=args.resource_group_name,
-            canonicalized_resource=pulumi.Output.concat(
-                "/blob/", args.account_name, "/", self.container.name
-            ),
-            resource="c",
-            permissions=SITE_SAS_PERMISSIONS,
-            protocols=storage.HttpProtocol.HTTPS,
-            shared_access_expiry_time=args.sas_expiry,
-            key_to_sign="key1",
-        )
-        self.sas_url = pulumi.Output.secret(
-            pulumi.Output.concat(
-                args.blob_endpoint, self.container.name, "?", sas.service_sas_token
-            )
+        self.sas_url = service_sas.container_sas_url(
+            args.account_name,
+            args.resource_group_name,
+            args.blob_endpoint,
+            self.container.name,
+            SITE_SAS_PERMISSIONS,
+            args.sas_expiry,
         )
         self.register_outputs({"container": self.container.name})
 
@@ -359,6 +350,7 @@ def declare(
         ),
     )
     sas_urls: dict[str, pulumi.Output[str]] = {}
+    records_urls: dict[str, pulumi.Output[str]] = {}
     grants: list[Grant] = []
     kv_rg = ident.require_output("resource_group_name")
     kv_name = ident.require_output("key_vault_name")
@@ -379,6 +371,18 @@ def declare(
             ),
         )
         sas_urls[m.slug] = box.sas_url
+        # The node's run records and apply lease: a container of its own, outside WORM.
+        records_urls[m.slug] = records.RecordsContainer(
+            f"records-container-{m.slug}",
+            records.RecordsArgs(
+                rg.name,
+                account.name,
+                blob_endpoint,
+                m.slug,
+                settings.sas_expiry,
+                store.blob_service,
+            ),
+        ).sas_url
         # The technicians' copy of the site credential: their own municipality's only.
         grants.append(
             site_secrets.SiteSecret(
@@ -495,5 +499,6 @@ def declare(
         BackupOutput.STORAGE_ACCOUNT_NAME: account.name,
         BackupOutput.CONTAINER_NAMES: dict(containers),
         BackupOutput.CONTAINER_SAS_URLS: pulumi.Output.secret(sas_urls),
+        BackupOutput.RECORDS_SAS_URLS: pulumi.Output.secret(records_urls),
         BackupOutput.RESOURCE_GROUP_NAME: rg.name,
     }

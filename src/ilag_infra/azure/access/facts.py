@@ -7,6 +7,7 @@ from typing import Any
 
 from ilag_infra.azure.access import rbac
 from ilag_infra.azure.plan import SUBSCRIPTION, PlanResult
+from ilag_infra.model.stack_outputs import records_container
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
@@ -62,6 +63,9 @@ class Facts:
     vault_soft_delete: str = ""
     vault_immutability: str = ""
     site_sas: dict[str, SiteSas] = field(default_factory=dict)
+    # The records containers (records-<slug>) and the node's SAS on each, by municipality.
+    records: dict[str, Container] = field(default_factory=dict)
+    records_sas: dict[str, SiteSas] = field(default_factory=dict)
     assignments: list[Assignment] = field(default_factory=list)
     principals: dict[str, str] = field(default_factory=dict)  # id -> label
     technicians: dict[str, str] = field(default_factory=dict)  # slug -> group id
@@ -161,7 +165,9 @@ def gather(results: list[PlanResult], technicians: dict[str, str]) -> Facts:
             name = str(res.inputs.get("containerName", res.name))
             slug = str((res.inputs.get("metadata") or {}).get("municipality", name))
             support = bool((res.inputs.get("immutableStorageWithVersioning") or {}).get("enabled"))
-            facts.containers[slug] = Container(
+            # Both containers of a municipality carry its slug; the name tells them apart.
+            kind = facts.records if name == records_container(slug) else facts.containers
+            kind[slug] = Container(
                 slug,
                 name,
                 f"{facts.account_id}/blobServices/default/containers/{name}",
@@ -170,15 +176,17 @@ def gather(results: list[PlanResult], technicians: dict[str, str]) -> Facts:
                 False,  # a policy is created unlocked; locking is a manual step
             )
     if backup is not None:
-        by_container = {c.name: c.slug for c in facts.containers.values()}
+        by_container = {c.name: (c.slug, facts.site_sas) for c in facts.containers.values()}
+        by_container |= {c.name: (c.slug, facts.records_sas) for c in facts.records.values()}
         for inv in backup.invokes:
             if inv.token != SERVICE_SAS:
                 continue
             container = str(inv.args.get("canonicalizedResource", "")).rsplit("/", 1)[-1]
-            owner = by_container.get(container)
-            if owner is not None:
+            found = by_container.get(container)
+            if found is not None:
+                owner, held = found
                 ident = inv.args.get("identifier")
-                facts.site_sas[owner] = SiteSas(
+                held[owner] = SiteSas(
                     owner,
                     container,
                     str(inv.args.get("permissions", "")),

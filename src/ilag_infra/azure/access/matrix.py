@@ -1,4 +1,5 @@
-"""The capability matrix: for each identity and municipality, what it can do to the backups.
+"""The capability matrix: for each identity and municipality, what it can do to the backups
+(and to the records container beside them).
 
 Each cell says why, naming the role or setting that grants it, and links the documentation
 that says so. Paths that take more than one step (switch a protection off, then delete) count:
@@ -20,11 +21,16 @@ CAPABILITIES = (
     "disable-protection",
     "grant-access",
     "read-secret",
+    # The records container (records-<slug>): the node's run records and its apply lease.
+    "read-records",
+    "write-records",
 )
+RECORDS_CAPABILITIES = ("read-records", "write-records")
 
 # The kinds of row identities() builds ("site:andoy" is of kind "site").
 IDENTITY_KINDS = (
     "site",
+    "node",
     "technician",
     "operators",
     "ci-deploy",
@@ -126,7 +132,7 @@ def _short(scope: str) -> str:
 
 
 class Identity:
-    """One row: its role assignments, and the site credentials it holds."""
+    """One row: its role assignments, and the site and records credentials it holds."""
 
     def __init__(
         self,
@@ -135,12 +141,14 @@ class Identity:
         sas: dict[str, str],
         note: str = "",
         principal_type: str = "Group",
+        records: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.principal_type = principal_type
         self.assignments = assignments
         self.sas = sas  # slug -> SAS permissions held
         self.note = note
+        self.records = records or {}  # slug -> records SAS permissions held
 
     def grant(self, action: str, target: str, data: bool = False) -> Assignment | None:
         for a in self.assignments:
@@ -176,18 +184,23 @@ class _Judge:
         return None
 
     def read(self, who: Identity, slug: str, target: str) -> tuple[bool, str]:
-        if "r" in who.sas.get(slug, ""):
-            return True, f"holds {slug}'s site SAS with r ({DOC_SAS}){who.note}"
+        return self._reads(who, who.sas.get(slug, ""), f"{slug}'s site SAS", target)
+
+    def write(self, who: Identity, slug: str, target: str) -> tuple[bool, str]:
+        return self._writes(who, who.sas.get(slug, ""), f"{slug}'s site SAS", target)
+
+    def _reads(self, who: Identity, perms: str, held: str, target: str) -> tuple[bool, str]:
+        if "r" in perms:
+            return True, f"holds {held} with r ({DOC_SAS}){who.note}"
         a = who.grant(DATA_READ, target, data=True)
         if a is not None:
             return True, _by(a, DATA_READ, DOC_DATA_ROLES)
         key = self.shared_key(who)
         return (True, key) if key else (False, "no role, key or SAS that reads this container")
 
-    def write(self, who: Identity, slug: str, target: str) -> tuple[bool, str]:
-        perms = who.sas.get(slug, "")
+    def _writes(self, who: Identity, perms: str, held: str, target: str) -> tuple[bool, str]:
         if set(perms) & set("wac"):
-            return True, f"holds {slug}'s site SAS with {perms} ({DOC_SAS}){who.note}"
+            return True, f"holds {held} with {perms} ({DOC_SAS}){who.note}"
         for action in (DATA_WRITE, DATA_ADD):
             a = who.grant(action, target, data=True)
             if a is not None:
@@ -293,6 +306,19 @@ class _Judge:
             "cannot switch off versioning, soft delete, WORM, a lock or the vault's protections",
         )
 
+    def read_records(self, who: Identity, slug: str) -> tuple[bool, str]:
+        box = self.f.records.get(slug)
+        if box is None:
+            return False, f"no records container of {slug} is planned"
+        return self._reads(who, who.records.get(slug, ""), f"{slug}'s records SAS", box.id)
+
+    def write_records(self, who: Identity, slug: str) -> tuple[bool, str]:
+        """Write or overwrite a record, or take the apply lease (`w` leases a blob)."""
+        box = self.f.records.get(slug)
+        if box is None:
+            return False, f"no records container of {slug} is planned"
+        return self._writes(who, who.records.get(slug, ""), f"{slug}'s records SAS", box.id)
+
     def read_secret(self, who: Identity, slug: str) -> tuple[bool, str]:
         """The municipality's secrets: its site credential, held or read from Key Vault."""
         if who.sas.get(slug):
@@ -369,19 +395,32 @@ def identities(facts: Facts) -> list[Identity]:
     """The rows of the threat model, in the order docs/security.md lists them."""
     rows: list[Identity] = []
     slugs = sorted(facts.containers)
-    for slug in slugs:
+
+    def site(slug: str) -> dict[str, str]:
         sas = facts.site_sas.get(slug)
-        rows.append(Identity(f"site:{slug}", [], {slug: sas.permissions} if sas else {}))
+        return {slug: sas.permissions} if sas else {}
+
+    def records(slug: str) -> dict[str, str]:
+        sas = facts.records_sas.get(slug)
+        return {slug: sas.permissions} if sas else {}
+
+    for slug in slugs:
+        rows.append(Identity(f"site:{slug}", [], site(slug)))
+    # The municipality's node runs its checks and applies: it holds the site's backup
+    # credential and its own records SAS, and no role.
+    for slug in slugs:
+        rows.append(Identity(f"node:{slug}", [], site(slug), records=records(slug)))
     for slug in slugs:
         own = [a for a in facts.assignments if a.principal == f"technician:{slug}"]
-        sas = facts.site_sas.get(slug)
-        # A technician is root on the municipality's own servers, which hold the site SAS.
+        # A technician is root on the municipality's own servers, the node among them, which
+        # hold the site SAS and the records SAS.
         rows.append(
             Identity(
                 f"technician:{slug}",
                 own,
-                {slug: sas.permissions} if sas else {},
+                site(slug),
                 " (root on the municipality's own servers)",
+                records=records(slug),
             )
         )
     labels = ["operators", "ci-deploy", "ci-preview"]
@@ -389,13 +428,14 @@ def identities(facts: Facts) -> list[Identity]:
         kind = "ServicePrincipal" if label.startswith("ci-") else "Group"
         own = [a for a in facts.assignments if a.principal == label]
         rows.append(Identity(label, own, {}, principal_type=kind))
-    # Pulumi state with its secrets provider decrypts every site SAS (stack output).
+    # Pulumi state with its secrets provider decrypts every site and records SAS (outputs).
     rows.append(
         Identity(
             "state-holder",
             [],
             {s: v.permissions for s, v in facts.site_sas.items()},
             " (decrypted from the backup stack's outputs)",
+            records={s: v.permissions for s, v in facts.records_sas.items()},
         )
     )
     cat = rbac.builtin()
@@ -430,6 +470,8 @@ def compute(facts: Facts) -> list[Cell]:
                 "disable-protection": judge.disable(who, slug),
                 "grant-access": judge.grant_access(who, target),
                 "read-secret": judge.read_secret(who, slug),
+                "read-records": judge.read_records(who, slug),
+                "write-records": judge.write_records(who, slug),
             }
             for cap in CAPABILITIES:
                 allowed, why = checks[cap]
