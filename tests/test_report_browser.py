@@ -168,7 +168,7 @@ def test_chromium_renders_the_page_with_no_console_errors(page_file: Path, tmp_p
     for name in ("Hadsel", "Bø", "Øksnes", "Sortland", "Andøy"):
         assert name in text
     # What the leaders read: Bø's failed host and its drill, Andøy's cost, the region's total.
-    assert "bo-util01" in text and "6 min 52 s" in text
+    assert "bo-util01" in text and "6\u00a0min 52\u00a0s" in text
     assert "19,21\u00a0kr" in text and "99,74\u00a0kr" in text
     assert len(re.findall(r'<g class="site"', run.stdout)) == 7
 
