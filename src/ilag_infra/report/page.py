@@ -206,6 +206,15 @@ def _environment(page: PageData) -> str:
     return ", ".join(names.get(e, e) for e in page.environments)
 
 
+def css_string(value: object) -> markupsafe.Markup:
+    """Text for inside a CSS string: every character but letters, digits and spaces as a CSS
+    escape, so a name from region.yaml can neither end the string nor the style element."""
+    out = []
+    for ch in str(value):
+        out.append(ch if ch.isalnum() or ch == " " else f"\\{ord(ch):x} ")  # the space ends it
+    return markupsafe.Markup("".join(out))
+
+
 def render(page: PageData, municipality: MunicipalityView | None = None) -> str:
     """The overview, or with `municipality` that municipality's own page."""
     env = jinja2.Environment(
@@ -225,10 +234,14 @@ def render(page: PageData, municipality: MunicipalityView | None = None) -> str:
     env.filters["money"] = lambda amount, currency: labels.money(
         Decimal(amount), currency, page.lang
     )
+    env.filters["css_string"] = css_string
+    env_text = _environment(page)
     common = {
         "p": page,
         "t": t,
-        "env_text": _environment(page),
+        "env_text": env_text,
+        "print_head": f"{t['title']}: {page.region_name} · {t['environment']}: {env_text} · "
+        + labels.when(page.generated, page.lang),
         "names": {m.slug: m.name for m in page.municipalities},
     }
     if municipality is not None:
