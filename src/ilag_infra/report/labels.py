@@ -20,7 +20,7 @@ LABELS: dict[str, dict[str, str]] = {
         "lab_banner_text": "Tallene på denne siden kommer fra testmiljøet og sier ingenting om kommunenes faktiske drift.",
         "times": "Alle tidspunkter er norsk tid (Europe/Oslo).",
         "picture": "Regionen",
-        "picture_desc": "Det felles knutepunktet i Azure, de fem kommunene, deres lokasjoner og VPN-forbindelsene mellom dem, farget etter status.",
+        "picture_desc": "Det felles knutepunktet i Azure, de fem kommunene, driftsstedene deres og de sikre forbindelsene (VPN) mellom dem, farget etter status.",
         "hub": "Felles knutepunkt i Azure",
         "hub_short": "Knutepunkt",
         "municipality": "Kommune",
@@ -76,7 +76,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sector": "Sektor",
         "harmonised": "Samordnet",
         "region_total": "Hele regionen",
-        "risk_table": "Gjenværende risiko per system (ROS)",
+        "risk_table": "Restrisiko per system (ROS)",
         "system": "System",
         "backed_up": "Sikkerhetskopiert",
         "yes": "ja",
@@ -90,6 +90,7 @@ LABELS: dict[str, dict[str, str]] = {
         "records_rejected": "har et format rapporten ikke kjenner",
         "records_other_env": "fra andre miljøer er holdt utenfor",
         "period": "Periode",
+        "for_period": "for",
         "of": "av",
         "summary": "Oversikt",
         "legend": "Forklaring",
@@ -103,12 +104,12 @@ LABELS: dict[str, dict[str, str]] = {
         "should_follow_up": "Bør følges opp",
         "unknown": "Ukjent: ingenting er registrert ennå",
         "history": "Utvikling siste 12 måneder",
-        "history_backups": "Kontroller av sikkerhetskopiene som var i orden, per måned",
-        "history_drift": "Avvik fra ønsket tilstand per måned",
+        "history_backups": "Sikkerhetskopier per måned: kontroller uten feil",
+        "history_drift": "Avvik fra ønsket tilstand per måned (antall servere)",
         "history_none": "ingen registreringer",
         "check": "kontroll",
         "checks": "kontroller",
-        "history_costs": "Kostnad per måned vises ikke: rapporten har bare kostnaden for én måned om gangen.",
+        "history_costs": "Kostnad per måned vises ikke: rapporten får bare kostnadene for én måned om gangen.",
         "how_to_read": "Slik leser du siden",
         "history_latest": "Denne måneden",
     },
@@ -193,6 +194,7 @@ LABELS: dict[str, dict[str, str]] = {
         "records_rejected": "in a format the report does not know",
         "records_other_env": "of other environments left out",
         "period": "Period",
+        "for_period": "for",
         "of": "of",
         "summary": "Summary",
         "legend": "Legend",
@@ -206,8 +208,8 @@ LABELS: dict[str, dict[str, str]] = {
         "should_follow_up": "Should be followed up",
         "unknown": "Unknown: nothing is recorded yet",
         "history": "The last 12 months",
-        "history_backups": "Backup checks that were in order, per month",
-        "history_drift": "Drift from the wanted state per month",
+        "history_backups": "Backups per month: checks without errors",
+        "history_drift": "Drift from the wanted state per month (servers)",
         "history_none": "no records",
         "check": "check",
         "checks": "checks",
@@ -219,7 +221,7 @@ LABELS: dict[str, dict[str, str]] = {
 
 # Cost-key descriptions come from the model in English; the page shows them in bokmål too.
 _KEY_NB = {
-    "split equally": "likt fordelt",
+    "split equally": "fordeles likt",
     "by population": "etter innbyggertall",
 }
 
@@ -351,7 +353,7 @@ HOW_TO_READ: dict[str, list[tuple[str, str]]] = {
         ("Sikkerhetskopier", "Hvor mange av serverne som har en sikkerhetskopi tatt siste døgn."),
         (
             "Siste test av gjenoppretting",
-            "Når vi sist hentet tilbake data fra en sikkerhetskopi og kontrollerte at de var hele. En kopi er bare verdt noe hvis den kan hentes tilbake.",
+            "Når vi sist hentet tilbake data fra en sikkerhetskopi og kontrollerte at alt kom tilbake uskadet. En kopi er bare verdt noe hvis den kan hentes tilbake.",
         ),
         (
             "Siste beredskapsøvelse",
@@ -364,7 +366,7 @@ HOW_TO_READ: dict[str, list[tuple[str, str]]] = {
         ),
         (
             "Kostnad",
-            "Kommunens del av månedens kostnader i Azure: det kommunen bruker selv (direkte), pluss sin andel av det som deles (felles).",
+            "Kommunens del av månedens kostnader i Azure: det kommunen bruker selv (direkte) og kommunens andel av det som deles (felles).",
         ),
         (
             "Felles knutepunkt i Azure",

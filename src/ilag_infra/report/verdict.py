@@ -12,7 +12,7 @@ from ilag_infra.report.labels import LABELS, plural
 _NB = {
     "servers": ("server er ikke i ønsket tilstand", "servere er ikke i ønsket tilstand"),
     "run_failed": "siste kjøring av serverne feilet",
-    "run_old": "serverne er ikke kontrollert siste uke",
+    "run_old": "serverne er ikke kontrollert den siste uken",
     "run_none": "ingen kjøring av serverne er registrert",
     "backups": (
         "sikkerhetskopi er ikke tatt siste døgn",
@@ -21,7 +21,7 @@ _NB = {
     "backup_none": "ingen sikkerhetskopier er registrert",
     "backup_failed": "siste kontroll av sikkerhetskopiene feilet",
     "restore_failed": "siste test av gjenoppretting feilet",
-    "restore_old": "gjenoppretting er ikke testet siste måned",
+    "restore_old": "gjenoppretting er ikke testet den siste måneden",
     "restore_none": "gjenoppretting er aldri testet",
 }
 _EN = {
