@@ -216,3 +216,17 @@ def test_a_name_cannot_break_out_of_the_print_header() -> None:
     text = page.css_string('Vesterålen "</style><script>x</script>\\')
     assert '"' not in text and "<" not in text and "\\\\" not in text.replace("\\5c ", "")
     assert text.startswith("Vesterålen \\22 \\3c")
+
+
+def test_findings_say_in_words_what_must_and_what_should_be_fixed(tmp_path: Path) -> None:
+    loaded = load_region(REPO / "region.yaml")
+    recs = records.load(write_records(tmp_path / "runs"), "lab")
+    found = [
+        page.Finding("access-matrix", "operators", "operators cannot read-backup", "mandatory"),
+        page.Finding("access-gap", "ci-deploy", "ci-deploy can delete-backup-version", "advisory"),
+    ]
+    data = page.build(loaded, recs, None, found, "nb", now=NOW)
+    text = visible((page.write(data, tmp_path / "site")).read_text(encoding="utf-8"))
+    assert "Må rettes | access-matrix | operators" in text
+    assert "Bør rettes | access-gap | ci-deploy" in text
+    assert "Meldingene er tekniske og står på engelsk" in text
