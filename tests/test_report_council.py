@@ -230,3 +230,18 @@ def test_findings_say_in_words_what_must_and_what_should_be_fixed(tmp_path: Path
     assert "Må rettes | access-matrix | operators" in text
     assert "Bør rettes | access-gap | ci-deploy" in text
     assert "Meldingene er tekniske og står på engelsk" in text
+
+
+def test_pdf_without_chromium_fails_after_writing_the_html(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ilag_infra.cli.app import main
+
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no chromium to be found
+    runs = write_records(tmp_path / "runs")
+    out = tmp_path / "site"
+    assert main(["report", "--out", str(out), "--runs", str(runs), "--no-plan", "--pdf"]) == 1
+    said = " ".join(capsys.readouterr())
+    assert "report.pdf not written" in said and "chromium is not installed" in said
+    assert (out / "index.html").is_file() and (out / "bo.html").is_file()
+    assert not (out / "report.pdf").exists()

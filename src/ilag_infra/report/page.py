@@ -278,7 +278,12 @@ def write(page: PageData, out: Path, pdf: bool = False) -> Path:
             ]
         ) from None
     if pdf:
-        from ilag_infra.report.recovery_plan import print_pdf
+        from ilag_infra.report.recovery_plan import PdfError, chromium, print_pdf
 
+        if chromium() is None:
+            raise PdfError(
+                "chromium is not installed (make setup installs Debian's chromium package); "
+                f"the HTML pages are written in {out}"
+            )
         print_pdf(target, out / PDF_NAME)
     return target
