@@ -108,7 +108,7 @@ def test_how_to_read_explains_each_column_rto_rpo_and_the_hub(site: Path) -> Non
     section = visible(
         index[index.index('id="how"') : index.index("</section>", index.index('id="how"'))]
     )
-    for column in ("Servere i ønsket tilstand", "Sikkerhetskopier", "Siste test av gjenoppretting",
+    for column in ("Servere i ønsket tilstand", "Sikkerhetskopier", "Siste gjenopprettingstest",
                    "Siste beredskapsøvelse", "Kostnad", "Vurdering"):  # fmt: skip
         assert column in section
     assert "Hvor lang tid det tar å få tjenesten tilbake" in section

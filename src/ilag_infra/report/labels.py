@@ -29,7 +29,7 @@ LABELS: dict[str, dict[str, str]] = {
         "last_run": "Siste kjøring",
         "backups": "Sikkerhetskopier",
         "taken_last_day": "tatt siste døgn",
-        "restore": "Siste test av gjenoppretting",
+        "restore": "Siste gjenopprettingstest",
         "drill": "Siste beredskapsøvelse",
         "rto": "RTO (hvor lang tid det tar å få tjenesten tilbake)",
         "rpo": "RPO (hvor mye data som kan gå tapt)",
@@ -360,7 +360,7 @@ HOW_TO_READ: dict[str, list[tuple[str, str]]] = {
         ),
         ("Sikkerhetskopier", "Hvor mange av serverne som har en sikkerhetskopi tatt siste døgn."),
         (
-            "Siste test av gjenoppretting",
+            "Siste gjenopprettingstest",
             "Når vi sist hentet tilbake data fra en sikkerhetskopi og kontrollerte at alt kom tilbake uskadet. En kopi er bare verdt noe hvis den kan hentes tilbake.",
         ),
         (

@@ -20,7 +20,7 @@ _NB = {
     ),
     "backup_none": "ingen sikkerhetskopier er registrert",
     "backup_failed": "siste kontroll av sikkerhetskopiene feilet",
-    "restore_failed": "siste test av gjenoppretting feilet",
+    "restore_failed": "siste gjenopprettingstest feilet",
     "restore_old": "gjenoppretting er ikke testet den siste måneden",
     "restore_none": "gjenoppretting er aldri testet",
 }
