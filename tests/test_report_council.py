@@ -245,3 +245,13 @@ def test_pdf_without_chromium_fails_after_writing_the_html(
     assert "report.pdf not written" in said and "chromium is not installed" in said
     assert (out / "index.html").is_file() and (out / "bo.html").is_file()
     assert not (out / "report.pdf").exists()
+
+
+def test_records_not_read_are_counted_and_named_in_bokmal(tmp_path: Path) -> None:
+    old = {k: v for k, v in envelope("restore", "bo", NOW, True).items() if k != "schema_version"}
+    runs = _write(tmp_path / "runs", {"old.json": {**old, "host": "bo-fil01"}})
+    recs = records.load(runs, "lab")
+    assert len(recs.rejected) == 1
+    text = visible((build(tmp_path, recs) / "index.html").read_text(encoding="utf-8"))
+    assert "1 har et format rapporten ikke kjenner (old.json)" in text
+    assert "schema_version" not in text

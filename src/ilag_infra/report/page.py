@@ -139,9 +139,11 @@ def build(
     if records.unreadable:
         detail += f"; {len(records.unreadable)} {t['records_unreadable']}"
     if records.rejected:
-        detail += f"; {len(records.rejected)} {t['records_rejected']}: " + " | ".join(
-            records.rejected[:3]
-        )
+        # The file names only: the schema's reasons are technical English, and
+        # `ilag report` prints each in full.
+        names = [Path(r.split(": ", 1)[0]).name for r in records.rejected[:3]]
+        more = ", …" if len(records.rejected) > 3 else ""
+        detail += f"; {len(records.rejected)} {t['records_rejected']} ({', '.join(names)}{more})"
     if records.other_environments:
         detail += f"; {records.other_environments} {t['records_other_env']}"
     sources = [
