@@ -109,7 +109,18 @@ AUDIT = """
     tablesWithoutTh: Array.prototype.filter.call(document.querySelectorAll("table"),
       function (t) { return !t.querySelector("th"); }).length,
     sites: document.querySelectorAll("#region-map g.site").length,
-    overflow: document.documentElement.scrollWidth - window.innerWidth
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    // The overview's cost: each municipality's figure and the word Kostnad on screen, inside
+    // the window, and the table not scrolled sideways inside its own box either.
+    costs: Array.prototype.map.call(document.querySelectorAll("#summary-table td.cost"),
+      function (td) { var r = td.getBoundingClientRect();
+        return {w: r.width, right: r.right, text: td.innerText.trim()}; }),
+    costWords: Array.prototype.filter.call(document.querySelectorAll("#summary-table th, #summary-table .cell-label"),
+      function (el) { var r = el.getBoundingClientRect();
+        return el.innerText.trim() === "Kostnad" && r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; }).length,
+    tableOverflow: (function (t) { var box = t.parentElement; return box.scrollWidth - box.clientWidth; })(
+      document.getElementById("summary-table")),
+    width: window.innerWidth
   };
   var pre = document.createElement("pre");
   pre.id = "audit";
@@ -168,7 +179,7 @@ def test_chromium_renders_the_page_with_no_console_errors(page_file: Path, tmp_p
     for name in ("Hadsel", "Bø", "Øksnes", "Sortland", "Andøy"):
         assert name in text
     # What the leaders read: Bø's failed host and its drill, Andøy's cost, the region's total.
-    assert "bo-util01" in text and "6 min 52 s" in text
+    assert "bo-util01" in text and "6\u00a0min 52\u00a0s" in text
     assert "19,21\u00a0kr" in text and "99,74\u00a0kr" in text
     assert len(re.findall(r'<g class="site"', run.stdout)) == 7
 
@@ -194,6 +205,14 @@ def test_contrast_headers_and_layout_in_the_browser(
     assert result["tables"] >= 4 and result["tablesWithoutTh"] == 0
     assert result["sites"] == 7
     assert result["overflow"] <= 0, "the page scrolls sideways"
+    assert result["tableOverflow"] <= 0, "the overview table scrolls sideways"
+    costs = result["costs"]
+    assert len(costs) == 5
+    for cost in costs:
+        assert cost["w"] > 0 and cost["right"] <= result["width"], cost
+        assert cost["text"].endswith("kr"), cost
+    # At 1280 px the column head says Kostnad once; at 390 px each block says it.
+    assert result["costWords"] == (1 if width == 1280 else 5)
 
 
 def test_screenshot_is_kept_as_an_artifact(page_file: Path, tmp_path: Path) -> None:
@@ -210,3 +229,28 @@ def test_screenshot_is_kept_as_an_artifact(page_file: Path, tmp_path: Path) -> N
     assert run.returncode == 0, run.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_the_printed_report_has_its_header_on_every_page(tmp_path: Path) -> None:
+    """`ilag report --pdf` prints the overview with Chromium; each page starts a municipality
+    or a section, and every page carries region, environment and date."""
+    from ilag_infra.cli.app import main
+    from tests.pdf_text import pages
+
+    runs = write_records(tmp_path / "runs")
+    out = tmp_path / "site"
+    argv = ["report", "--out", str(out), "--runs", str(runs), "--no-plan", "--pdf",
+            "--costs", str(FIX / "ea-small.csv")]  # fmt: skip
+    assert main(argv) == 0
+    printed = pages((out / "report.pdf").read_bytes())
+    assert len(printed) >= 6  # the overview, then a page per municipality
+    region = load_region(REPO / "region.yaml").model.region.display_name
+    head = re.compile(
+        rf"Driftsrapport: {re.escape(region)} · Miljø: lab \(testmiljø\) · "
+        r"\d{1,2}\.\d{1,2}\.\d{4} kl\.\u00a0\d\d\.\d\d\u00a0CES?T"
+    )
+    for number, text in enumerate(printed, 1):
+        assert head.search(text), f"page {number} has no header: {text[:200]!r}"
+    starts = [text.split("\n")[1] if "\n" in text else "" for text in printed]
+    for name in ("Bø", "Øksnes", "Sortland", "Andøy"):
+        assert any(s.startswith(name) for s in starts), (name, starts)

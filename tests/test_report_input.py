@@ -98,11 +98,17 @@ def test_the_page_shows_one_environment(
     assert code == 0, err
     html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert "hadsel-app01" not in html  # every record in the fixture is a lab record
-    assert "left out" in html
+    assert "8 fra andre miljøer er holdt utenfor" in html
+    assert "Miljø: produksjon" in html and "Lab – ikke produksjon" not in html
+    for slug in ("hadsel", "bo", "sortland"):  # nor on a municipality's own page
+        own = (tmp_path / "site" / f"{slug}.html").read_text(encoding="utf-8")
+        assert f"{slug}-" not in own and "Lab – ikke produksjon" not in own
     monkeypatch.setenv("ILAG_ENV", "lab")
     code, err = run(capsys, tmp_path)
     assert code == 0, err
-    assert "hadsel-app01" in (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    html = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
+    assert "hadsel-app01" in html and "Lab – ikke produksjon" in html
+    assert "Lab – ikke produksjon" in (tmp_path / "site" / "hadsel.html").read_text("utf-8")
 
 
 def test_words_from_an_export_are_escaped_in_the_page(

@@ -10,7 +10,7 @@ import typer
 from ilag_infra.cli.console import make_console
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import RegionOption
-from ilag_infra.model.errors import IlagError, InputError, Problem
+from ilag_infra.model.errors import EXIT_FAILED, IlagError, InputError, Problem
 from ilag_infra.model.shown import shown
 
 console = make_console()
@@ -55,17 +55,25 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--plan/--no-plan", help="Run the offline plan for its open findings."),
         ] = True,
+        pdf: Annotated[
+            bool,
+            typer.Option(
+                "--pdf", help="Also print the overview to report.pdf (headless Chromium)."
+            ),
+        ] = False,
         region_file: RegionOption = None,
     ) -> None:
-        """Write the council's page: one self-contained HTML file.
+        """Write the council's page: index.html and one page per municipality (<slug>.html).
 
         Convergence, backups, restore tests, drills (RTO and RPO) and the month's cost per
-        municipality, a picture of the region, the cost split and the plan's open findings.
-        Missing sources show as missing, never as zero.
+        municipality, a picture of the region, the cost split and the plan's open findings;
+        each municipality's page adds its last 12 months. Missing sources show as missing,
+        never as zero. A lab page says so in a banner; a prod page never shows a lab record.
 
         Examples:
           ilag report
           ilag report --env prod --costs costs-2026-01.json --out build/report
+          ilag report --env prod --pdf --out build/report
         """
         from ilag_infra.costs.split import Period
         from ilag_infra.onsite.runrecord import runs_dir
@@ -136,5 +144,18 @@ def register(app: typer.Typer) -> None:
                     f"[yellow]systems register not shown:[/] {shown(exc)}", highlight=False
                 )
         data = page.build(loaded, recs, view, found, lang, systems=register)
-        target = page.write(data, out)
+        from ilag_infra.report.recovery_plan import PdfError
+
+        try:
+            target = page.write(data, out, pdf=pdf)
+        except PdfError as exc:
+            # The HTML pages are written; only the print failed.
+            console.print(f"[red]report.pdf not written:[/] {shown(exc)}", highlight=False)
+            raise typer.Exit(EXIT_FAILED) from None
         console.print(f"[green]wrote[/] {shown(target)}", highlight=False)
+        console.print(
+            f"[green]wrote[/] {len(data.municipalities)} municipality pages beside it",
+            highlight=False,
+        )
+        if pdf:
+            console.print(f"[green]wrote[/] {shown(out / page.PDF_NAME)}", highlight=False)

@@ -19,7 +19,7 @@ from ilag_infra.report.systems import YES, SystemStatus
 THREATS: dict[str, tuple[str, int]] = {
     "site": ("Tap av driftssted (brann, vann, strøm)", 2),
     "ransomware": ("Løsepengevirus", 3),
-    "link": ("Brudd i samband til regionen", 3),
+    "link": ("Brudd i forbindelsen til regionen", 3),
     "person": ("Tap av nøkkelperson", 3),
     "vendor": ("Leverandørsvikt", 2),
 }
@@ -167,7 +167,7 @@ def threats(row: SystemStatus, platform: Platform) -> list[Threat]:
     )
     add("ransomware", [backups, worm, restore], 0, backups.present + worm.present)
     if onsite:
-        link = Evidence("Systemet kjører lokalt og virker uten sambandet", None)
+        link = Evidence("Systemet kjører lokalt og virker uten forbindelsen", None)
         add("link", [link, backups], 1, 0)
     else:
         add("link", [Evidence("Plattformen har ingen reserveforbindelse", None)], 0, 0)
