@@ -118,7 +118,7 @@ def test_a_record_from_before_the_schema_is_named_not_read(
     assert "odd.json: unknown kind 'backup-status'" in text
     assert "new.json: schema_version 2, but this ilag reads 1; update ilag" in text
     html = (out / "index.html").read_text(encoding="utf-8")
-    assert "3 not read by the record schema" in html
+    assert "3 har et format rapporten ikke kjenner (new.json, odd.json, old.json)" in html
     assert _restore_badge(html, "andoy") == "Mangler"
 
 
