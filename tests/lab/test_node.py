@@ -229,3 +229,70 @@ def test_with_the_store_cut_off_the_checks_run_and_upload_later(lab: Lab, node: 
         time.sleep(1)
     stored = {s.name for s in _store(lab, "drift")}
     assert all(f"lab/bo/drift/{w}" in stored for w in waiting if "-drift-bo" in w)
+
+
+def _clone(tmp_path: Path, name: str) -> Path:
+    repo = Path(__file__).resolve().parents[2]
+    dest = tmp_path / name
+    subprocess.run(["git", "clone", "-q", str(repo), str(dest)], check=True, timeout=120)
+    return dest
+
+
+def test_two_clones_applying_one_municipality_one_proceeds_the_other_names_it(
+    lab: Lab,
+    converged: tuple,  # type: ignore[type-arg]
+    tmp_path: Path,
+) -> None:
+    """Two checkouts (two operators' machines) apply Bø at the same time through the region's
+    store: the lease lets one run and the other refuses at once, naming the holder."""
+    import os
+    import sys
+
+    env = {**os.environ, recordstore.STORE_ENV: _operator_url(lab)}
+    env.pop("ILAG_ROOT", None)
+    argv = [sys.executable, "-m", "ilag_infra.cli.app", "apply", SLUG, "--playbook", "baseline"]
+    a, b = _clone(tmp_path, "kari"), _clone(tmp_path, "ola")
+    first = subprocess.Popen(
+        argv, cwd=a, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while lease_holder(lab) is None:
+            assert first.poll() is None, first.communicate()[0]
+            assert time.monotonic() < deadline, "the first apply never took the lease"
+            time.sleep(0.5)
+        second = subprocess.run(
+            argv, cwd=b, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert second.returncode == 1, second.stdout + second.stderr
+        said = " ".join((second.stdout + second.stderr).split())
+        assert "already being applied by" in said and f"ilag apply {SLUG}" in said, said
+        assert socket.gethostname() in said
+    finally:
+        out = first.communicate(timeout=600)[0]
+    assert first.returncode == 0, out[-2000:]
+    assert lease_holder(lab) is None  # let go at the end
+
+
+def lease_holder(lab: Lab) -> object:
+    from ilag_infra.onsite import lease
+
+    return lease.holder(_operator_url(lab), "lab", SLUG)
+
+
+def test_the_controller_hands_a_check_to_the_node_over_the_runner_stream(
+    lab: Lab, node: object
+) -> None:
+    """`ilag apply bo --check --via-node`: transmit here, `ansible-runner worker` on the node
+    (which reaches Bø's servers with its own certificate), process the events here."""
+    on_host(lab, _host(lab, "bo-fil01"), f"echo '# edited again' >> {DRIFTED}")
+    outcome = lab.apply([SLUG], check=True, via_node=True)
+    assert outcome.ok, [r.messages for r in outcome.results]
+    result = outcome.results[0]
+    assert set(result.hosts) == {"bo-fil01", "bo-util01"}
+    assert any(DRIFTED in item for item in result.changes.get("bo-fil01", [])), result.changes
+    assert result.hosts["bo-util01"].changed == 0
+    # The job ran on the node: its worker left no private data dir behind (--delete), and
+    # nothing of the run's secrets was in the stream (they are the node's own file).
+    leftovers = on_host(lab, node, "ls /tmp | grep -c '^ansible-runner' || true").strip()
+    assert leftovers == "0"

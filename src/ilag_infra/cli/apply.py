@@ -33,6 +33,10 @@ MITOGEN_HELP = (
     "still checked against the pinned file. --no-mitogen uses Ansible's own linear strategy "
     "with pipelining."
 )
+VIA_NODE_HELP = (
+    "Hand the run to the municipality's node over SSH (ansible-runner transmit | worker | "
+    "process, the protocol AWX uses): the node reaches its servers with its own certificate."
+)
 WAIT_HELP = (
     "Seconds to wait for another run on the same municipality to finish; by default refuse at once."
 )
@@ -52,6 +56,7 @@ def register(app: typer.Typer) -> None:
         limit: LimitOption = None,
         wait: Annotated[float, typer.Option("--wait", help=WAIT_HELP)] = 0.0,
         mitogen: Annotated[bool, typer.Option("--mitogen/--no-mitogen", help=MITOGEN_HELP)] = True,
+        via_node: Annotated[bool, typer.Option("--via-node", help=VIA_NODE_HELP)] = False,
         verbose: Annotated[
             bool, typer.Option("--verbose", "-v", help="Also show every task and unchanged result.")
         ] = False,
@@ -72,6 +77,7 @@ def register(app: typer.Typer) -> None:
           ilag apply andoy --check --diff
           ilag apply --all
           ilag apply sortland --playbook backup --env prod
+          ilag apply bo --check --via-node
         """
         from ilag_infra.onsite import apply as apply_mod
         from ilag_infra.onsite.runner import ApplyRequest
@@ -80,8 +86,8 @@ def register(app: typer.Typer) -> None:
         slugs = ctx.slugs(municipalities, all_)
         alert_settings = alerting.settings()
         book = apply_mod.playbook_path(ctx.root, playbook)
-        strategy = "mitogen" if mitogen else None
-        req = ApplyRequest("", book, check, diff, tags, limit, strategy=strategy)
+        strategy = "mitogen" if mitogen and not via_node else None
+        req = ApplyRequest("", book, check, diff, tags, limit, strategy=strategy, via_node=via_node)
         out = ctx.console
         mode = " (check mode)" if check else ""
         out.print(f"Applying [bold]{book.name}[/] to {shown(', '.join(slugs))} in {ctx.env}{mode}")

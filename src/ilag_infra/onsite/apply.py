@@ -16,6 +16,7 @@ from ilag_infra.onsite import (
     outputs,
     recordstore,
     runrecord,
+    streamed,
 )
 from ilag_infra.onsite.lock import LOCAL_NOTE, OFFLINE_NOTE, LockedError, apply_lock
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult, ProgressFn, run_playbook
@@ -131,6 +132,10 @@ def apply(
             ) as kind:
                 if kind == "offline":
                     offline.append(slug)
+                if req.via_node:
+                    return streamed.run_via_node(
+                        target, req, run_vars[slug].public, run_dir, progress
+                    )
                 return run_playbook(target, req, run_vars[slug], run_dir, progress)
         except LockedError as exc:
             return MunicipalityResult(slug, "locked", 1, messages={"": str(exc)})

@@ -28,6 +28,7 @@ from ruamel.yaml import YAML
 from ilag_infra.model.errors import IlagError, InputError, Problem
 from ilag_infra.model.region import Region
 from ilag_infra.onsite.outputs import RunVars, StackOutputs
+from ilag_infra.onsite.outputs import run_vars as run_vars_of
 from ilag_infra.onsite.runrecord import REVISION_FILE, git_commit
 from ilag_infra.onsite.targets import Target, lab_dir, lab_prefix
 
@@ -232,5 +233,14 @@ def run_vars(region: Region, target: Target, slug: str, stack_outputs: StackOutp
         # The lab's user CA (lab/paths.py keeps it under the state dir's keys/).
         ca_key = ca_key or str(lab_dir() / "keys" / "ssh_user_ca")
     public["ilag_node__ca_key"] = ca_key
-    secrets = {"ilag_node_secrets": {"outputs": outputs, "records_url": records}}
+    # What a run handed to the node (`ilag apply --via-node`) reads with -e @: the node's own
+    # run secrets, so none travels in the job's stream.
+    run_secrets = run_vars_of(region, slug, stack_outputs).secrets
+    secrets = {
+        "ilag_node_secrets": {
+            "outputs": outputs,
+            "records_url": records,
+            "run_secrets": run_secrets,
+        }
+    }
     return RunVars(public, secrets)

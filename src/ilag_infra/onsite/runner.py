@@ -40,6 +40,8 @@ class ApplyRequest:
     # ansible-runner's per-event JSON files; nothing here reads them, so they cost disk writes
     # for nothing unless someone wants to look (the recap event is always kept).
     keep_event_files: bool = False
+    # Hand the run to the municipality's node (onsite/streamed.py) instead of running here.
+    via_node: bool = False
 
 
 @dataclass
