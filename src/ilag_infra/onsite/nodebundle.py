@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from ilag_infra.model.errors import IlagError, InputError, Problem
+from ilag_infra.model.errors import IlagError
 from ilag_infra.model.region import Region
 from ilag_infra.onsite.outputs import RunVars, StackOutputs
 from ilag_infra.onsite.outputs import run_vars as run_vars_of
@@ -166,29 +165,18 @@ def own_slice(data: Any, slug: str, slugs: frozenset[str]) -> Any:
     return data
 
 
-def node_outputs(target: Target, slug: str, slugs: frozenset[str]) -> dict[str, Any]:
-    """The node's outputs file: its own municipality's slice, without the operator's keys."""
-    path = target.outputs_file or (lab_dir() / "outputs.json" if target.env == "lab" else None)
-    if path is None:
-        raise InputError(
-            [
-                Problem(
-                    "command line",
-                    "--outputs",
-                    "a node needs the stack outputs as a file in production",
-                    "run `ilag outputs --json > outputs.json` and pass --outputs outputs.json",
-                )
-            ]
-        )
-    data = json.loads(path.read_text(encoding="utf-8"))
-    lab = data.pop("lab", None)
-    out: dict[str, Any] = own_slice(data, slug, slugs)
-    if isinstance(lab, dict):
-        # Only what a run on the node reads: its restic password and the lab's range.
-        out["lab"] = {
-            "restic_passwords": own_slice(lab.get("restic_passwords", {}), slug, slugs),
-            "lab_prefix": lab.get("lab_prefix", ""),
-        }
+def node_outputs(
+    stack_outputs: StackOutputs, slug: str, slugs: frozenset[str], lab_range: str = ""
+) -> dict[str, Any]:
+    """The node's outputs file: its own municipality's slice, without the operator's keys.
+
+    Built from the outputs the apply itself read (Pulumi's in production, the lab's file in
+    the lab), secrets included: the node needs its own SAS and restic password in clear."""
+    plain = {stack: dict(values) for stack, values in stack_outputs.stacks.items()}
+    out: dict[str, Any] = own_slice(plain, slug, slugs)
+    passwords = own_slice(dict(stack_outputs.restic_passwords), slug, slugs)
+    if passwords or lab_range:
+        out["lab"] = {"restic_passwords": passwords, "lab_prefix": lab_range}
     return out
 
 
@@ -211,7 +199,8 @@ def run_vars(region: Region, target: Target, slug: str, stack_outputs: StackOutp
     wheels = wheelhouse(target.repo_root)
     src, commit = source(target.repo_root)
     slugs = frozenset(region.slugs)
-    outputs = node_outputs(target, slug, slugs)
+    prefix = lab_prefix() if target.env == "lab" else None
+    outputs = node_outputs(stack_outputs, slug, slugs, str(prefix) if prefix else "")
     records = (outputs.get("backup", {}).get("records_sas_urls") or {}).get(slug, "")
     public: dict[str, Any] = {
         "ilag_node__wheelhouse_tar": str(wheels.tar),
@@ -222,7 +211,6 @@ def run_vars(region: Region, target: Target, slug: str, stack_outputs: StackOutp
     }
     ca_key = os.environ.get(CA_KEY_ENV, "")
     if target.env == "lab":
-        prefix = lab_prefix()
         public.update(
             {
                 "ilag_node__lab_inventory": lab_inventory(slug),

@@ -1,0 +1,63 @@
+"""What the controller hands a node: its own municipality's slice of the outputs, the
+repository at a commit, and a wheelhouse that installs offline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from ilag_infra.onsite import nodebundle
+from ilag_infra.onsite.outputs import StackOutputs
+
+REPO = Path(__file__).resolve().parents[1]
+SLUGS = frozenset({"andoy", "bo", "sortland"})
+
+
+def _outputs() -> StackOutputs:
+    per = {s: f"https://st.example/{s}?sig=SECRET-{s}" for s in SLUGS}
+    return StackOutputs(
+        {
+            "network": {"resolver_inbound_ip": "10.0.0.4", "connection_names": {"bo": "vcn-bo"}},
+            "backup": {
+                "blob_endpoint": "https://st.example",
+                "container_names": {s: f"backup-{s}" for s in SLUGS},
+                "container_sas_urls": per,
+                "records_sas_urls": {s: u.replace("/", "/records-", 3) for s, u in per.items()},
+            },
+        },
+        "test",
+        {s: f"pw-{s}" for s in SLUGS},
+    )
+
+
+def test_a_node_gets_its_own_municipalitys_slice_only() -> None:
+    got = nodebundle.node_outputs(_outputs(), "bo", SLUGS, "10.250.0.0/16")
+    text = json.dumps(got)
+    for other in SLUGS - {"bo"}:
+        assert f"SECRET-{other}" not in text and f"pw-{other}" not in text
+    assert got["backup"]["container_sas_urls"] == {"bo": "https://st.example/bo?sig=SECRET-bo"}
+    assert got["lab"] == {"restic_passwords": {"bo": "pw-bo"}, "lab_prefix": "10.250.0.0/16"}
+    # Shared values stay whole; a map of one municipality's is cut like the others.
+    assert got["network"]["resolver_inbound_ip"] == "10.0.0.4"
+    assert nodebundle.node_outputs(_outputs(), "andoy", SLUGS)["network"]["connection_names"] == {}
+
+
+def test_the_source_bundle_is_the_commit_with_its_revision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    tar, commit = nodebundle.source(REPO)
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert commit == head
+    with tarfile.open(tar) as t:
+        names = set(t.getnames())
+        revision = t.extractfile("REVISION")
+        assert revision is not None and revision.read().decode().strip() == head
+    assert {"region.yaml", "playbooks/node.yml", "roles/ilag_node/tasks/main.yml"} <= names
+    assert not any(n.startswith((".venv", "runs/", "node_modules")) for n in names)
