@@ -61,3 +61,25 @@ def test_the_source_bundle_is_the_commit_with_its_revision(
         assert revision is not None and revision.read().decode().strip() == head
     assert {"region.yaml", "playbooks/node.yml", "roles/ilag_node/tasks/main.yml"} <= names
     assert not any(n.startswith((".venv", "runs/", "node_modules")) for n in names)
+
+
+def test_no_vault_file_travels_to_a_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every municipality's ansible-vault file stays on the controller; a node gets its own
+    restic password in clear instead, never the region's ciphertext."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = tmp_path / "repo"
+    for slug in ("bo", "sortland"):
+        vault = repo / "inventories" / slug / "group_vars" / slug / "vault.yml"
+        vault.parent.mkdir(parents=True)
+        vault.write_text("$ANSIBLE_VAULT;1.1;AES256\n6162\n")
+        (repo / "inventories" / slug / "hosts.yml").write_text("---\n")
+    (repo / "region.yaml").write_text("---\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git[:3], "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    tar, _ = nodebundle.source(repo)
+    with tarfile.open(tar) as t:
+        names = t.getnames()
+    assert "inventories/bo/hosts.yml" in names and "region.yaml" in names
+    assert not [n for n in names if n.endswith("vault.yml")], names

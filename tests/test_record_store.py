@@ -275,16 +275,21 @@ def test_each_municipality_has_its_own_records_container(
     node_bo = f"{endpoint}/records-bo?{container_sas(DEV_KEY, 'records-bo', 'racwl', expiry)}"
     operator = azurite.operator_sas_url(endpoint)
     assert recordstore.container_url(operator, "bo").split("?")[0] == f"{endpoint}/records-bo"
-    assert recordstore.container_url(node_bo, "sortland") == node_bo  # never another's
+    with pytest.raises(recordstore.StoreError, match="not sortland's"):
+        recordstore.container_url(node_bo, "sortland")  # never another's
 
     monkeypatch.setenv(recordstore.STORE_ENV, operator)
     runs = tmp_path / "runs"
     recordstore.save(runs, "r1-restore-sortland.json", _restore("sortland", datetime.now(UTC)))
     monkeypatch.setenv(recordstore.STORE_ENV, node_bo)
     recordstore.save(runs, "r2-restore-bo.json", _restore("bo", datetime.now(UTC)))
-    # A compromised bo node files a record in sortland's name: it can only land in records-bo.
+    # ilag on bo's node does not send a record in sortland's name: it is set aside, kept.
     recordstore.save(runs, "r3-restore-sortland.json", _restore("sortland", datetime.now(UTC)))
-    assert not list((runs / "outbox").iterdir())
+    assert (runs / "outbox" / "other-municipality" / "r3-restore-sortland.json").is_file()
+    # A compromised bo node writes one there itself: it can only land in records-bo.
+    forged = json.dumps(_restore("sortland", datetime.now(UTC))).encode()
+    with recordstore.container(node_bo) as client:
+        client.upload_blob("lab/sortland/restore/r3-restore-sortland.json", forged)
 
     by_operator = {s.name: s for s in recordstore.list_records(operator, "lab")}
     assert by_operator["lab/bo/restore/r2-restore-bo.json"].record is not None
@@ -297,9 +302,26 @@ def test_each_municipality_has_its_own_records_container(
     stolen = node_bo.replace("/records-bo?", "/records-sortland?")
     with pytest.raises(recordstore.StoreError):
         recordstore.list_records(stolen, "lab")
+    # Bø's SAS cannot take Sortland's lease either: refused before any request.
+    with (
+        pytest.raises(lease.LockedError, match="records-bo, which holds bo's"),
+        lease.held(node_bo, "lab", "sortland", "x"),
+    ):
+        pytest.fail("a node took a neighbour's lease")
+    # An unreadable file in the outbox is set aside and blocks nothing behind it.
+    (runs / "outbox" / "0-broken.json").write_text("{not json")
+    (runs / "outbox" / "r4-restore-bo.json").write_bytes((runs / "r2-restore-bo.json").read_bytes())
+    done = recordstore.flush(runs, node_bo)
+    assert (done.uploaded, done.error) == (1, None)
+    assert (runs / "outbox" / "unreadable" / "0-broken.json").is_file()
+    # A municipality without a records container yet lists as empty, not as an error.
+    assert recordstore.list_records(operator, "lab", ["andoy"]) == []
     # The lease lives in the municipality's container: the operator sees the node's lease.
     with lease.held(node_bo, "lab", "bo", "node-run"):
         held = lease.holder(operator, "lab", "bo")
         assert held is not None and held.run_id == "node-run"
-        with pytest.raises(lease.LockedError), lease.held(operator, "lab", "bo", "operator-run"):
+        with (
+            pytest.raises(lease.LockedError, match="already being applied"),
+            lease.held(operator, "lab", "bo", "operator-run"),
+        ):
             pytest.fail("the operator and the node held bo's lock at once")

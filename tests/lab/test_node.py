@@ -286,13 +286,18 @@ def test_the_controller_hands_a_check_to_the_node_over_the_runner_stream(
     """`ilag apply bo --check --via-node`: transmit here, `ansible-runner worker` on the node
     (which reaches Bø's servers with its own certificate), process the events here."""
     on_host(lab, _host(lab, "bo-fil01"), f"echo '# edited again' >> {DRIFTED}")
+    tmp_before = set(on_host(lab, node, "ls -A /tmp").split())
     outcome = lab.apply([SLUG], check=True, via_node=True)
     assert outcome.ok, [r.messages for r in outcome.results]
     result = outcome.results[0]
     assert set(result.hosts) == {"bo-fil01", "bo-util01"}
     assert any(DRIFTED in item for item in result.changes.get("bo-fil01", [])), result.changes
     assert result.hosts["bo-util01"].changed == 0
-    # The job ran on the node: its worker left no private data dir behind (--delete), and
-    # nothing of the run's secrets was in the stream (they are the node's own file).
-    leftovers = on_host(lab, node, "ls /tmp | grep -c '^ansible-runner' || true").strip()
-    assert leftovers == "0"
+    # The worker left nothing behind on the node (--delete), and no secret of the run is in
+    # what came back and was kept here (the node read its own run-secrets.json).
+    assert set(on_host(lab, node, "ls -A /tmp").split()) <= tmp_before
+    kept = [p for p in lab.runs_dir.rglob("*") if p.is_file()]
+    assert kept
+    for path in kept:
+        text = path.read_bytes().decode("utf-8", "replace")
+        assert not [v for v in lab.secrets() if v in text], path

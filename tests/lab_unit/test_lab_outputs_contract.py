@@ -14,6 +14,7 @@ from ilag_infra.model import stack_outputs as contract
 from ilag_infra.model.errors import InputError
 from ilag_infra.model.naming import container_name
 from ilag_infra.model.region import load
+from ilag_infra.model.stack_outputs import records_container
 from ilag_infra.onsite import outputs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +43,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
         sas_urls={s: azurite.container_sas_url(endpoint, c) for s, c in containers.items()},
         restic_passwords={slug: f"pw-{slug}" for slug in region.slugs},
         state_dir=state,
+        records_urls={
+            s: azurite.records_sas_url(endpoint, records_container(s)) for s in region.slugs
+        },
     )
     path = state / "outputs.json"
     lab_outputs.write(path, data)

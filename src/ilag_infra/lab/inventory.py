@@ -96,7 +96,7 @@ def render_overlay(
     if absent:
         children[ABSENT_GROUP] = {"hosts": absent}
     nodes = [n for n in node_names or [] if n in lab_names] or (
-        [hosts[0].name] if hosts and node_names is not None else []
+        [hosts[0].name] if hosts and node_names else []
     )
     if nodes:
         children[NODE_GROUP] = {"hosts": {name: None for name in nodes}}

@@ -27,8 +27,8 @@ def render(
     sas_urls: dict[str, str],
     restic_passwords: dict[str, str],
     state_dir: Path,
+    records_urls: dict[str, str],
     site_policies: dict[str, str] | None = None,
-    records_urls: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     info = region.region
     # Built through the contract's models: a renamed or mistyped output fails here (and in

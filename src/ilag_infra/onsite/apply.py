@@ -111,6 +111,9 @@ def apply(
             hostlist.resolve(target, slug, request.limit)
         else:
             target.check_ready(slug)
+    if request.via_node:
+        for slug in slugs:
+            streamed.node_host(target, slug)  # no node: bad input before any run
     stack_outputs = target.stack_outputs()
     run_vars = {slug: outputs.run_vars(region, slug, stack_outputs) for slug in slugs}
     if request.playbook.stem == NODE_PLAYBOOK:

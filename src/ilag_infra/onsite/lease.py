@@ -93,7 +93,26 @@ def _holder(blob: Any) -> Holder:
         return Holder("", "", "", "", "")
 
 
+def _container_url(url: str, slug: str) -> str:
+    """The municipality's records container; a SAS for another's is refused (exit 1)."""
+    try:
+        return recordstore.container_url(url, slug)
+    except recordstore.StoreError as exc:
+        raise LockedError(str(exc)) from None
+
+
 def _store_error(exc: Exception, slug: str) -> LockedError:
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+    if isinstance(exc, ClientAuthenticationError) or (
+        isinstance(exc, HttpResponseError) and exc.status_code in (401, 403)
+    ):
+        # The store answered and said no: not a link that is down, so no check falls back.
+        return LockedError(
+            f"the record store ({recordstore.STORE_ENV}) refused the SAS for {slug}'s apply "
+            f"lock: {recordstore.short(exc)}. It has expired or been revoked, or lacks "
+            "racwl: hand out a new one (`ilag apply KOMMUNE --playbook node` for a node)."
+        )
     return StoreUnreachable(
         f"the apply lock for {slug} is a lease in the record store ({recordstore.STORE_ENV}), "
         f"which cannot be reached: {recordstore.short(exc)}. Check the link to the region; to "
@@ -137,7 +156,7 @@ def held(url: str, env: str, slug: str, run_id: str, wait: float = 0.0) -> Itera
     holder = me(run_id)
     stop = threading.Event()
     # Building the client touches no network; only the calls below can fail on the link.
-    with recordstore.container(recordstore.container_url(url, slug)) as client:
+    with recordstore.container(_container_url(url, slug)) as client:
         blob = client.get_blob_client(blob_name(env, slug))
         try:
             lease = _acquire(blob, env, slug, wait)
@@ -173,7 +192,7 @@ def holder(url: str, env: str, slug: str) -> Holder | None:
     from azure.core.exceptions import AzureError, ResourceNotFoundError
 
     try:
-        with recordstore.container(recordstore.container_url(url, slug)) as client:
+        with recordstore.container(_container_url(url, slug)) as client:
             blob = client.get_blob_client(blob_name(env, slug))
             try:
                 props = blob.get_blob_properties()
@@ -195,7 +214,7 @@ def break_lease(url: str, env: str, slug: str) -> Holder | None:
     if found is None:
         return None
     try:
-        with recordstore.container(recordstore.container_url(url, slug)) as client:
+        with recordstore.container(_container_url(url, slug)) as client:
             blob = client.get_blob_client(blob_name(env, slug))
             BlobLeaseClient(blob).break_lease(lease_break_period=0)
     except AzureError as exc:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ NODE_REQUIREMENTS: tuple[str, ...] = (
     "requests",
 )
 NODE_KEY = "/etc/ilag/ssh/id_ed25519"
+VAULT_FILE = "vault.yml"
 CA_KEY_ENV = "ILAG_NODE_CA_KEY"
 
 
@@ -132,13 +134,27 @@ def source(repo_root: Path) -> tuple[Path, str]:
     if revision == "unknown":
         raise BundleError(f"{repo_root} is not a git checkout: a node gets a committed revision")
     commit = revision.removesuffix("+dirty")
-    out = cache_dir() / "node-source" / f"{commit}.tar"
+    out = cache_dir() / "node-source" / f"{commit}-novault.tar"
     if out.is_file():
         return out, commit
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_suffix(".partial")
+    # No ansible-vault file travels, not even the node's own: a node holds its own restic
+    # password in clear (root only), never ciphertext of the whole region's.
     run = subprocess.run(
-        ["git", "-C", str(repo_root), "archive", "--format=tar", "-o", str(partial), commit],
+        [
+            "git",
+            "-C",
+            str(repo_root),
+            "archive",
+            "--format=tar",
+            "-o",
+            str(partial),
+            commit,
+            "--",
+            ".",
+            f":(exclude,glob)inventories/*/group_vars/**/{VAULT_FILE}",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -200,6 +216,12 @@ def run_vars(region: Region, target: Target, slug: str, stack_outputs: StackOutp
     src, commit = source(target.repo_root)
     slugs = frozenset(region.slugs)
     prefix = lab_prefix() if target.env == "lab" else None
+    if slug not in stack_outputs.restic_passwords:
+        # Production: the password is in the municipality's vault, which the node never gets.
+        from ilag_infra.onsite import operator
+
+        password = operator.restic_password(target, slug)
+        stack_outputs = replace(stack_outputs, restic_passwords={slug: password})
     outputs = node_outputs(stack_outputs, slug, slugs, str(prefix) if prefix else "")
     records = (outputs.get("backup", {}).get("records_sas_urls") or {}).get(slug, "")
     public: dict[str, Any] = {
@@ -208,6 +230,9 @@ def run_vars(region: Region, target: Target, slug: str, stack_outputs: StackOutp
         "ilag_node__pip_wheel": wheels.pip_wheel,
         "ilag_node__source_tar": str(src),
         "ilag_node__revision": commit,
+        # The wheels are for the controller's Python and machine: the node must match them.
+        "ilag_node__python": f"{sys.version_info.major}.{sys.version_info.minor} "
+        f"{platform.machine()}",
     }
     ca_key = os.environ.get(CA_KEY_ENV, "")
     if target.env == "lab":

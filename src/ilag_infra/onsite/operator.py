@@ -43,6 +43,12 @@ def _lab_outputs(target: Target) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
+def restic_password(target: Target, slug: str) -> str:
+    """The municipality's restic password from its ansible-vault file (InputError naming the
+    file and the fix when it cannot be read)."""
+    return _vault_password(target, slug)
+
+
 def _vault_password(target: Target, slug: str) -> str:
     from ansible.errors import AnsibleError
     from ansible.parsing.dataloader import DataLoader

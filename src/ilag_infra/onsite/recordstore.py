@@ -57,6 +57,15 @@ def container_url(url: str, slug: str) -> str:
     """The URL of the municipality's records container: the account URL plus its name, or the
     container URL as given (a node's, which only ever reaches its own)."""
     if not is_account_url(url):
+        named = url_slug(url)
+        if named is not None and named != slug:
+            # A node's SAS is for its own container: it must neither hold nor take a
+            # neighbour's lease or records.
+            raise StoreError(
+                f"{STORE_ENV} names {records_container(named)}, which holds {named}'s records "
+                f"and lease only, not {slug}'s; use {records_container(slug)}'s SAS, or the "
+                "region's account SAS"
+            )
         return url
     parts = urlsplit(url)
     path = f"{parts.path.rstrip('/')}/{records_container(slug)}"
@@ -156,16 +165,35 @@ def flush(runs: Path, url: str | None = None) -> Flushed:
         for path in waiting:
             try:
                 body = path.read_bytes()
+                record = json.loads(body)
+                slug = str(record["municipality"])
             except FileNotFoundError:
                 continue  # another run's flush took it: uploads never overwrite, so fine
-            record = json.loads(body)
-            with container(container_url(url, str(record["municipality"]))) as client:
+            except (ValueError, KeyError, TypeError):
+                # Not a record (a crash mid-write, a hand edit): set aside, named, so it
+                # never blocks the records behind it.
+                _set_aside(path, "unreadable")
+                continue
+            try:
+                target = container_url(url, slug)
+            except StoreError:
+                # Another municipality's record, and this SAS is for one container: not
+                # this store's to take. Set aside, never lost.
+                _set_aside(path, "other-municipality")
+                continue
+            with container(target) as client:
                 _upload(client, blob_name(record, path.name), body)
             path.unlink(missing_ok=True)
             uploaded += 1
-    except (AzureError, OSError, ValueError, KeyError) as exc:
+    except (AzureError, OSError) as exc:
         return Flushed(uploaded, len(waiting) - uploaded, short(exc))
     return Flushed(uploaded, 0)
+
+
+def _set_aside(path: Path, why: str) -> None:
+    aside = path.parent / why / path.name
+    aside.parent.mkdir(exist_ok=True)
+    path.replace(aside)
 
 
 def short(exc: Exception) -> str:
@@ -207,7 +235,7 @@ def list_records(
     A blob that is not a current record is listed with the reason, never dropped silently.
     A record filed under another municipality than its container's is refused the same way:
     a node can write only its own container, and must not speak for a neighbour."""
-    from azure.core.exceptions import AzureError
+    from azure.core.exceptions import AzureError, ResourceNotFoundError
 
     try:
         containers = _containers(url, municipalities)
@@ -219,14 +247,17 @@ def list_records(
             if slug is None and municipalities:
                 prefixes = [f"{environment}/{m}/" for m in municipalities]
             with container(curl) as client:
-                for prefix in prefixes:
-                    for item in client.list_blobs(name_starts_with=prefix):
-                        parts = item.name.split("/")
-                        if len(parts) != 4 or (kind and parts[2] != kind):
-                            continue
-                        if municipalities and parts[1] not in municipalities:
-                            continue
-                        found.append(_read(client, item.name, slug))
+                try:
+                    items = [i for p in prefixes for i in client.list_blobs(name_starts_with=p)]
+                except ResourceNotFoundError:
+                    continue  # a municipality whose records container is not made yet
+                for item in items:
+                    parts = item.name.split("/")
+                    if len(parts) != 4 or (kind and parts[2] != kind):
+                        continue
+                    if municipalities and parts[1] not in municipalities:
+                        continue
+                    found.append(_read(client, item.name, slug))
     except AzureError as exc:
         raise StoreError(
             f"the record store ({STORE_ENV}) cannot be read: {short(exc)}; "

@@ -29,6 +29,7 @@ from ilag_infra.onsite.runner import (
     MunicipalityResult,
     ProgressFn,
     hosts_from_stats,
+    scrub_artifacts,
 )
 from ilag_infra.onsite.targets import Target
 
@@ -44,10 +45,7 @@ WORKER_TIMEOUT_S = 3600
 
 def node_host(target: Target, slug: str) -> SshHost:
     """The municipality's node, as the controller reaches it (pinned key, inventory user)."""
-    try:
-        nodes = hostlist.resolve(target, slug, NODE_GROUP)
-    except InputError:
-        nodes = []
+    nodes = [h for h in hostlist.resolve(target, slug) if h.name in _node_names(target, slug)]
     if not nodes:
         raise InputError(
             [
@@ -61,6 +59,14 @@ def node_host(target: Target, slug: str) -> SshHost:
             ]
         )
     return nodes[0]
+
+
+def _node_names(target: Target, slug: str) -> set[str]:
+    from ilag_infra.model import inventory
+
+    inv = inventory.manager(target.inventory_sources(slug))
+    group = inv.groups.get(NODE_GROUP)
+    return {h.name for h in group.get_hosts()} if group else set()
 
 
 def node_inventory(target: Target, slug: str) -> list[str]:
@@ -101,6 +107,18 @@ def ssh_argv(node: SshHost, known_hosts: Path) -> list[str]:
     return [*argv, "-p", str(node.port), f"{node.user}@{node.address}"]
 
 
+def _failed(slug: str, started: str, artifacts: str, why: str) -> MunicipalityResult:
+    return MunicipalityResult(
+        slug=slug,
+        status="failed",
+        rc=1,
+        started=started,
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+        artifact_dir=artifacts,
+        messages={"": why},
+    )
+
+
 def run_via_node(
     target: Target,
     req: ApplyRequest,
@@ -138,15 +156,20 @@ def run_via_node(
                 quiet=True,
             )
         worker = f"{NODE_BIN}/ansible-runner worker --delete"
-        with job.open("rb") as stdin, answer.open("wb") as stdout:
-            ssh = subprocess.run(
-                [*ssh_argv(node, target.known_hosts(req.slug)), worker],
-                stdin=stdin,
-                stdout=stdout,
-                stderr=subprocess.PIPE,
-                timeout=WORKER_TIMEOUT_S,
-                check=False,
-            )
+        try:
+            with job.open("rb") as stdin, answer.open("wb") as stdout:
+                ssh = subprocess.run(
+                    [*ssh_argv(node, target.known_hosts(req.slug)), worker],
+                    stdin=stdin,
+                    stdout=stdout,
+                    stderr=subprocess.PIPE,
+                    timeout=WORKER_TIMEOUT_S,
+                    check=False,
+                )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            # Nothing came back whole: a failed run, named, so the records still say so.
+            why = f"the job did not come back from the node {node.name}: {exc}"
+            return _failed(req.slug, started, str(private / "artifacts"), why)
         sink = EventSink(req.slug, progress, req.diff, req.keep_event_files)
         with answer.open("rb") as events:
             processed = ansible_runner.run(
@@ -166,7 +189,9 @@ def run_via_node(
             f"the node {node.name} did not run the job (ssh exited {ssh.returncode}): "
             + (said[-1] if said else "no message")
         )
-    rc = processed.rc if processed.rc is not None else 1
+    scrub_artifacts(private / "artifacts")
+    # The processing side of ansible-runner 2.4 sets a status, not a return code.
+    rc = processed.rc if processed.rc is not None else 0 if processed.status == "successful" else 1
     return MunicipalityResult(
         slug=req.slug,
         status=str(processed.status),
