@@ -135,7 +135,11 @@ def run_via_node(
     private.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ilag-stream-", dir=run_dir))
     job, answer = work / "job.stream", work / "events.stream"
-    cmdline = [f"-e @{NODE_SECRETS}"] + (["--check"] if req.check else [])
+    (work / "job").mkdir()
+    # Inventories go on the command line: ansible-runner 2.4's streaming takes one
+    # inventory path only, and a municipality has two or three.
+    cmdline = [f"-i {path}" for path in node_inventory(target, req.slug)]
+    cmdline += [f"-e @{NODE_SECRETS}"] + (["--check"] if req.check else [])
     cmdline += ["--diff"] if req.diff else []
     try:
         with job.open("wb") as out:
@@ -145,7 +149,6 @@ def run_via_node(
                 _output=out,
                 ident="run",
                 playbook=f"{NODE_ROOT}/playbooks/{req.playbook.name}",
-                inventory=node_inventory(target, req.slug),
                 extravars=public_vars,
                 cmdline=" ".join(cmdline),
                 envvars=node_env(target, req.slug),
