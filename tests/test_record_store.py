@@ -325,3 +325,20 @@ def test_each_municipality_has_its_own_records_container(
             lease.held(operator, "lab", "bo", "operator-run"),
         ):
             pytest.fail("the operator and the node held bo's lock at once")
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("records", "is not a URL"),
+        ("https://st.blob.core.windows.net/records-bo", "carries no SAS signature"),
+        ("https://st.blob.core.windows.net/records-bo/x.json?sr=b&sig=abc", "neither a container"),
+    ],
+)
+def test_a_bad_records_url_is_bad_input_naming_the_variable(
+    value: str, said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(recordstore.STORE_ENV, value)
+    assert main(["records", "bo"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert recordstore.STORE_ENV in err and said in err

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from ilag_infra.model.errors import IlagError
+from ilag_infra.model.errors import IlagError, InputError, Problem
 from ilag_infra.model.secrets import redact_text
 from ilag_infra.model.stack_outputs import records_container
 from ilag_infra.onsite import recordschema
@@ -38,8 +38,36 @@ class StoreError(IlagError):
 
 
 def store_url() -> str | None:
+    """ILAG_RECORDS_URL, checked: a signed https URL (http only to an address such as the
+    lab's), or None when it is unset or empty. Anything else is bad input (exit 2)."""
     url = os.environ.get(STORE_ENV, "").strip()
-    return url or None
+    if not url:
+        return None
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    wrong = (
+        "is not a URL"
+        if parts.scheme not in ("https", "http") or not parts.netloc
+        else "carries no SAS signature (sig=)"
+        if "sig" not in query
+        else "is neither a container SAS (sr=c) nor an account SAS (srt=)"
+        if "srt" not in query and query.get("sr") != ["c"]
+        else ""
+    )
+    if wrong:
+        raise InputError(
+            [
+                Problem(
+                    "environment",
+                    STORE_ENV,
+                    f"the record store's URL {wrong}",
+                    "set it to a records container's SAS URL (backup stack output "
+                    "records_sas_urls) or the region's account SAS, or unset it to keep "
+                    "records on this machine",
+                )
+            ]
+        )
+    return url
 
 
 def blob_name(record: dict[str, Any], filename: str) -> str:
