@@ -12,6 +12,7 @@ import json
 import re
 import shlex
 import shutil
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -243,3 +244,30 @@ def test_the_leave_section_names_commands_that_exist() -> None:
             cmd, args = cmd.commands[args[0]], args[1:]
         assert not getattr(cmd, "commands", None), f"{text}: no such command"
         cmd.make_context("ilag", [a for a in args if not a.startswith("<")])
+
+
+def test_ilag_diff_shows_the_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the apply in a clone of the repository, `ilag diff HEAD` names the municipality
+    as removed and the Azure resources that go."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    monkeypatch.setenv("ILAG_ROOT", str(clone))
+    monkeypatch.chdir(clone)
+    assert run(clone, capsys, "offboard", "bo", "--apply")[0] == 0
+    assert main(["diff", "HEAD"]) == 0
+    out = capsys.readouterr().out
+    assert "Bø (bo) [removed]" in out
+    assert "delete network:LocalNetworkGateway lgw-bo-straume-prod-noe" in out
+    assert "delete storage:BlobContainer records-bo" in out
+
+
+def test_the_last_entry_goes_without_a_trailing_blank_line(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(repo, capsys, "offboard", "andoy", "--apply")[0] == 0
+    for name in ("region.yaml", "systems.yaml"):
+        text = (repo / name).read_text(encoding="utf-8")
+        assert text.endswith("\n") and not text.endswith("\n\n"), name
+        assert "andoy" not in text.replace("Andøy", ""), name

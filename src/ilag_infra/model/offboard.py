@@ -552,7 +552,8 @@ def _steps(slug: str, resources: list[AzureResource], stacks: dict[str, Path]) -
         "the Backups steps before the apply; the export and handover, if agreed",
         f"ilag offboard {slug} --apply",
         "ilag validate",
-        "ilag diff   # review the Azure, role and cost changes, then commit",
+        "ilag diff   # review, then commit; it lists the backup container as a delete: "
+        "the declaration goes, and after `pulumi state delete` Pulumi no longer manages it",
         f"pulumi up -s {network}   # its VPN connections and local gateways go",
         f"pulumi up -s {backup}   # its SAS, site secret, records container and reader roles go",
         "ilag costs <next month's export>   # the new cost key applies",
@@ -565,8 +566,8 @@ def _notes(slug: str, backup_cfg: dict[str, Any]) -> list[str]:
         f"The sites' container SAS stays valid until {expiry}: it is signed with the account "
         "key. To cut it off sooner, rotate that key, `pulumi up` the backup stack and "
         "`ilag apply --all` so the other sites get new SAS.",
-        f"Shared resources whose rules list {slug}'s networks (hub NSG, gateway routes) change "
-        "in place; `ilag diff` shows them.",
+        f"Shared resources whose rules list {slug}'s networks (the hub's NSGs) change in "
+        "place; `ilag diff` shows them.",
         f"{slug}'s on-site servers keep their configuration: wipe their credentials locally "
         "(restic password, SAS, node certificate) with the municipality.",
     ]

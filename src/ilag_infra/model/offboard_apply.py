@@ -31,7 +31,8 @@ def _dump(path: Path, data: Any, explicit_start: bool) -> str:
     yaml.explicit_start = explicit_start
     buf = io.StringIO()
     yaml.dump(data, buf)
-    return buf.getvalue()
+    # The blank line that separated a removed last entry would be left at the end.
+    return buf.getvalue().rstrip("\n") + "\n"
 
 
 def _write(path: Path, text: str) -> None:
