@@ -271,3 +271,29 @@ def test_the_last_entry_goes_without_a_trailing_blank_line(
         text = (repo / name).read_text(encoding="utf-8")
         assert text.endswith("\n") and not text.endswith("\n\n"), name
         assert "andoy" not in text.replace("Andøy", ""), name
+
+
+def test_a_system_only_it_used_goes_from_systems_yaml(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = repo / "systems.yaml"
+    text = path.read_text(encoding="utf-8")
+    for other in ("hadsel", "oksnes", "sortland", "andoy"):
+        text = text.replace(
+            f'      {other}: {{product: Skole Theta, version: "8", runs: saas, '
+            "owner: Oppvekstsjef (eksempel)}\n",
+            "",
+        )
+    text = text.replace(
+        '      sortland: {product: Skole Iota, version: "2.1", runs: saas, '
+        "owner: Oppvekstsjef (eksempel)}\n",
+        "",
+    )
+    path.write_text(text, encoding="utf-8")
+    code, out, _ = run(repo, capsys, "offboard", "bo")
+    assert code == 0 and "remove system skoleadmin (only bo used it)" in out
+    assert run(repo, capsys, "offboard", "bo", "--apply")[0] == 0
+    after = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    ids = [s["id"] for s in after["systems"]]
+    assert "skoleadmin" not in ids and "omsorgsjournal" in ids
+    assert all("bo" not in s["municipalities"] for s in after["systems"])
