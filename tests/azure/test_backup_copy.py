@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ilag_infra.azure import backup_copy, plan
-from ilag_infra.azure.access import facts, intended, matrix, outcome
+from ilag_infra.azure.access import facts, intended, matrix, outcome, rbac
 from ilag_infra.cli.app import main
 from ilag_infra.model.region import load
 
@@ -107,6 +107,18 @@ def test_an_unlocked_vault_is_no_second_copy_for_its_deployer(planned, technicia
     assert ci.allowed and "backupVaults/write" in ci.why
     # A Contributor on the storage account's group has no role on the vault's group.
     assert not _cell(cells, "contributor", "bo", "delete-backup-version").allowed
+    # Whoever may write an unlocked vault can switch its protections off.
+    ops = next(a for a in f.assignments if a.principal == "operators")
+    group = f.second_copy.vault_id.split("/providers/")[0]
+    f.assignments.append(
+        facts.Assignment("operators", ops.principal_id, group, _role("Contributor"))
+    )
+    cell = _cell(matrix.compute(f), "operators", "bo", "disable-protection")
+    assert cell.allowed and "second copy" in cell.why
+
+
+def _role(name: str) -> rbac.RoleDef:
+    return rbac.builtin().by_name[name]
 
 
 def test_without_the_copy_and_without_worm_the_plan_names_identity_and_doc(  # type: ignore[no-untyped-def]

@@ -8,6 +8,10 @@ delete blob versions there. The vault's recovery points are out of that key's re
 vault is declared with immutability Locked and soft delete always on, so nobody can delete a
 recovery point inside its retention (docs/security.md, "The second copy").
 
+"The vaulted backup data is stored in Microsoft-managed Azure subscription and tenant. External
+users or guests have no direct access to this backup storage or its contents"
+(learn.microsoft.com/azure/backup/backup-vault-overview): no key of the source account reaches it.
+
 Microsoft's words this stands on (learn.microsoft.com/azure/backup/blob-backup-support-matrix,
 vaulted backup): "You can back up only block blobs in a standard general-purpose v2 storage
 account using the vaulted backup solution for blobs", "You can take up to five backups per

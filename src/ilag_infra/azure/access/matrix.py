@@ -338,6 +338,14 @@ class _Judge:
             if a is not None and loose:
                 why = _by(a, VAULT_WRITE, DOC_VAULT)
                 return True, f"{why}: the vault's {' and '.join(loose)} can be switched off"
+        copy = f.second_copy
+        if copy is not None and (copy.immutability, copy.soft_delete) != ("Locked", "AlwaysOn"):
+            a = who.grant(BACKUP_VAULT_WRITE, copy.vault_id)
+            if a is not None:
+                return True, _by(a, BACKUP_VAULT_WRITE, DOC_VAULT_IMMUTABLE) + (
+                    f": the second copy's immutability {copy.immutability or 'unset'} and soft "
+                    f"delete {copy.soft_delete or 'unset'} can be switched off"
+                )
         return (
             False,
             "cannot switch off versioning, soft delete, WORM, a lock or the vault's protections",
