@@ -12,6 +12,7 @@ import pytest
 from ilag_infra.azure import backup_copy, plan
 from ilag_infra.azure.access import facts, intended, matrix, outcome, rbac
 from ilag_infra.cli.app import main
+from ilag_infra.model.errors import InputError
 from ilag_infra.model.region import load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -165,3 +166,13 @@ def test_ilag_plan_exits_1_on_a_production_stack_without_the_copy(
     )
     main(["plan", "--json"])
     assert "access: ci-deploy delete-backup-version" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("days", ["3651", "-1", "a month"])
+def test_a_retention_azure_backup_refuses_is_bad_input(planned, days: str) -> None:  # type: ignore[no-untyped-def]
+    ups = {r.stack: r.outputs for r in planned if r.stack != "backup"}
+    with pytest.raises(InputError) as err:
+        plan.run("backup", root=REPO, upstream=ups, config={"ilag:backupCopyDays": days})
+    problem = next(p for p in err.value.problems if p.key == "ilag:backupCopyDays")
+    # Out of range names the range; not a number asks for one.
+    assert "3650" in problem.fix if days.lstrip("-").isdigit() else "number" in problem.fix
