@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from ilag_infra.azure import azure_rules, plan, roles, vpn_skus
+from ilag_infra.azure import azure_rules, backup_copy, plan, roles, vpn_skus
 from ilag_infra.model.errors import InputError
 from ilag_infra.model.region import load
 
@@ -278,6 +278,14 @@ def test_ci_may_assign_only_the_roles_the_stacks_assign(plans: dict[str, plan.Pl
                     continue
                 if guid in owner_made:
                     assert guid not in write_guids
+                    continue
+                # The Backup vault's own identity on the account: a service principal, so the
+                # Owner's first run assigns it, never CI.
+                if guid == backup_copy.STORAGE_ACCOUNT_BACKUP_CONTRIBUTOR:
+                    assert guid not in write_guids and a.inputs["principalId"] not in (
+                        deploy,
+                        preview,
+                    )
                     continue
                 # CI hands roles to groups only; the one service principal besides CI, the
                 # read-only preview identity, gets its Reader from the Owner's first run.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, recoveryservices, resources, storage
 
-from ilag_infra.azure import monitoring, records, service_sas, site_secrets
+from ilag_infra.azure import backup_copy, monitoring, records, service_sas, site_secrets
 from ilag_infra.azure.blueprint import Context
 from ilag_infra.azure.identity import (
     Access,
@@ -469,9 +469,30 @@ def declare(
         role_definition=lock_role_id,
     )
     grants.append(lock_grant)
+    # The second copy, out of the account key's reach (backup_copy.py, docs/security.md).
+    copy = None
+    if settings.copy_days:
+        copy = backup_copy.BackupCopy(
+            "second-copy",
+            backup_copy.CopyArgs(
+                ctx,
+                client.subscription_id,
+                account.id,
+                account.name,
+                [containers[m.slug] for m in ctx.region.municipalities],
+                settings.copy_days,
+                backup_copy.BACKUP_TIME_UTC,
+                deploy,
+                ident.require_output("backup_deployer_role_definition_id"),
+                lock_role_id,
+            ),
+        )
+        grants.extend(copy.grants)
     access = Access(
         "access", AccessArgs(client.subscription_id, grants), type_token="ilag:backup:Access"
     )
+    if copy is not None:
+        copy.protect(ctx, list(access.assignments.values()))
     authorization.ManagementLockByScope(
         store.lock_name,
         lock_name=store.lock_name,

@@ -299,7 +299,14 @@ class _Mocks(pmocks.Mocks):
             props = dict(inputs.get("properties") or {})
             props["vaultUri"] = f"https://{name}.vault.azure.net/"
             state["properties"] = props
-        elif cls == "UserAssignedIdentity":
+        if "SystemAssigned" in str((inputs.get("identity") or {}).get("type", "")):
+            # A system-assigned identity's principal, as Azure returns it (the Backup vault's).
+            state["identity"] = {
+                **inputs["identity"],
+                "principalId": _stable_uuid("principal", rid),
+                "tenantId": TENANT,
+            }
+        if cls == "UserAssignedIdentity":
             state["clientId"] = _stable_uuid("client", rid)
             state["principalId"] = _stable_uuid("principal", rid)
             state["tenantId"] = TENANT

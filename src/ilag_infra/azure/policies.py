@@ -38,6 +38,8 @@ UNTAGGABLE = frozenset(
         "azure-native:storage:BlobContainerImmutabilityPolicy",
         "azure-native:storage:BlobServiceProperties",
         "azure-native:storage:ManagementPolicy",
+        # A Backup vault's policy is a proxy resource without tags (its instance has them).
+        "azure-native:dataprotection:BackupPolicy",
         "azure-native:authorization:RoleAssignment",
         "azure-native:authorization:RoleDefinition",
         "azure-native:authorization:ManagementLockByScope",

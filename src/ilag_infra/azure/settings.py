@@ -30,6 +30,8 @@ STACK_KINDS = ("network", "identity", "backup")
 AZ_GATEWAY_SKUS = vpn_skus.ZONE_REDUNDANT
 # Azure: a time-based retention interval is 1 to 146,000 days (400 years).
 MAX_IMMUTABILITY_DAYS = 146_000
+# Vaulted blob backup keeps recovery points up to ten years.
+MAX_COPY_DAYS = 3650
 # Log Analytics (PerGB2018): workspace retention is 30 to 730 days; 31 are in the price.
 LOG_RETENTION_DAYS = (30, 730)
 DEFAULT_LOG_RETENTION_DAYS = 90
@@ -213,6 +215,14 @@ KEYS: tuple[ConfigKey, ...] = (
         default="0",
     ),
     ConfigKey(
+        "backupCopyDays",
+        ("backup",),
+        "retention of the second copy, days: each backup container is copied daily into a "
+        "locked Backup vault in its own resource group (docs/security.md); 0 declares no "
+        "second copy, which `ilag plan` refuses while backupImmutabilityDays is 0",
+        default="30",
+    ),
+    ConfigKey(
         "storageAllowedIps",
         ("backup",),
         "public IPs/CIDRs allowed through the storage firewall besides the private "
@@ -308,6 +318,8 @@ class BackupSettings:
     vm_retention: VmRetention = field(default_factory=VmRetention)
     # 0: containers support version-level immutability but carry no default retention policy.
     immutability_days: int = 0
+    # Retention of the vaulted second copy (backup_copy.py); 0: no second copy.
+    copy_days: int = 30
     budget_nok: int = DEFAULT_BUDGET_NOK["backup"]
 
 
@@ -727,6 +739,7 @@ def read_backup(stack: str, root: Path) -> BackupSettings:
         vm_backup_time_utc=time_utc,
         vm_retention=retention,
         immutability_days=r.integer("backupImmutabilityDays", 0, 0),
+        copy_days=r.bounded("backupCopyDays", 30, 0, MAX_COPY_DAYS, "days"),
         budget_nok=r.budget(kind),
     )
     if settings.immutability_days > MAX_IMMUTABILITY_DAYS:

@@ -16,6 +16,9 @@ BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 CONTAINER = "azure-native:storage:BlobContainer"
 WORM_POLICY = "azure-native:storage:BlobContainerImmutabilityPolicy"
 VAULT = "azure-native:recoveryservices:Vault"
+BACKUP_VAULT = "azure-native:dataprotection:BackupVault"
+BACKUP_POLICY = "azure-native:dataprotection:BackupPolicy"
+BACKUP_INSTANCE = "azure-native:dataprotection:BackupInstance"
 LOCKS = ("azure-native:authorization:ManagementLockByScope",)
 SERVICE_SAS = "azure-native:storage:listStorageAccountServiceSAS"
 KV_SECRET = "azure-native:keyvault:Secret"
@@ -49,6 +52,26 @@ class SiteSas:
     identifier: str | None
 
 
+@dataclass(frozen=True)
+class SecondCopy:
+    """A Backup vault that copies backup containers out of the storage account (vaulted
+    backup for blobs): what a destroyer would have to get past as well."""
+
+    vault_id: str
+    immutability: str  # Disabled | Unlocked | Locked
+    soft_delete: str  # Off | On | AlwaysOn
+    retention_days: int
+    containers: frozenset[str]
+
+
+def _days(duration: str) -> int:
+    """P30D -> 30; anything else (weeks, months) is not what backup_copy.py declares."""
+    text = duration.upper()
+    if text.startswith("P") and text.endswith("D") and text[1:-1].isdigit():
+        return int(text[1:-1])
+    return 0
+
+
 @dataclass
 class Facts:
     subscription: str = SUBSCRIPTION
@@ -62,6 +85,7 @@ class Facts:
     vault_id: str = ""
     vault_soft_delete: str = ""
     vault_immutability: str = ""
+    second_copy: SecondCopy | None = None
     site_sas: dict[str, SiteSas] = field(default_factory=dict)
     # The records containers (records-<slug>) and the node's SAS on each, by municipality.
     records: dict[str, Container] = field(default_factory=dict)
@@ -96,6 +120,39 @@ def _labels(results: dict[str, PlanResult], technicians: dict[str, str]) -> dict
     for slug, gid in technicians.items():
         out.setdefault(gid.lower(), f"technician:{slug}")
     return out
+
+
+def _second_copy(sub: str, everything: list[Any]) -> SecondCopy | None:
+    vault = next((r for r in everything if r.type == BACKUP_VAULT), None)
+    instance = next((r for r in everything if r.type == BACKUP_INSTANCE), None)
+    if vault is None or instance is None:
+        return None
+    props = vault.inputs.get("properties") or {}
+    sec = props.get("securitySettings") or {}
+    days = 0
+    for res in everything:
+        if res.type != BACKUP_POLICY:
+            continue
+        for rule in (res.inputs.get("properties") or {}).get("policyRules") or []:
+            for life in rule.get("lifecycles") or []:
+                days = max(days, _days(str((life.get("deleteAfter") or {}).get("duration", ""))))
+    params = ((instance.inputs.get("properties") or {}).get("policyInfo") or {}).get(
+        "policyParameters"
+    ) or {}
+    names = {
+        str(c)
+        for p in params.get("backupDatasourceParametersList") or []
+        for c in p.get("containersList") or []
+    }
+    rg = str(vault.inputs.get("resourceGroupName", ""))
+    return SecondCopy(
+        f"{_rg_id(sub, rg)}/providers/Microsoft.DataProtection/backupVaults/"
+        f"{vault.inputs.get('vaultName', vault.name)}",
+        str((sec.get("immutabilitySettings") or {}).get("state", "")),
+        str((sec.get("softDeleteSettings") or {}).get("state", "")),
+        days,
+        frozenset(names),
+    )
 
 
 def gather(results: list[PlanResult], technicians: dict[str, str]) -> Facts:
@@ -155,6 +212,7 @@ def gather(results: list[PlanResult], technicians: dict[str, str]) -> Facts:
                     f"/providers/Microsoft.KeyVault/vaults/{inputs.get('vaultName', '')}"
                     f"/secrets/{inputs.get('secretName', res.name)}"
                 )
+    facts.second_copy = _second_copy(facts.subscription, everything)
     worm: dict[str, int] = {}
     for res in everything:
         if res.type == WORM_POLICY:

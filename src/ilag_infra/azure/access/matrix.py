@@ -63,6 +63,8 @@ ROLE_DEFINE = "Microsoft.Authorization/roleDefinitions/write"
 GET_SECRET = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
 VAULT_WRITE = "Microsoft.RecoveryServices/vaults/write"
 VAULT_POLICY_WRITE = "Microsoft.RecoveryServices/vaults/backupPolicies/write"
+BACKUP_VAULT_WRITE = "Microsoft.DataProtection/backupVaults/write"
+BACKUP_INSTANCE_DELETE = "Microsoft.DataProtection/backupVaults/backupInstances/delete"
 
 DOC_SHARED_KEY = (
     "https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent"
@@ -89,6 +91,9 @@ DOC_VAULT = "https://learn.microsoft.com/azure/backup/backup-azure-enhanced-soft
 DOC_VAULT_IMMUTABLE = (
     "https://learn.microsoft.com/azure/backup/backup-azure-immutable-vault-concept"
 )
+DOC_BLOB_VAULTED = "https://learn.microsoft.com/azure/backup/blob-backup-overview"
+# Where the decision and the restore path are written down.
+DOC_SECOND_COPY = "docs/security.md#the-second-copy"
 DOC_ABAC = (
     "https://learn.microsoft.com/azure/role-based-access-control/delegate-role-assignments-overview"
 )
@@ -242,6 +247,38 @@ class _Judge:
         return who.grant(LOCK_DELETE, self.f.account_id)
 
     def delete_version(self, who: Identity, slug: str, target: str) -> tuple[bool, str]:
+        """Destroying a version inside retention takes both copies: the account's and the
+        Backup vault's (when the vault copies this container)."""
+        allowed, why = self._delete_in_account(who, slug, target)
+        if not allowed:
+            return allowed, why
+        box = self.f.containers.get(slug)
+        copy = self.f.second_copy
+        if copy is None or box is None or box.name not in copy.containers:
+            return True, f"{why}; no second copy of the container ({DOC_SECOND_COPY})"
+        if copy.immutability == "Locked" and copy.soft_delete == "AlwaysOn":
+            return False, (
+                f"{why}, but the Backup vault {_short(copy.vault_id)} keeps its copy "
+                f"{copy.retention_days} days: immutability Locked refuses deleting recovery "
+                f"points or reducing retention, and always-on soft delete cannot be switched "
+                f"off, by anyone ({DOC_VAULT_IMMUTABLE}; {DOC_SECOND_COPY})"
+            )
+        for action in (BACKUP_VAULT_WRITE, BACKUP_INSTANCE_DELETE):
+            a = who.grant(action, copy.vault_id)
+            if a is not None:
+                loose = f"immutability {copy.immutability or 'unset'}, soft delete " + (
+                    copy.soft_delete or "unset"
+                )
+                return True, (
+                    f"{why}; and {_by(a, action, DOC_VAULT_IMMUTABLE)}: the vault's copy "
+                    f"goes too ({loose}; {DOC_SECOND_COPY})"
+                )
+        return False, (
+            f"{why}, but no role on the Backup vault {_short(copy.vault_id)} that deletes its "
+            f"copy ({DOC_BLOB_VAULTED}; {DOC_SECOND_COPY})"
+        )
+
+    def _delete_in_account(self, who: Identity, slug: str, target: str) -> tuple[bool, str]:
         box = self.f.containers.get(slug)
         path = self._version_deleter(who, slug, target)
         # Deleting the whole account takes every version with it, if no lock stops it.
@@ -301,6 +338,14 @@ class _Judge:
             if a is not None and loose:
                 why = _by(a, VAULT_WRITE, DOC_VAULT)
                 return True, f"{why}: the vault's {' and '.join(loose)} can be switched off"
+        copy = f.second_copy
+        if copy is not None and (copy.immutability, copy.soft_delete) != ("Locked", "AlwaysOn"):
+            a = who.grant(BACKUP_VAULT_WRITE, copy.vault_id)
+            if a is not None:
+                return True, _by(a, BACKUP_VAULT_WRITE, DOC_VAULT_IMMUTABLE) + (
+                    f": the second copy's immutability {copy.immutability or 'unset'} and soft "
+                    f"delete {copy.soft_delete or 'unset'} can be switched off"
+                )
         return (
             False,
             "cannot switch off versioning, soft delete, WORM, a lock or the vault's protections",
