@@ -21,7 +21,7 @@ import pytest
 
 from ilag_infra import lab as lab_mod
 from ilag_infra.lab import receiver
-from ilag_infra.onsite import recordstore
+from ilag_infra.onsite import recordstore, streamed
 
 from .conftest import Lab
 from .test_hardening import on_host
@@ -92,21 +92,28 @@ def node(
     converged: tuple,  # type: ignore[type-arg]
     alerts_in: Path,
 ) -> Iterator[object]:
-    """Bø's node, set up with `ilag apply bo --playbook node` (the lease in the lab's store)."""
+    """A node in every municipality, set up with `ilag apply --all --playbook node` (the
+    lease in the lab's store); Bø's is the one the tests below use."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(recordstore.STORE_ENV, _operator_url(lab))
-        first = lab.apply([SLUG], playbook="node")
+        first = lab.apply(None, playbook="node")
         assert first.ok, (first.problem_hosts, [r.messages for r in first.results])
+        assert {r.slug for r in first.results} == set(lab.loaded.model.slugs)
         again = lab.apply([SLUG], playbook="node")
         assert again.ok
         changed = {h: r.changed for r in again.results for h, r in r.hosts.items()}
         assert changed == {f"{SLUG}-util01": 0}, "a second node apply must change nothing"
     yield _node(lab)
-    # Leave Bø as the other lab tests expect it: converged, no hand-made drift, and no timer
-    # of the node's that could start a check in the middle of another test.
+    # Leave the lab as the other lab tests expect it: Bø converged without hand-made drift,
+    # and no node timer that could start a check in the middle of another test.
     timers = " ".join(f"{t}.timer" for t in TIMERS)
-    on_host(lab, _node(lab), f"systemctl disable --now {timers}")
+    for slug in lab.loaded.model.slugs:
+        on_host(lab, _node_of(lab, slug), f"systemctl disable --now {timers}")
     assert lab.apply([SLUG]).ok
+
+
+def _node_of(lab: Lab, slug: str) -> object:
+    return _host(lab, streamed.node_host(lab.target, slug).name)
 
 
 def _start(lab: Lab, node: object, unit: str) -> None:
@@ -114,9 +121,15 @@ def _start(lab: Lab, node: object, unit: str) -> None:
 
 
 def test_the_node_runs_its_checks_on_timers_from_an_offline_install(lab: Lab, node: object) -> None:
-    timers = on_host(lab, node, "systemctl list-timers --all --no-pager 'ilag-*'")
-    for name in TIMERS:
-        assert f"{name}.timer" in timers, timers
+    for slug in lab.loaded.model.slugs:
+        each = _node_of(lab, slug)
+        timers = on_host(lab, each, "systemctl list-timers --all --no-pager 'ilag-*'")
+        for name in TIMERS:
+            assert f"{name}.timer" in timers, (slug, timers)
+        # Each node holds its own municipality's certificate principal only.
+        cert = on_host(lab, each, "ssh-keygen -L -f /etc/ilag/ssh/id_ed25519-cert.pub")
+        assert f"{slug}-node" in cert, cert
+        assert not [o for o in lab.loaded.model.slugs if o != slug and f"{o}-node" in cert]
     # Offline: ilag runs from the virtualenv the wheelhouse filled, at the controller's commit.
     revision = on_host(lab, node, "cat /opt/ilag/current/REVISION").strip()
     head = subprocess.run(
