@@ -169,7 +169,7 @@ def run(
         return outcome.ok
 
     def do_drill() -> bool:
-        from ilag_infra.lab import drill
+        from ilag_infra.lab import drill, drill_report
         from ilag_infra.model.errors import IlagError
 
         slug = smallest_municipality(model)
@@ -181,15 +181,15 @@ def run(
             row.drill_ok = False
             say(f"   {slug}: drill failed: {exc}")
             return False
-        drill.write_reports(repo_root, result, target.env)
+        drill_report.write_reports(repo_root, result, target.env)
         row.drill_ok = result.ok
         row.drill_rto_seconds, row.drill_rpo_seconds = result.rto_seconds, result.rpo_seconds
         for h in result.hosts:
             for problem in ([h.error] if h.error else []) + h.differences[:5]:
                 say(f"   {h.name}: {problem}")
         say(
-            f"   RTO {drill.fmt_seconds(result.rto_seconds)}, "
-            f"RPO {drill.fmt_seconds(result.rpo_seconds)}; report {result.report}"
+            f"   RTO {drill_report.fmt_seconds(result.rto_seconds)}, "
+            f"RPO {drill_report.fmt_seconds(result.rpo_seconds)}; report {result.report}"
         )
         return result.ok
 

@@ -392,37 +392,53 @@ def test_verify_only_restores_into_scratch_compares_and_removes_it(
     assert rc_left != 0
 
 
-def test_drill_rebuilds_bo_from_code_and_backup_and_verifies_every_file(
+def test_region_drill_loses_bo_and_andoy_at_once_and_verifies_every_file(
     lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rc, out = cli(capsys, "drill", "bo", "--json")
+    # Two municipalities stand in for --all (the bench drills all five): one moment of
+    # destruction, one converge, restores in parallel.
+    rc, out = cli(capsys, "drill", "bo", "andoy", "--json")
     assert rc == 0, out
-    result = json.loads(out)[0]
-    assert result["ok"], result
+    region = json.loads(out)
+    assert region["ok"], region
+    assert [m["municipality"] for m in region["municipalities"]] == ["bo", "andoy"]
+    by_slug = {m["municipality"]: m for m in region["municipalities"]}
+    result = by_slug["bo"]
     assert sorted(h["host"] for h in result["hosts"]) == ["bo-fil01", "bo-util01"]
-    for h in result["hosts"]:
+    hosts = [h for m in region["municipalities"] for h in m["hosts"]]
+    for h in hosts:
         # The rebuilt host had a new key: it was refused until re-pinned from the console.
         assert h["refused_unconfirmed_key"] is True
         assert h["differences"] == [] and h["files"] >= 13
         assert 0 <= h["rpo_seconds"] < 3600 and h["rto_seconds"] > 0
+    # One disaster for both, and the region's RTO is its last verified host.
+    assert {m["disaster_at"] for m in region["municipalities"]} == {region["disaster_at"]}
+    assert region["rto_seconds"] == max(h["rto_seconds"] for h in hosts)
+    assert region["bytes_lost"] == 0
+    assert region["bytes_verified"] == sum(h["bytes"] for h in hosts) > 0
+    assert set(region["rpo_seconds"]) == {"bo", "andoy"}
     assert list(result["steps"]) == ["destroy", "rebuild", "re-pin", "converge"]
-    record = sorted(lab.runs_dir.glob("*-drill-bo.json"))[-1]
-    assert json.loads(record.read_text())["rto_seconds"] == result["rto_seconds"]
-    report = record.with_suffix(".md").read_text()
-    assert "RTO" in report and "bo-fil01" in report
+    # Each municipality's page reads its own record, tagged with the region run.
+    record = json.loads(sorted(lab.runs_dir.glob("*-drill-bo.json"))[-1].read_text())
+    assert record["rto_seconds"] == result["rto_seconds"]
+    assert record["region_municipalities"] == ["bo", "andoy"]
+    region_record = sorted((lab.runs_dir / "region-drills").glob("*.json"))[-1]
+    assert json.loads(region_record.read_text())["run_id"] == record["region_drill"]
+    report = region_record.with_suffix(".md").read_text()
+    assert "Region RTO" in report and "| andoy |" in report
+    assert "bo-fil01" in sorted(lab.runs_dir.glob("*-drill-bo.md"))[-1].read_text()
     # No record of restore, prune or drill holds a secret: SAS signatures, the operator's SAS,
     # restic passwords.
     secrets = [
         *lab.secrets(),
         lab.outputs["lab"]["operator_sas_url"].split("sig=")[1].split("&")[0],
     ]  # type: ignore[index]
-    for f in lab.runs_dir.glob("*.json"):
+    for f in [*lab.runs_dir.glob("*.json"), region_record]:
         text = f.read_text()
         assert not [x for x in secrets if x and x in text], f
     print(
-        f"drill bo: RTO {result['rto_seconds']} s, RPO {result['rpo_seconds']} s, "
-        f"steps {result['steps']}, hosts "
-        + "; ".join(f"{h['host']} restore {h['steps'].get('restore')} s" for h in result["hosts"])
+        f"region drill bo+andoy: RTO {region['rto_seconds']} s, RPO {region['rpo_seconds']}, "
+        f"steps {region['steps']}, {region['workers']} restores at once"
     )
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the demo brings in the lab and on-site runs
 
 def drill_cell(r: demo.MunicipalityRow) -> str:
     """RTO / RPO of the municipality the demo drilled; '-' for the others."""
-    from ilag_infra.lab.drill import fmt_seconds
+    from ilag_infra.lab.drill_report import fmt_seconds
 
     if r.drill_ok is None:
         return "-"

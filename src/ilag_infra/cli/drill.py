@@ -14,7 +14,7 @@ from ilag_infra.model.errors import EXIT_FAILED
 from ilag_infra.model.shown import shown
 
 if TYPE_CHECKING:
-    from ilag_infra.lab.drill import DrillResult
+    from ilag_infra.lab.drill import DrillResult, RegionDrill
 
 
 def register(app: typer.Typer) -> None:
@@ -25,42 +25,68 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
         env: EnvOption = "lab",
     ) -> None:
-        """Destroy a municipality's lab hosts, rebuild them from code and backup, verify every
+        """Destroy municipalities' lab hosts, rebuild them from code and backup, verify every
         file, and report RTO and RPO (JSON record and Markdown report under runs/).
+
+        Several municipalities (or --all) are lost at the same moment, as in a region-wide
+        ransomware attack, and recovered together, restores running as far in parallel as the
+        machine allows. The region's RTO runs from that moment to the last verified host;
+        its record and report go to runs/region-drills/. --json prints the region's result
+        with every municipality's under "municipalities".
 
         Lab only: in production it refuses; test restores there with `ilag restore --verify-only`.
 
         Examples:
           sudo ilag drill bo
+          sudo ilag drill --all
         """
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
         # lab.drill refuses anything but the lab before it touches a host.
-        from ilag_infra.lab import drill
+        from ilag_infra.lab import drill, drill_report
 
         loaded = ctx.region
         slugs = ctx.slugs(municipalities, all_)
-        results = []
-        for slug in slugs:
-            result = drill.drill(
-                loaded.model,
-                target,
-                slug,
-                (lambda m: None) if as_json else (lambda m: console.print(shown(m))),
-            )
-            drill.write_reports(target.repo_root, result, target.env)
-            results.append(result)
-            if not as_json:
-                console.print(drill_table(result))
-                console.print(f"record: {shown(result.record)}\nreport: {shown(result.report)}")
+        result = drill.drill_region(
+            loaded.model,
+            target,
+            slugs,
+            (lambda m: None) if as_json else (lambda m: console.print(shown(m))),
+        )
+        if len(slugs) == 1:
+            drill_report.write_reports(target.repo_root, result.municipalities[0], target.env)
+        else:
+            drill_report.write_region_reports(target.repo_root, result, target.env)
         if as_json:
-            print(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
-        if not all(r.ok for r in results):
+            print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            for m in result.municipalities:
+                console.print(drill_table(m))
+                console.print(f"record: {shown(m.record)}\nreport: {shown(m.report)}")
+            if len(slugs) > 1:
+                console.print(region_summary(result))
+        if not result.ok:
             raise typer.Exit(EXIT_FAILED)
 
 
+def region_summary(result: RegionDrill) -> str:
+    from ilag_infra.lab.drill_report import fmt_seconds
+
+    verdict = "[green]passed[/]" if result.ok else "[bold red]FAILED[/]"
+    rpo = ", ".join(f"{m.slug} {fmt_seconds(m.rpo_seconds)}" for m in result.municipalities)
+    return (
+        f"Region drill {verdict}: {len(result.municipalities)} municipalities, "
+        f"{sum(len(m.hosts) for m in result.municipalities)} hosts, "
+        f"{result.workers} restores at once\n"
+        f"  RTO {fmt_seconds(result.rto_seconds)} (disaster to the last verified host)\n"
+        f"  RPO {rpo}\n"
+        f"  verified {result.bytes_verified / 1e6:.1f} MB, lost {result.bytes_lost} bytes\n"
+        f"record: {shown(result.record)}\nreport: {shown(result.report)}"
+    )
+
+
 def drill_table(result: DrillResult) -> Table:
-    from ilag_infra.lab.drill import fmt_seconds
+    from ilag_infra.lab.drill_report import fmt_seconds
 
     verdict = "[green]passed[/]" if result.ok else "[bold red]FAILED[/]"
     t = Table(

@@ -10,6 +10,7 @@ from each host's own repository; verify the manifest byte for byte, with metadat
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ from typing import Any
 import paramiko
 
 from ilag_infra.lab import rebuild, state
+from ilag_infra.lab.drill_report import fmt_seconds
 from ilag_infra.lab.errors import LabError
 from ilag_infra.lab.paths import lab_paths
 from ilag_infra.lab.state import LabState
@@ -30,7 +32,6 @@ from ilag_infra.onsite import apply as apply_mod
 from ilag_infra.onsite import (
     backup,
     bootstrap,
-    jobrecord,
     restore,
     snapshots,
     ssh,
@@ -171,18 +172,15 @@ def _manifest(target: Target, h: SshHost) -> dict[str, dict[str, Any]]:
         client.close()
 
 
-def _prepare(target: Target, clients: list[SshHost]) -> dict[str, dict[str, dict[str, Any]]]:
-    """A fresh data set on every backup client; its manifest per host."""
-    manifests = {}
-    for h in clients:
-        client = _connect(target, h)
-        try:
-            _run(client, f"rm -rf {DATA}")
-            _run(client, f"python3 - {DATA}", stdin=MAKE_DATA)
-        finally:
-            client.close()
-        manifests[h.name] = _manifest(target, h)
-    return manifests
+def _prepare(target: Target, h: SshHost) -> dict[str, dict[str, Any]]:
+    """A fresh data set on a backup client; its manifest."""
+    client = _connect(target, h)
+    try:
+        _run(client, f"rm -rf {DATA}")
+        _run(client, f"python3 - {DATA}", stdin=MAKE_DATA)
+    finally:
+        client.close()
+    return _manifest(target, h)
 
 
 def _console_fingerprint(lab: LabState, name: str) -> str:
@@ -209,8 +207,57 @@ def _repin(target: Target, lab: LabState, slug: str, name: str, drill: HostDrill
         bootstrap.pin(contact)
 
 
-def drill(region: Region, target: Target, slug: str, progress: Progress) -> DrillResult:
-    """One municipality's drill. Lab only: it destroys the municipality's lab hosts."""
+@dataclass
+class RegionDrill:
+    """Several municipalities lost at the same moment (a region-wide ransomware attack) and
+    recovered together: the region's RTO runs from that moment to the last verified host."""
+
+    disaster_at: datetime
+    municipalities: list[DrillResult]
+    steps: dict[str, float] = field(default_factory=dict)
+    workers: int = 1
+    record: Path | None = None
+    report: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.municipalities) and all(m.ok for m in self.municipalities)
+
+    @property
+    def rto_seconds(self) -> float | None:
+        values = [m.rto_seconds for m in self.municipalities]
+        return None if None in values or not values else max(v for v in values if v is not None)
+
+    @property
+    def bytes_verified(self) -> int:
+        return sum(h.bytes for m in self.municipalities for h in m.hosts if h.ok)
+
+    @property
+    def bytes_lost(self) -> int:
+        return sum(h.bytes for m in self.municipalities for h in m.hosts if not h.ok)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "disaster_at": self.disaster_at.isoformat(),
+            "rto_seconds": _r(self.rto_seconds),
+            "rpo_seconds": {m.slug: _r(m.rpo_seconds) for m in self.municipalities},
+            "bytes_verified": self.bytes_verified,
+            "bytes_lost": self.bytes_lost,
+            "hosts": sum(len(m.hosts) for m in self.municipalities),
+            "workers": self.workers,
+            "steps": {k: _r(v) for k, v in self.steps.items()},
+            "municipalities": [m.to_dict() for m in self.municipalities],
+            "ok": self.ok,
+        }
+
+
+def workers_for(hosts: int) -> int:
+    """Restores at once: two per core (restic waits on the store as much as it computes), and
+    never more than there are hosts."""
+    return max(1, min(hosts, 2 * (os.cpu_count() or 1)))
+
+
+def _refuse_outside_lab(target: Target) -> None:
     if target.env != "lab":
         raise InputError(
             [
@@ -222,20 +269,40 @@ def drill(region: Region, target: Target, slug: str, progress: Progress) -> Dril
                 )
             ]
         )
-    clients = snapshots.backup_clients(target, slug)
-    names = [h.name for h in clients]
-    progress(f"{slug}: converging and writing the data set on {', '.join(names)}")
+
+
+def drill(region: Region, target: Target, slug: str, progress: Progress) -> DrillResult:
+    """One municipality's drill. Lab only: it destroys the municipality's lab hosts."""
+    return drill_region(region, target, [slug], progress).municipalities[0]
+
+
+def drill_region(
+    region: Region, target: Target, slugs: list[str], progress: Progress
+) -> RegionDrill:
+    """Lose every backup client of the municipalities at once, rebuild, converge, restore and
+    verify them together, as far in parallel as the machine allows. Lab only."""
+    _refuse_outside_lab(target)
+    clients = {slug: snapshots.backup_clients(target, slug) for slug in slugs}
+    every = [h for slug in slugs for h in clients[slug]]
+    names = [h.name for h in every]
+    workers = workers_for(len(every))
+    progress(f"converging {', '.join(slugs)} and writing the data set on {len(every)} hosts")
     req = ApplyRequest("", target.repo_root / "playbooks" / "site.yml", strategy="mitogen")
-    converged = apply_mod.apply(region, target, [slug], req, lambda _: None)
+    converged = apply_mod.apply(region, target, slugs, req, lambda _: None)
     if not converged.ok:
-        raise IlagError(f"{slug}: converge before the drill failed on {converged.problem_hosts}")
-    before = _prepare(target, clients)
-    progress(f"{slug}: backing up")
-    statuses = backup.run_now(target, [slug], max_age=timedelta(hours=1))
+        raise IlagError(f"converge before the drill failed on {converged.problem_hosts}")
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        before = dict(zip(names, pool.map(lambda h: _prepare(target, h), every), strict=True))
+    progress(f"backing up {len(every)} hosts")
+    statuses = backup.run_now(target, slugs, max_age=timedelta(hours=1))
     failed = [s.host.name for s in statuses if not s.fresh]
     if failed:
-        raise IlagError(f"{slug}: backup before the drill failed on {', '.join(failed)}")
-    newest = {r.host.name: r.snapshots[-1] for r in snapshots.list_snapshots(target, slug)}
+        raise IlagError(f"backup before the drill failed on {', '.join(failed)}")
+    newest = {
+        r.host.name: r.snapshots[-1]
+        for slug in slugs
+        for r in snapshots.list_snapshots(target, slug)
+    }
     drills = {n: HostDrill(n) for n in names}
     for n, d in drills.items():
         d.files = sum(1 for e in before[n].values() if e["type"] == "file")
@@ -248,15 +315,20 @@ def drill(region: Region, target: Target, slug: str, progress: Progress) -> Dril
     for d in drills.values():
         assert d.snapshot_time is not None
         d.rpo_seconds = (disaster_at - d.snapshot_time).total_seconds()
-    result = DrillResult(slug, disaster_at, list(drills.values()))
+    results = [
+        DrillResult(slug, disaster_at, [drills[h.name] for h in clients[slug]]) for slug in slugs
+    ]
+    region_drill = RegionDrill(disaster_at, results, workers=workers)
 
     def step(name: str, fn: Callable[[], None]) -> None:
         start = time.monotonic()
-        progress(f"{slug}: {name}")
+        progress(f"{name} ({len(every)} hosts)")
         fn()
-        result.steps[name] = time.monotonic() - start
+        region_drill.steps[name] = time.monotonic() - start
+        for m in results:
+            m.steps[name] = region_drill.steps[name]
         for d in drills.values():
-            d.steps.setdefault(name, result.steps[name])
+            d.steps.setdefault(name, region_drill.steps[name])
 
     paths = lab_paths()
     with state.locked(paths):
@@ -267,25 +339,33 @@ def drill(region: Region, target: Target, slug: str, progress: Progress) -> Dril
         step("rebuild", lambda: rebuild.rebuild(paths, lab, names, progress, SSH_TIMEOUT))
 
     def repin() -> None:
-        for n in names:
-            _repin(target, lab, slug, n, drills[n])
+        for slug in slugs:
+            for h in clients[slug]:
+                _repin(target, lab, slug, h.name, drills[h.name])
 
     step("re-pin", repin)
+    unconverged: dict[str, list[str]] = {}
 
     def converge() -> None:
-        outcome = apply_mod.apply(region, target, [slug], req, lambda _: None)
-        if not outcome.ok:
-            raise IlagError(f"{slug}: converge after the rebuild failed on {outcome.problem_hosts}")
+        outcome = apply_mod.apply(region, target, slugs, req, lambda _: None)
+        unconverged.update(outcome.problem_hosts)
 
     step("converge", converge)
+    for slug, bad in unconverged.items():
+        # One municipality's failed rebuild must not stop the others' recovery: its hosts
+        # are marked failed and the rest go on to restore.
+        for h in clients[slug]:
+            drills[h.name].error = f"converge after the rebuild failed on {', '.join(bad)}"
 
     def restore_and_verify(h: SshHost) -> None:
         d = drills[h.name]
+        if d.error:
+            return
         start = time.monotonic()
         try:
             res = restore.restore(
                 target,
-                [slug],
+                [h.municipality],
                 restore.RestoreRequest(h.name, [DATA], at=d.snapshot, in_place=True),
                 lambda _q: True,
             )
@@ -296,63 +376,13 @@ def drill(region: Region, target: Target, slug: str, progress: Progress) -> Dril
             d.differences = verify.manifest_differences(before[h.name], _manifest(target, h))
             d.steps["verify"] = time.monotonic() - mid
             d.rto_seconds = time.monotonic() - t0
+            progress(
+                f"{h.name}: {'verified' if d.ok else 'FAILED'} at {fmt_seconds(d.rto_seconds)}"
+            )
         except IlagError as exc:
             d.error = str(exc)
 
-    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
-        list(pool.map(restore_and_verify, clients))
-    return result
-
-
-def markdown(result: DrillResult) -> str:
-    """A report a municipality can attach to its risk and vulnerability analysis (ROS)."""
-    lines = [
-        f"# Gjenopprettingsøvelse / disaster-recovery drill: {result.slug}",
-        "",
-        f"- Disaster simulated at: {result.disaster_at.isoformat(timespec='seconds')}",
-        f"- Result: {'**passed**, every file restored and verified' if result.ok else '**FAILED**'}",
-        f"- RTO (destruction to verified data): **{fmt_seconds(result.rto_seconds)}**",
-        f"- RPO (age of the newest snapshot at the disaster): **{fmt_seconds(result.rpo_seconds)}**",
-        "",
-        "Measured on the lab (Debian 12 containers, Azurite as Azure Blob). Production RPO is",
-        "bounded by the nightly backup (up to about 24 h plus the timer's random delay);",
-        "production RTO adds hardware or VM provisioning and the transfer from Azure.",
-        "",
-        "| Step | Seconds |",
-        "|---|---:|",
-        *[f"| {k} | {v:.1f} |" for k, v in result.steps.items()],
-        "",
-        "| Host | Files | Bytes | Snapshot | RPO | Restore s | Verify s | RTO | Unconfirmed key refused | Verified |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---|---|",
-    ]
-    for h in result.hosts:
-        lines.append(
-            f"| {h.name} | {h.files} | {h.bytes} | {h.snapshot} | {fmt_seconds(h.rpo_seconds)} | "
-            f"{h.steps.get('restore', 0):.1f} | {h.steps.get('verify', 0):.1f} | "
-            f"{fmt_seconds(h.rto_seconds)} | {'yes' if h.refused_unconfirmed_key else 'NO'} | "
-            f"{'yes' if h.ok else 'NO'} |"
-        )
-    problems = [
-        f"- {h.name}: {p}"
-        for h in result.hosts
-        for p in ([h.error] if h.error else []) + h.differences
-    ]
-    if problems:
-        lines += ["", "## Problems", "", *problems[:100]]
-    return "\n".join(lines) + "\n"
-
-
-def fmt_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.1f} min"
-
-
-def write_reports(repo_root: Path, result: DrillResult, env: str) -> None:
-    result.record = jobrecord.write(
-        repo_root, "drill", result.slug, {"environment": env, **result.to_dict()}
-    )
-    result.report = result.record.with_suffix(".md")
-    result.report.write_text(markdown(result), encoding="utf-8")
+    progress(f"restoring and verifying {len(every)} hosts, {workers} at a time")
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(restore_and_verify, every))
+    return region_drill
