@@ -28,6 +28,20 @@ def _quiet(_: Progress) -> None:
     pass
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here is a lab test (so `-m 'not lab'` never boots a lab, and CI's no-skip
+    rule covers it), and tests marked lab_last run after all others: they rebuild the lab
+    from another region, which the rest must not see."""
+    here = Path(__file__).parent
+    mine = [i for i in items if here in Path(str(i.path)).parents]
+    for item in mine:
+        item.add_marker(pytest.mark.lab)
+    last = [i for i in mine if i.get_closest_marker("lab_last")]
+    if last:
+        items[:] = [i for i in items if i not in last] + last
+
+
 @dataclass
 class Lab:
     loaded: region.LoadedRegion
