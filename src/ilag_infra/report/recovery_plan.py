@@ -20,7 +20,7 @@ from ilag_infra.model import backupset, naming
 from ilag_infra.model.errors import IlagError
 from ilag_infra.model.region import LoadedRegion
 from ilag_infra.model.systems import CRITICALITY_ORDER
-from ilag_infra.report import health
+from ilag_infra.report import health, labels
 from ilag_infra.report.risk import Threat
 from ilag_infra.report.systems import NO, PARTLY, SystemStatus
 from ilag_infra.report.systems_data import SystemsView
@@ -98,13 +98,13 @@ def _gaps(rows: list[SystemStatus], risks: dict[str, list[Threat]]) -> list[Gap]
                 out.append(Gap(name, "Ingen øvelse har målt gjenopprettingstiden (RTO)"))
             elif r.rto.met is False:
                 out.append(
-                    Gap(name, f"Øvelsen brukte {health.duration(r.rto.measured)}, over målet "
-                        f"{health.duration(r.rto.target)}")
+                    Gap(name, f"Øvelsen brukte {labels.duration(r.rto.measured)}, over målet "
+                        f"{labels.duration(r.rto.target)}")
                 )  # fmt: skip
             if r.rpo.met is False and r.rpo.measured is not None:
                 out.append(
-                    Gap(name, f"Datatap ved øvelsen {health.duration(r.rpo.measured)}, over "
-                        f"målet {health.duration(r.rpo.target)}")
+                    Gap(name, f"Datatap ved øvelsen {labels.duration(r.rpo.measured)}, over "
+                        f"målet {labels.duration(r.rpo.target)}")
                 )  # fmt: skip
         else:
             out.append(
@@ -181,7 +181,8 @@ def detail_nb(detail: str) -> str:
 
 
 def _when(t: datetime | None) -> str:
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if t else "ingen registrering"
+    # Norwegian time, as on the council's page: the plan is read by people, not by logs.
+    return labels.when(t) if t else "ingen registrering"
 
 
 def render(plan: Plan) -> str:
@@ -194,7 +195,7 @@ def render(plan: Plan) -> str:
     )
     env.filters["when"] = _when
     env.filters["nb"] = detail_nb
-    env.filters["duration"] = lambda s: "-" if s is None else health.duration(s)
+    env.filters["duration"] = labels.duration
     helpers: dict[str, Any] = {"CRIT": CRITICALITY_NB, "RUNS": RUNS_NB}
     return env.get_template(TEMPLATE).render(plan=plan, **helpers)
 
