@@ -135,6 +135,15 @@ def test_site_names_in_the_systems_table_are_display_names() -> None:
     assert "{{ slug }}" not in template and "{{ row.slug }}" not in template
 
 
+def test_sites_on_the_map_are_named_as_people_write_them(site: Path) -> None:
+    # region.yaml's display_name; the slug stays the technical name elsewhere.
+    index = visible(_pages(site)["index.html"])
+    for name in ("Risøyhamn", "Rådhuset", "Stokmarknes"):
+        assert name in index, name
+    for slug in ("risoyhamn", "radhuset", "stokmarknes"):
+        assert slug not in index.split(" | "), slug
+
+
 def _write(runs: Path, recs: dict[str, dict[str, Any]]) -> Path:
     runs.mkdir(parents=True, exist_ok=True)
     for name, data in recs.items():

@@ -231,8 +231,14 @@ class Network(_Model):
 
 class Site(_Model):
     name: Slug
+    # How people write the site's name (Risøyhamn); the slug stays the technical name.
+    display_name: DisplayName | None = None
     vpn_endpoint: Endpoint
     networks: list[Network] = Field(min_length=1)
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
 
 
 class Municipality(_Model):

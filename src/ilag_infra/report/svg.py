@@ -82,7 +82,7 @@ def region_picture(region: Region, states: dict[str, str], hub_state: str) -> Re
                 SiteNode(
                     round(sx, 1),
                     round(sy, 1),
-                    site.name,
+                    site.label,
                     states[m.slug],
                     _anchor(dx),
                     round(sx + dx, 1),
