@@ -229,7 +229,8 @@ def test_records_as_the_commands_write_them(
 def test_a_drill_record_as_ilag_drill_writes_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ilag_infra.lab.drill import DrillResult, HostDrill, write_reports
+    from ilag_infra.lab.drill import DrillResult, HostDrill
+    from ilag_infra.lab.drill_report import write_reports
     from ilag_infra.report import health, records
 
     monkeypatch.setenv("ILAG_RUNS_DIR", str(tmp_path / "runs"))
