@@ -8,6 +8,9 @@ jump server opened for a forwarded channel, so a direct connection fails there.
 from __future__ import annotations
 
 import dataclasses
+import os
+import shlex
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +20,9 @@ import pytest
 from ilag_infra.cli.app import main
 from ilag_infra.model import jump_host
 from ilag_infra.model.jump_host import Jump
-from ilag_infra.onsite import ssh
+from ilag_infra.onsite import runner, ssh, ssh_config
 from ilag_infra.onsite.hostlist import SshHost
+from ilag_infra.onsite.targets import Target
 from tests.ssh_servers import SshServer, key_file, new_key
 
 
@@ -54,7 +58,8 @@ def route(tmp_path: Path) -> Iterator[Route]:
                 client_file,
                 Jump(jump.address, jump.port, "root"),
             )
-            yield Route(host, jump, target, tmp_path / "known_hosts")
+            # Where a production run keeps andoy's pins (Target("prod", tmp_path)).
+            yield Route(host, jump, target, tmp_path / "inventories" / "andoy" / "known_hosts")
 
 
 def test_a_host_behind_a_jump_is_reached_only_through_it(route: Route) -> None:
@@ -132,6 +137,83 @@ def test_first_contact_reads_the_host_key_through_the_jump(route: Route) -> None
     assert ssh.host_key_of(route.host, route.known_hosts, timeout=5) == route.target.host_key
     assert len(route.target.accepted) == 1
     assert route.target.refused == []
+
+
+def ansible_ssh(route: Route, tmp_path: Path, env_name: str, with_config: bool) -> list[str]:
+    """The OpenSSH command line Ansible's ssh plugin builds for the host in a run: the run's
+    ANSIBLE_SSH_ARGS, then the host's key, port and user, then ansible_ssh_common_args."""
+    target = Target("prod" if env_name == "prod" else "lab", tmp_path)
+    assert target.known_hosts("andoy") == route.known_hosts
+    config = (
+        ssh_config.write(
+            tmp_path / "ssh_config", route.known_hosts, [route.host], env_name == "prod"
+        )
+        if with_config
+        else None
+    )
+    env = runner.ansible_env(target, "andoy", tmp_path / "cp", None, config)
+    jump = route.host.jump
+    assert jump is not None and route.host.key_file is not None
+    return [
+        "ssh",
+        *shlex.split(env["ANSIBLE_SSH_ARGS"]),
+        "-o",
+        f'IdentityFile="{route.host.key_file}"',
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        f"Port={route.host.port}",
+        "-o",
+        f'User="{route.host.user}"',
+        *shlex.split(f"-o ProxyJump={jump.user}@{jump.address}:{jump.port}"),
+        route.host.address,
+        "hostname",
+    ]
+
+
+def run_ssh(argv: list[str], home: Path) -> subprocess.CompletedProcess[str]:
+    # A home of its own: no operator keys, config or known_hosts of this machine take part.
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(home)}
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("env_name", ["prod", "lab"])
+def test_ansible_s_openssh_takes_the_same_jump_with_the_same_pins_and_key(
+    route: Route, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env_name: str
+) -> None:
+    if env_name == "lab":
+        monkeypatch.setenv("ILAG_LAB_DIR", str(tmp_path / "lab"))
+        route.known_hosts = tmp_path / "lab" / "known_hosts" / "andoy"
+    route.pin_jump()
+    route.pin_target()
+    proc = run_ssh(ansible_ssh(route, tmp_path, env_name, with_config=True), tmp_path / "home")
+    assert (proc.returncode, proc.stdout) == (0, "andoy-fil01\n"), proc.stderr
+    assert route.jump.forward_requests == [(route.target.address, route.target.port)]
+    assert len(route.target.accepted) == 1 and route.target.refused == []
+
+
+def test_ansible_s_openssh_refuses_a_changed_jump_host_key(route: Route, tmp_path: Path) -> None:
+    route.pin_jump(new_key())
+    route.pin_target()
+    proc = run_ssh(ansible_ssh(route, tmp_path, "prod", with_config=True), tmp_path / "home")
+    assert proc.returncode == 255
+    assert "REMOTE HOST IDENTIFICATION HAS CHANGED" in proc.stderr
+    assert route.target.accepted == []
+
+
+def test_without_the_run_s_config_file_the_jump_hop_ignores_the_pins(
+    route: Route, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the file exists: OpenSSH hands a ProxyJump hop -F, never the -o options."""
+    monkeypatch.setenv("ILAG_LAB_DIR", str(tmp_path / "lab"))
+    route.known_hosts = tmp_path / "lab" / "known_hosts" / "andoy"
+    route.pin_jump()
+    route.pin_target()
+    proc = run_ssh(ansible_ssh(route, tmp_path, "lab", with_config=False), tmp_path / "home")
+    assert proc.returncode == 255
+    assert "Host key verification failed" in proc.stderr
+    assert route.target.accepted == []
 
 
 @pytest.mark.parametrize(
