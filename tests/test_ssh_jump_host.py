@@ -20,7 +20,7 @@ import pytest
 from ilag_infra.cli.app import main
 from ilag_infra.model import jump_host
 from ilag_infra.model.jump_host import Jump
-from ilag_infra.onsite import runner, ssh, ssh_config
+from ilag_infra.onsite import runner, ssh, ssh_config, streamed
 from ilag_infra.onsite.hostlist import SshHost
 from ilag_infra.onsite.targets import Target
 from tests.ssh_servers import SshServer, key_file, new_key
@@ -214,6 +214,19 @@ def test_without_the_run_s_config_file_the_jump_hop_ignores_the_pins(
     assert proc.returncode == 255
     assert "Host key verification failed" in proc.stderr
     assert route.target.accepted == []
+
+
+def test_the_controller_reaches_a_node_behind_a_jump_with_the_pins(
+    route: Route, tmp_path: Path
+) -> None:
+    """`apply --via-node`: the OpenSSH command to the node takes the node's jump host."""
+    route.pin_jump()
+    route.pin_target()
+    config = ssh_config.write(tmp_path / "ssh_config", route.known_hosts, [route.host], False)
+    argv = [*streamed.ssh_argv(route.host, route.known_hosts, config), "hostname"]
+    proc = run_ssh(argv, tmp_path / "home")
+    assert (proc.returncode, proc.stdout) == (0, "andoy-fil01\n"), proc.stderr
+    assert len(route.target.accepted) == 1 and route.target.refused == []
 
 
 @pytest.mark.parametrize(
