@@ -96,7 +96,7 @@ def test_an_unpinned_jump_host_is_refused_before_the_target_is_tried(route: Rout
     with pytest.raises(ssh.HostKeyError, match="no pinned host key") as info:
         ssh.connect(route.host, route.known_hosts, timeout=5)
     message = str(info.value)
-    assert f"jump host {route.jump.address}" in message
+    assert f"the jump host of andoy-fil01 ({route.jump.address})" in message
     assert f"[{route.jump.address}]:{route.jump.port} <keytype> <key>" in message
     assert route.jump.forward_requests == []
     assert route.target.accepted == []
@@ -108,6 +108,7 @@ def test_a_changed_jump_host_key_is_refused(route: Route) -> None:
     route.pin_target()
     with pytest.raises(ssh.HostKeyError, match="HOST KEY MISMATCH") as info:
         ssh.connect(route.host, route.known_hosts, timeout=5)
+    assert "for the jump host of andoy-fil01" in str(info.value)
     assert ssh.fingerprint(route.jump.host_key) in str(info.value)
     assert ssh.fingerprint(pinned) in str(info.value)
     assert route.target.accepted == []

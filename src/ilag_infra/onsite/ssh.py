@@ -68,7 +68,7 @@ def open_jump(host: SshHost, known_hosts: Path, timeout: float = 8.0) -> paramik
     if host.jump is None:
         raise ValueError(f"{host.name} has no jump host")
     hop = SshHost(
-        name=f"jump host {host.jump.address} (for {host.name})",
+        name=f"the jump host of {host.name}",
         municipality=host.municipality,
         address=host.jump.address,
         port=host.jump.port,
