@@ -19,11 +19,14 @@ import pytest
 
 from ilag_infra.cli.app import main
 from ilag_infra.model import jump_host
+from ilag_infra.model.errors import InputError
 from ilag_infra.model.jump_host import Jump
-from ilag_infra.onsite import runner, ssh, ssh_config, streamed
+from ilag_infra.onsite import hostlist, runner, ssh, ssh_config, streamed
 from ilag_infra.onsite.hostlist import SshHost
 from ilag_infra.onsite.targets import Target
 from tests.ssh_servers import SshServer, key_file, new_key
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclasses.dataclass
@@ -310,3 +313,47 @@ def test_a_bad_jump_host_in_the_inventory_exits_2_naming_host_variable_and_fix(
     assert "andoy-fil01" in text
     assert "does not name the user" in text
     assert "ProxyJump=ilag@" in text  # the fix shows the form that works
+
+
+def lab_overlay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jump_address: str) -> Target:
+    """A lab overlay as `ilag lab up` writes one, with andoy's file server behind a jump host."""
+    lab = tmp_path / "lab"
+    (lab / "inventory").mkdir(parents=True)
+    (lab / "known_hosts").mkdir()
+    (lab / "known_hosts" / "andoy").write_text("")
+    (lab / "state.json").write_text('{"lab_prefix": "10.250.0.0/16"}')
+    (lab / "inventory" / "andoy.yml").write_text(
+        "---\n"
+        "all:\n"
+        "  children:\n"
+        "    andoy:\n"
+        "      hosts:\n"
+        "        andoy-fil01:\n"
+        "          ansible_host: 10.250.5.11\n"
+        f"          ansible_ssh_common_args: -o ProxyJump=root@{jump_address}:22\n"
+        "        andoy-util01:\n"
+        "          ansible_host: 10.250.5.12\n"
+        "    ilag_lab:\n"
+        "      hosts:\n"
+        "        andoy-fil01:\n"
+        "        andoy-util01:\n"
+    )
+    monkeypatch.setenv("ILAG_LAB_DIR", str(lab))
+    return Target("lab", REPO)
+
+
+def test_the_lab_overlay_routes_a_host_through_a_jump_host_on_its_bridge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = lab_overlay(tmp_path, monkeypatch, "10.250.5.12")
+    hosts = {h.name: h for h in hostlist.resolve(target, "andoy")}
+    assert hosts["andoy-fil01"].jump == Jump("10.250.5.12", 22, "root")
+    assert hosts["andoy-util01"].jump is None
+
+
+def test_a_lab_jump_host_outside_the_lab_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = lab_overlay(tmp_path, monkeypatch, "10.71.10.5")
+    with pytest.raises(InputError, match=r"andoy-fil01 jump -> 10\.71\.10\.5"):
+        hostlist.resolve(target, "andoy")
