@@ -183,6 +183,9 @@ def test_real_run_keeps_secrets_out_of_artifacts_and_records(
     command = json.loads(next((tmp_path / "runs").rglob("command")).read_text())
     assert command["env"]["ANSIBLE_HOST_KEY_CHECKING"] == "True"
     assert "StrictHostKeyChecking=yes" in command["env"]["ANSIBLE_SSH_ARGS"]
+    # ...and in the run's ssh_config, the only place a ProxyJump hop reads it from.
+    first, config = command["env"]["ANSIBLE_SSH_ARGS"].split()[:2]
+    assert (first, Path(config).name) == ("-F", "ssh_config")
 
 
 def test_unreachable_host_exits_1_and_is_named(

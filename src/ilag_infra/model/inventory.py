@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ilag_infra.model import formats, inventory_vars, yamlsource
+from ilag_infra.model import formats, inventory_vars, jump_host, yamlsource
 from ilag_infra.model.errors import InventoryError, Problem
 from ilag_infra.model.region import LoadedRegion
 from ilag_infra.model.yamlsource import KeyPath, format_path, line_of
@@ -180,6 +180,10 @@ class _Reader:
 
     def host(self, name: str, hvars: dict[str, Any], chain: tuple[str, ...], hkey: KeyPath) -> None:
         self.variables(hvars, f"host {name}", hkey)
+        try:
+            jump_host.from_vars(hvars)  # the commands would refuse it later; say so now
+        except jump_host.JumpSpecError as exc:
+            self.bad((*hkey, exc.var), str(exc), jump_host.FIX)
         host = self.inv.hosts.get(name)
         if host is None:
             host = Host(name, self.inv.municipality, None, set(), hkey, line_of(self.lines, hkey))

@@ -18,6 +18,7 @@ from ilag_infra.onsite import (
     runrecord,
     streamed,
 )
+from ilag_infra.onsite.hostlist import SshHost
 from ilag_infra.onsite.lock import LOCAL_NOTE, OFFLINE_NOTE, LockedError, apply_lock
 from ilag_infra.onsite.runner import ApplyRequest, MunicipalityResult, ProgressFn, run_playbook
 from ilag_infra.onsite.targets import Target
@@ -105,12 +106,13 @@ def apply(
     lock_wait: float = 0.0,
 ) -> ApplyOutcome:
     """Apply request.playbook to each municipality (in parallel) and record every run."""
+    hosts: dict[str, list[SshHost]] = {}
     for slug in slugs:
-        if target.env == "lab":
-            # Checks readiness too, and refuses addresses outside the lab.
-            hostlist.resolve(target, slug, request.limit)
-        else:
-            target.check_ready(slug)
+        # Checks readiness too, reads each host's jump host (a bad one is bad input before
+        # any run) and, in the lab, refuses addresses outside it. Production resolves every
+        # host: a --limit that matches nothing there is Ansible's to report, as before.
+        lab = target.env == "lab"
+        hosts[slug] = hostlist.resolve(target, slug, request.limit if lab else None)
     if request.via_node:
         for slug in slugs:
             streamed.node_host(target, slug)  # no node: bad input before any run
@@ -139,7 +141,7 @@ def apply(
                     return streamed.run_via_node(
                         target, req, run_vars[slug].public, run_dir, progress
                     )
-                return run_playbook(target, req, run_vars[slug], run_dir, progress)
+                return run_playbook(target, req, run_vars[slug], run_dir, progress, hosts[slug])
         except LockedError as exc:
             return MunicipalityResult(slug, "locked", 1, messages={"": str(exc)})
 

@@ -64,10 +64,12 @@ def first_contact(target: Target, slugs: list[str], name: str, replace: bool) ->
     h = hostlist.find(target, slugs, name)
     kh = target.known_hosts(h.municipality)
     try:
-        key = ssh.fetch_host_key(h.address, h.port)
+        # Through the jump host when the inventory names one, as every later command goes.
+        key = ssh.host_key_of(h, kh)
     except (OSError, paramiko.SSHException) as exc:
+        via = f" through jump host {h.jump}" if h.jump else ""
         raise IlagError(
-            f"cannot reach {name} at {h.address}:{h.port} to read its host key: "
+            f"cannot reach {name} at {h.address}:{h.port}{via} to read its host key: "
             f"{exc or type(exc).__name__}"
         ) from None
     return Contact(h, kh, key, decide(key, ssh.pinned_keys(kh, h), replace))

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ilag_infra.model import inventory
+from ilag_infra.model import inventory, jump_host
 from ilag_infra.model.errors import InputError, Problem
+from ilag_infra.model.jump_host import Jump
 from ilag_infra.onsite.targets import Target, lab_prefix
 
 
@@ -21,6 +22,9 @@ class SshHost:
     port: int
     user: str
     key_file: Path | None
+    # The host is reached through this jump host (ProxyJump in its ssh arguments), as Ansible
+    # reaches it; None: directly.
+    jump: Jump | None = None
     # Ansible's variables for the host (group_vars, host_vars, the lab overlay): the audit
     # judges a host against what the roles were told to apply there.
     inventory_vars: Mapping[str, Any] = field(
@@ -40,10 +44,16 @@ def resolve(
     vm = VariableManager(loader=DataLoader(), inventory=inv)
     pattern = target.host_pattern(limit) or "all"
     hosts = []
+    bad_jumps: list[Problem] = []
     for name in inventory.select(inv, pattern):
         h = inv.get_host(name)
         hv = vm.get_vars(host=h, include_hostvars=False)
         key = hv.get("ansible_ssh_private_key_file") or hv.get("ansible_private_key_file")
+        try:
+            jump = jump_host.from_vars(hv)
+        except jump_host.JumpSpecError as exc:
+            bad_jumps.append(_jump_problem(target, slug, h.name, exc))
+            continue
         hosts.append(
             SshHost(
                 name=h.name,
@@ -52,9 +62,12 @@ def resolve(
                 port=int(hv.get("ansible_port", 22)),
                 user=str(hv.get("ansible_user", "root")),
                 key_file=Path(str(key)) if key else None,
+                jump=jump,
                 inventory_vars=hv,
             )
         )
+    if bad_jumps:
+        raise InputError(bad_jumps)
     if target.env == "lab":
         _inside_lab(hosts, target.inventory_sources(slug)[-1])
     if not hosts:
@@ -71,18 +84,22 @@ def resolve(
     return sorted(hosts, key=lambda x: x.name)
 
 
+def _jump_problem(target: Target, slug: str, host: str, exc: jump_host.JumpSpecError) -> Problem:
+    """Where a bad jump host is set: beside the host in hosts.yml (or in the lab overlay)."""
+    where = " or ".join(str(p) for p in target.inventory_sources(slug)[1:])
+    return Problem(where, f"{host}: {exc.var}", str(exc), jump_host.FIX)
+
+
 def _inside_lab(hosts: list[SshHost], overlay: Path) -> None:
     """Refuse any lab host whose address the lab did not create (e.g. a production address
     set in host_vars, which outranks the lab overlay): lab runs reach only the lab."""
     prefix = lab_prefix()
     bad = []
     for h in hosts:
-        try:
-            inside = prefix is not None and ipaddress.IPv4Address(h.address) in prefix
-        except ValueError:
-            inside = False
-        if not inside:
-            bad.append(f"{h.name} -> {h.address}")
+        # A jump host outside the lab would carry lab traffic out of it just the same.
+        for via, address in (("", h.address), (" jump", h.jump.address if h.jump else None)):
+            if address is not None and not _in_prefix(address, prefix):
+                bad.append(f"{h.name}{via} -> {address}")
     if bad:
         raise InputError(
             [
@@ -91,10 +108,17 @@ def _inside_lab(hosts: list[SshHost], overlay: Path) -> None:
                     "ansible_host",
                     f"lab run would reach addresses outside the lab ({prefix}): {', '.join(bad)}",
                     "remove ansible_host from inventories/*/host_vars (the lab sets it), "
-                    "or run `ilag lab up` again",
+                    "point a ProxyJump only at a lab host, or run `ilag lab up` again",
                 )
             ]
         )
+
+
+def _in_prefix(address: str, prefix: ipaddress.IPv4Network | None) -> bool:
+    try:
+        return prefix is not None and ipaddress.IPv4Address(address) in prefix
+    except ValueError:
+        return False
 
 
 def find(target: Target, slugs: list[str], name: str) -> SshHost:
@@ -115,13 +139,15 @@ def find(target: Target, slugs: list[str], name: str) -> SshHost:
         # No inventory could be read at all (e.g. the lab is down): that, with its fix, is
         # the problem, not the host name.
         raise InputError(unresolved)
+    # A municipality that did not resolve (e.g. a bad jump host) may be where the host is.
     raise InputError(
         [
+            *unresolved,
             Problem(
                 "command line",
                 "HOST",
                 f"no host {name!r} in the inventories",
                 "use a name from inventories/<municipality>/hosts.yml",
-            )
+            ),
         ]
     )

@@ -9,13 +9,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ilag_infra.onsite import ssh_config
+from ilag_infra.onsite.hostlist import SshHost
 from ilag_infra.onsite.outputs import RunVars
 from ilag_infra.onsite.targets import Target
 
@@ -314,7 +316,7 @@ def control_dir() -> Iterator[Path]:
     try:
         yield tmp
     finally:
-        for sock in tmp.iterdir():
+        for sock in (p for p in tmp.iterdir() if p.is_socket()):
             subprocess.run(
                 ["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "ilag-control"],
                 capture_output=True,
@@ -324,8 +326,18 @@ def control_dir() -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def ansible_env(target: Target, slug: str, cp_dir: Path, strategy: str | None) -> dict[str, str]:
-    """Environment for ansible-playbook: host keys pinned and checked, tuned SSH."""
+def ansible_env(
+    target: Target,
+    slug: str,
+    cp_dir: Path,
+    strategy: str | None,
+    ssh_config_file: Path | None = None,
+) -> dict[str, str]:
+    """Environment for ansible-playbook: host keys pinned and checked, tuned SSH.
+
+    ssh_config_file (onsite/ssh_config.py): the run's -F file, which carries the pins to a
+    ProxyJump hop as well; without it the pins apply to direct connections only.
+    """
     kh = target.known_hosts(slug)
     env = {
         "ANSIBLE_CONFIG": str(target.repo_root / "ansible.cfg"),
@@ -343,7 +355,9 @@ def ansible_env(target: Target, slug: str, cp_dir: Path, strategy: str | None) -
         # ansible-playbook comes from this interpreter's environment even when it is not on PATH.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
-    if target.env == "lab":
+    if ssh_config_file is not None:
+        env["ANSIBLE_SSH_ARGS"] = f"-F {ssh_config_file} " + env["ANSIBLE_SSH_ARGS"]
+    elif target.env == "lab":
         # The operator's ~/.ssh/config (ProxyJump, ProxyCommand) must not route lab traffic.
         env["ANSIBLE_SSH_ARGS"] = "-F /dev/null " + env["ANSIBLE_SSH_ARGS"]
     # Lab hosts reuse production host names: their facts must never stand in for each other.
@@ -388,8 +402,13 @@ def run_playbook(
     run_vars: RunVars,
     run_dir: Path,
     progress: ProgressFn,
+    hosts: Sequence[SshHost] = (),
 ) -> MunicipalityResult:
-    """Run req.playbook on one municipality and return what happened to each host."""
+    """Run req.playbook on one municipality and return what happened to each host.
+
+    hosts: the municipality's hosts as resolved from the inventory; their jump hosts get
+    the run's pins and key (onsite/ssh_config.py).
+    """
     import ansible_runner
 
     started = datetime.now(UTC).isoformat(timespec="seconds")
@@ -397,6 +416,12 @@ def run_playbook(
     private.mkdir(parents=True, exist_ok=True)
     sink = EventSink(req.slug, progress, req.diff, req.keep_event_files)
     with secret_vars_file(run_vars) as secrets, control_dir() as cp_dir:
+        config = ssh_config.write(
+            cp_dir / "ssh_config",
+            target.known_hosts(req.slug),
+            hosts,
+            operator_config=target.env != "lab",
+        )
         cmdline = [f"-e @{secrets}"]
         vault_file = os.environ.get("ILAG_VAULT_PASSWORD_FILE")
         if vault_file:
@@ -413,7 +438,7 @@ def run_playbook(
             inventory=[str(p) for p in target.inventory_sources(req.slug)],
             extravars=run_vars.public,
             cmdline=" ".join(cmdline),
-            envvars=ansible_env(target, req.slug, cp_dir, req.strategy),
+            envvars=ansible_env(target, req.slug, cp_dir, req.strategy, config),
             limit=target.host_pattern(req.limit),
             tags=req.tags,
             forks=req.forks,

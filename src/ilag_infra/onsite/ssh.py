@@ -13,6 +13,7 @@ import paramiko
 from paramiko.hostkeys import HostKeyEntry, InvalidHostKey
 
 from ilag_infra.model.errors import IlagError
+from ilag_infra.model.jump_host import Jump
 from ilag_infra.onsite.hostlist import SshHost
 
 
@@ -26,14 +27,90 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
-def _lookup_name(host: SshHost) -> str:
+def _lookup_name(host: SshHost | Jump) -> str:
     return host.address if host.port == 22 else f"[{host.address}]:{host.port}"
 
 
+class JumpedClient(paramiko.SSHClient):
+    """A connection that runs through a jump host's connection: closing it closes both."""
+
+    def __init__(self, jump: paramiko.SSHClient) -> None:
+        super().__init__()
+        self.jump = jump  # kept so the jump connection lives as long as this one
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.jump.close()
+
+
 def connect(host: SshHost, known_hosts: Path, timeout: float = 8.0) -> paramiko.SSHClient:
-    """Connect with the pinned known_hosts only: unknown or changed keys are refused."""
-    client = paramiko.SSHClient()
+    """Connect with the pinned known_hosts only: unknown or changed keys are refused.
+
+    With a jump host (ProxyJump in the inventory) the jump host is reached first, under the
+    same pins and the same key or agent, and the target through a forwarded channel on it.
+    """
     _read_pins(known_hosts)  # an unreadable pin file is a HostKeyError, not a traceback
+    if host.jump is None:
+        return _login(paramiko.SSHClient(), host, known_hosts, timeout)
+    jump = open_jump(host, known_hosts, timeout)
+    try:
+        channel = _forward(jump, host.address, host.port, host.name, timeout)
+        return _login(JumpedClient(jump), host, known_hosts, timeout, sock=channel)
+    except BaseException:
+        jump.close()
+        raise
+
+
+def open_jump(host: SshHost, known_hosts: Path, timeout: float = 8.0) -> paramiko.SSHClient:
+    """The connection to the host's jump host, its key checked against the same pins."""
+    if host.jump is None:
+        raise ValueError(f"{host.name} has no jump host")
+    hop = SshHost(
+        name=f"the jump host of {host.name}",
+        municipality=host.municipality,
+        address=host.jump.address,
+        port=host.jump.port,
+        user=host.jump.user,
+        key_file=host.key_file,
+    )
+    try:
+        return _login(paramiko.SSHClient(), hop, known_hosts, timeout, jump_for=host)
+    except (OSError, paramiko.SSHException) as exc:
+        # Say which leg failed: "connection refused" alone would blame the target.
+        raise paramiko.SSHException(
+            f"jump host {host.jump} for {host.name}: {exc or type(exc).__name__}"
+        ) from None
+
+
+def _forward(
+    jump: paramiko.SSHClient, address: str, port: int, what: str, timeout: float
+) -> paramiko.Channel:
+    """A direct-tcpip channel from the jump host to address:port (the server `what`)."""
+    transport = jump.get_transport()
+    if transport is None:
+        raise paramiko.SSHException(f"the jump host for {what} closed the connection")
+    try:
+        return transport.open_channel(
+            "direct-tcpip", (address, port), ("127.0.0.1", 0), timeout=timeout
+        )
+    except paramiko.ChannelException as exc:
+        raise paramiko.SSHException(
+            f"the jump host did not open a connection to {what} ({address}:{port}): "
+            f"{exc.text} (does it allow TCP forwarding to there?)"
+        ) from None
+
+
+def _login(
+    client: paramiko.SSHClient,
+    host: SshHost,
+    known_hosts: Path,
+    timeout: float,
+    sock: paramiko.Channel | None = None,
+    jump_for: SshHost | None = None,
+) -> paramiko.SSHClient:
+    """Authenticate to one server whose key must be pinned; jump_for: it is that host's jump."""
     if known_hosts.exists():
         client.load_host_keys(str(known_hosts))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -48,24 +125,50 @@ def connect(host: SshHost, known_hosts: Path, timeout: float = 8.0) -> paramiko.
             auth_timeout=timeout,
             allow_agent=host.key_file is None,
             look_for_keys=host.key_file is None,
+            sock=sock,
         )
     except paramiko.BadHostKeyException as exc:
         client.close()
         raise HostKeyError(
             f"HOST KEY MISMATCH for {host.name} ({host.address}): it presented "
             f"{fingerprint(exc.key)}, pinned is {fingerprint(exc.expected_key)} in {known_hosts}. "
-            "Refusing to connect. If the server was reinstalled, verify the new key out of band "
-            f"and re-pin it with `ilag bootstrap {host.name} --replace` (same --env)."
+            "Refusing to connect. " + _repin_fix(host, known_hosts, jump_for, replace=True)
         ) from None
     except paramiko.SSHException as exc:
         client.close()
         if "not found in known_hosts" in str(exc):
             raise HostKeyError(
                 f"{host.name} ({host.address}) has no pinned host key in "
-                f"{known_hosts}; pin it with `ilag bootstrap {host.name}` (same --env)"
+                f"{known_hosts}; " + _repin_fix(host, known_hosts, jump_for, replace=False)
             ) from None
         raise
+    except BaseException:
+        client.close()
+        raise
     return client
+
+
+def _repin_fix(host: SshHost, known_hosts: Path, jump_for: SshHost | None, replace: bool) -> str:
+    if jump_for is None:
+        if replace:
+            return (
+                "If the server was reinstalled, verify the new key out of band "
+                f"and re-pin it with `ilag bootstrap {host.name} --replace` (same --env)."
+            )
+        return f"pin it with `ilag bootstrap {host.name}` (same --env)"
+    # A jump host need not be an inventory host, so bootstrap may not know it by name.
+    line = f"`{_lookup_name(host)} <keytype> <key>`"
+    if replace:
+        return (
+            "If the jump host was reinstalled, verify its new key out of band and replace its "
+            f"line {line} in {known_hosts} (or run `ilag bootstrap NAME --replace` if the jump "
+            "host is in the inventory)."
+        )
+    return (
+        "check its key's fingerprint on the jump host's console, then add the line "
+        f"{line} to {known_hosts} (or run `ilag bootstrap NAME` if the jump host is in the "
+        "inventory)"
+    )
 
 
 def run(client: paramiko.SSHClient, command: str, timeout: float = 20.0) -> tuple[int, str, str]:
@@ -76,15 +179,38 @@ def run(client: paramiko.SSHClient, command: str, timeout: float = 20.0) -> tupl
     return stdout.channel.recv_exit_status(), out, err
 
 
-def fetch_host_key(address: str, port: int = 22, timeout: float = 8.0) -> paramiko.PKey:
-    """The key a server presents, without authenticating or trusting it."""
-    sock = socket.create_connection((address, port), timeout=timeout)
+def fetch_host_key(
+    address: str, port: int = 22, timeout: float = 8.0, via: paramiko.SSHClient | None = None
+) -> paramiko.PKey:
+    """The key a server presents, without authenticating or trusting it.
+
+    via: an open connection to a jump host, which opens the connection to the server.
+    """
+    sock: socket.socket | paramiko.Channel
+    if via is None:
+        sock = socket.create_connection((address, port), timeout=timeout)
+    else:
+        sock = _forward(via, address, port, address, timeout)
     transport = paramiko.Transport(sock)
     try:
         transport.start_client(timeout=timeout)
         return transport.get_remote_server_key()
     finally:
         transport.close()
+
+
+def host_key_of(host: SshHost, known_hosts: Path, timeout: float = 8.0) -> paramiko.PKey:
+    """The key the host presents, reached the way every command reaches it (jump included).
+
+    The jump host itself must already be pinned: first contact never trusts the path to it.
+    """
+    if host.jump is None:
+        return fetch_host_key(host.address, host.port, timeout)
+    jump = open_jump(host, known_hosts, timeout)
+    try:
+        return fetch_host_key(host.address, host.port, timeout, via=jump)
+    finally:
+        jump.close()
 
 
 def _read_pins(known_hosts: Path) -> paramiko.HostKeys:

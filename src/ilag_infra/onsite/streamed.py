@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ilag_infra.model.errors import InputError, Problem
-from ilag_infra.onsite import hostlist
+from ilag_infra.onsite import hostlist, ssh_config
 from ilag_infra.onsite.hostlist import SshHost
 from ilag_infra.onsite.runner import (
     ApplyRequest,
@@ -98,12 +98,19 @@ def node_env(target: Target, slug: str) -> dict[str, str]:
     }
 
 
-def ssh_argv(node: SshHost, known_hosts: Path) -> list[str]:
-    """The OpenSSH client to the node: pinned key only, nothing from ~/.ssh/config."""
-    argv = ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]
+def ssh_argv(node: SshHost, known_hosts: Path, config: Path | None = None) -> list[str]:
+    """The OpenSSH client to the node: pinned key only, nothing from ~/.ssh/config.
+
+    config: an ssh_config from onsite/ssh_config.py (without the operator's), which carries
+    the pins and key to the node's jump host, if the inventory names one.
+    """
+    argv = ["ssh", "-F", str(config or "/dev/null"), "-o", "BatchMode=yes"]
+    argv += ["-o", "StrictHostKeyChecking=yes"]
     argv += ["-o", f"UserKnownHostsFile={known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null"]
     if node.key_file:
         argv += ["-i", str(node.key_file), "-o", "IdentitiesOnly=yes"]
+    if node.jump:
+        argv += ["-o", f"ProxyJump={node.jump}"]
     return [*argv, "-p", str(node.port), f"{node.user}@{node.address}"]
 
 
@@ -159,10 +166,12 @@ def run_via_node(
                 quiet=True,
             )
         worker = f"{NODE_BIN}/ansible-runner worker --delete"
+        known_hosts = target.known_hosts(req.slug)
+        config = ssh_config.write(work / "ssh_config", known_hosts, [node], operator_config=False)
         try:
             with job.open("rb") as stdin, answer.open("wb") as stdout:
                 ssh = subprocess.run(
-                    [*ssh_argv(node, target.known_hosts(req.slug)), worker],
+                    [*ssh_argv(node, known_hosts, config), worker],
                     stdin=stdin,
                     stdout=stdout,
                     stderr=subprocess.PIPE,
