@@ -213,6 +213,11 @@ REFUSED = [
     pytest.param(
         with_option("--host", "Lodingen-FIL01=10.51.10.10:file_servers"), "--host", id="host-case"
     ),
+    pytest.param(
+        LODINGEN[:-2],  # without the last --host, the node
+        "no host is in group ilag_nodes",
+        id="no-node",
+    ),
     pytest.param([a for a in LODINGEN if a not in ("--site", SITE)], "--site", id="no-site"),
     pytest.param([a for a in LODINGEN if a not in ("--name", "Lødingen")], "--name", id="no-name"),
 ]

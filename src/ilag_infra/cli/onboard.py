@@ -191,11 +191,11 @@ def register(app: typer.Typer) -> None:
           ilag onboard lodingen --name Lødingen --kommunenummer 1851 \\
             --population 2066 --spoke-prefix 10.20.24.0/22 \\
             --site lodingen=198.51.100.51:servers=10.51.10.0/24 \\
-            --host lodingen-fil01=10.51.10.10:file_servers,backup_clients
+            --host lodingen-fil01=10.51.10.10:file_servers,backup_clients,ilag_nodes
           ilag onboard lodingen --name Lødingen --kommunenummer 1851 \\
-            --population 2066 --host lodingen-fil01=10.51.10.10 \\
+            --population 2066 --apply --json \\
             --site lodingen=vpn.lodingen.example.net:servers=10.51.10.0/24 \\
-            --apply --json
+            --host lodingen-fil01=10.51.10.10:file_servers,backup_clients,ilag_nodes
         """
         from ilag_infra.model import onboard, onboard_apply
 

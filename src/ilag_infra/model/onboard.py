@@ -25,6 +25,9 @@ from ilag_infra.model.yamlsource import YamlSourceError
 # The technician group's object id until the real one is known: the zero-id placeholder of
 # model/placeholders.py with the kommunenummer at the end, like every shipped municipality.
 PLACEHOLDER_GROUP = "00000000-0000-0000-0000-00000000{}"
+# Each municipality's node (role ilag_node): runs are handed to it.
+NODE_GROUP = "ilag_nodes"
+BACKUP_GROUP = "backup_clients"
 _INDEXED = re.compile(r"municipalities\[(\d+)\]\.?(.*)")
 _SITE_KEY = re.compile(r"sites\[(\d+)\]")
 _OPTIONS = {
@@ -83,17 +86,27 @@ class OnboardPlan:
     texts: dict[str, str] = field(default_factory=dict, repr=False)
 
 
-def _cli_problem(p: Problem, index: int, sites: tuple[SiteSpec, ...]) -> Problem:
-    """A region.yaml problem of the new entry, named by the option that gave the value."""
+def _cli_problem(p: Problem, index: int, sites: tuple[SiteSpec, ...], slugs: list[str]) -> Problem:
+    """A region.yaml problem of the new entry, named by the option that gave the value, and
+    the other municipality it names by its slug too."""
     found = _INDEXED.fullmatch(p.key)
     if not found or int(found.group(1)) != index:
         return p
+    message = re.sub(
+        r"municipalities\[(\d+)\](?![.\w])",
+        lambda m: (
+            f"{slugs[int(m.group(1))]} (municipalities[{m.group(1)}])"
+            if int(m.group(1)) < len(slugs)
+            else m.group(0)
+        ),
+        p.message,
+    )
     rest = found.group(2)
     option = _OPTIONS.get(re.split(r"[.\[]", rest)[0], rest or "KOMMUNE")
     site = _SITE_KEY.match(rest.partition(".")[2] or "") or _SITE_KEY.match(rest)
     if site and int(site.group(1)) < len(sites):
         option = f"--site {sites[int(site.group(1))].name}"
-    return Problem(CLI, option, p.message, p.fix)
+    return Problem(CLI, option, message, p.fix)
 
 
 def _slug_problems(loaded: LoadedRegion, root: Path, slug: str) -> list[Problem]:
@@ -148,6 +161,17 @@ def _group_problems(hosts: tuple[HostSpec, ...], known: set[str]) -> list[Proble
                     + f"use one of: {', '.join(sorted(known))}",
                 )
             )
+    if NODE_GROUP in known and hosts and not any(NODE_GROUP in h.groups for h in hosts):
+        problems.append(
+            Problem(
+                CLI,
+                "--host",
+                f"no host is in group {NODE_GROUP}: every run of a municipality is handed to "
+                "its node, as in every other inventory",
+                f"add {NODE_GROUP} to one server's groups, e.g. --host "
+                f"{hosts[-1].name}={hosts[-1].address}:{','.join((*hosts[-1].groups, NODE_GROUP))}",
+            )
+        )
     seen: set[str] = set()
     for host in hosts:
         if host.name in seen:
@@ -194,7 +218,8 @@ def new_region(
     except YamlSourceError as exc:
         return new, None, [exc.problem]
     except InputError as exc:
-        return new, None, [_cli_problem(p, index, request.sites) for p in exc.problems]
+        slugs = loaded.model.slugs
+        return new, None, [_cli_problem(p, index, request.sites, slugs) for p in exc.problems]
     return new, result, []
 
 
@@ -309,7 +334,7 @@ def plan(loaded: LoadedRegion, root: Path, request: Request) -> OnboardPlan:
         shares=shares,
         files=files,
         steps=_steps(root, m.slug),
-        notes=[*notes, *_notes(m)],
+        notes=[*notes, *_notes(m, request.hosts)],
         texts=texts,
     )
 
@@ -341,15 +366,19 @@ def _steps(root: Path, slug: str) -> list[str]:
     ]
 
 
-def _notes(m: Municipality) -> list[str]:
+def _notes(m: Municipality, hosts: tuple[HostSpec, ...]) -> list[str]:
     notes = [
         f"Lab: `ilag lab up` boots the first hosts of inventories/{m.slug}/hosts.yml "
         "(--hosts-per-municipality, default 2); a lab that is up is rebuilt, because the "
         "list of municipalities changed.",
     ]
+    if not any(BACKUP_GROUP in h.groups for h in hosts):
+        notes.append(
+            f"No host is in group {BACKUP_GROUP}: nothing of {m.slug} is backed up until one is."
+        )
     if m.spoke_prefix is None:
         notes.append(
-            "No --spoke-prefix: no spoke VNet in Azure, only its VPN sites (like bo and "
-            "oksnes). Add spoke_prefix to its entry later to give it one."
+            "No --spoke-prefix: no spoke VNet in Azure, only its VPN sites. Add spoke_prefix "
+            "to its entry later to give it one."
         )
     return notes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ TMP_SUFFIX = ".onboard-tmp"
 # Copied into the staging tree because the plan writes there, or validate reads them next to
 # what it writes; everything else at the top of the repository is linked.
 _COPIED = ("region.yaml", "systems.yaml", "inventories", "stacks")
+_HOST_KEY = re.compile(r"\.hosts\.([^.]+)")
 
 
 @contextlib.contextmanager
@@ -53,10 +55,13 @@ def _as_repo(problem: Problem, stage: Path, plan: OnboardPlan) -> Problem:
     file = problem.file
     with contextlib.suppress(ValueError):
         file = str(Path(file).resolve().relative_to(stage.resolve()))
+    # Paths into the staging copy mean the repository's own.
+    message, fix = (t.replace(f"{stage}/", "") for t in (problem.message, problem.fix))
     new_inventory = str(Path(inventory.INVENTORY_DIR) / plan.slug / inventory.HOSTS_FILE)
     if file == new_inventory:
-        return Problem(CLI, f"--host ({problem.key})", problem.message, problem.fix)
-    return Problem(file, problem.key, problem.message, problem.fix, problem.line)
+        host = _HOST_KEY.search(problem.key)
+        return Problem(CLI, f"--host {host.group(1)}" if host else "--host", message, fix)
+    return Problem(file, problem.key, message, fix, problem.line)
 
 
 def check(plan: OnboardPlan, root: Path, region_rel: str) -> validate.ValidationReport:
