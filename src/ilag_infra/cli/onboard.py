@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ilag_infra.cli.context import Context
-from ilag_infra.cli.offboard import _plain
+from ilag_infra.cli.offboard import plain
 from ilag_infra.cli.options import JsonOption, RegionOption
 from ilag_infra.model.errors import InputError, Problem
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def plan_json(plan: OnboardPlan, applied: list[str] | None) -> dict[str, Any]:
-    data: dict[str, Any] = _plain(asdict(plan))
+    data: dict[str, Any] = plain(asdict(plan))
     data.pop("texts", None)  # the added text of each file is in files[].added
     data["applied"] = applied
     return data
