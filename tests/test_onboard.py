@@ -25,6 +25,7 @@ from ilag_infra.model import inventory, onboard_text, region
 from ilag_infra.model.onboard_spec import HostSpec, NetworkSpec, SiteSpec
 
 REPO = Path(__file__).resolve().parents[1]
+CIPHERTEXT = "v1:AAAAonboard-test-ciphertext-must-never-be-printed"
 # What `ilag validate` reads besides region.yaml: inventories, stacks, the systems register
 # and the backup role's defaults (the backup sets).
 COPIED = ("region.yaml", "systems.yaml", "Pulumi.yaml", "inventories", "stacks", "roles")
@@ -247,6 +248,25 @@ def test_a_failed_write_leaves_nothing_behind(
     assert tree_hash(repo) == before
     assert not (repo / "inventories" / "lodingen").exists()
     assert not (repo / "region.yaml.onboard-tmp").exists()
+
+
+def test_keys_already_set_for_the_others_stay_and_are_never_shown(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A network stack file that holds the others' encrypted keys: onboard adds none, says the
+    plan stops until the new one is set, and prints no ciphertext."""
+    path = repo / "stacks" / "Pulumi.network.yaml"
+    yaml = YAML()
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    data["config"]["ilag:vpnSharedKeys"] = {"bo": {"secure": CIPHERTEXT}}
+    with path.open("w", encoding="utf-8") as fh:
+        yaml.dump(data, fh)
+    code, out, err = run(repo, capsys, *LODINGEN, "--apply")
+    assert code == 0, out + err
+    assert "until ilag:vpnSharedKeys.lodingen is set, `ilag plan -s network`" in out
+    assert CIPHERTEXT not in out + err
+    keys = YAML(typ="safe").load(path.read_text(encoding="utf-8"))["config"]["ilag:vpnSharedKeys"]
+    assert keys == {"bo": {"secure": CIPHERTEXT}}
 
 
 def test_json_has_the_files_and_shares(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

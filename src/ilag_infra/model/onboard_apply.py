@@ -81,13 +81,14 @@ def _tmp(path: Path) -> Path:
 def write(plan: OnboardPlan, root: Path) -> list[str]:
     """Write the plan's files under root, all or none; returns what was done, in order."""
     targets = [root / rel for rel in plan.texts]
-    old = {p: p.read_text(encoding="utf-8") for p in targets if p.exists()}
     new_dirs = sorted(
         {p.parent for p in targets if not p.parent.exists()}, key=lambda d: len(d.parts)
     )
+    old: dict[Path, str] = {}  # what an edited file held, to put back
     made: list[Path] = []
     written: list[Path] = []  # only what this run wrote is removed again
     try:
+        old = {p: p.read_text(encoding="utf-8") for p in targets if p.exists()}
         for d in new_dirs:
             d.mkdir(parents=True)
             made.append(d)
