@@ -269,6 +269,20 @@ def test_keys_already_set_for_the_others_stay_and_are_never_shown(
     assert keys == {"bo": {"secure": CIPHERTEXT}}
 
 
+def test_a_region_file_of_another_name_is_only_written_by_apply(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The staging copy links what it does not copy; a region file named otherwise is copied
+    before the new text goes in, never written through the link."""
+    (repo / "region.yaml").rename(repo / "other.yaml")
+    before = tree_hash(repo)
+    code = main([*LODINGEN, "--region", str(repo / "other.yaml")])
+    assert code == 0, capsys.readouterr()
+    assert tree_hash(repo) == before
+    assert main([*LODINGEN, "--region", str(repo / "other.yaml"), "--apply"]) == 0
+    assert "slug: lodingen" in (repo / "other.yaml").read_text(encoding="utf-8")
+
+
 def test_json_has_the_files_and_shares(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(repo, capsys, *LODINGEN, "--json")
     assert code == 0

@@ -204,8 +204,7 @@ def register(app: typer.Typer) -> None:
         )
         ctx = Context(region_path=region_file, json=as_json)
         plan = onboard.plan(ctx.region, ctx.root, request)
-        region_rel = str(ctx.region_file.resolve().relative_to(ctx.root))
-        report = onboard_apply.check(plan, ctx.root, region_rel)
+        report = onboard_apply.check(plan, ctx.root, plan.files[0].path)
         if not as_json:
             print_plan(ctx.console, plan)
         applied = None

@@ -241,7 +241,7 @@ def _resources(root: Path, loaded: LoadedRegion, m: Municipality) -> list[AzureR
     return [dataclasses.replace(r, fate="added") for r in out]
 
 
-def _secrets(root: Path, slug: str) -> tuple[list[SecretStep], list[str]]:
+def _secrets(root: Path, slug: str, placeholder: bool) -> tuple[list[SecretStep], list[str]]:
     """The VPN pre-shared key per network stack: set by the operator with the Pulumi CLI (the
     stack's secrets provider encrypts it), never written here in plain text."""
     steps, notes = [], []
@@ -265,14 +265,15 @@ def _secrets(root: Path, slug: str) -> tuple[list[SecretStep], list[str]]:
                 f"{rel} sets {offboard.VPN_KEYS} for the other municipalities: until {key} "
                 f"is set, `ilag plan -s {stack}` and `pulumi up` stop and print that command."
             )
-    steps.append(
-        SecretStep(
-            "region.yaml",
-            "technician_group_object_id",
-            "(edit region.yaml)",
-            "a placeholder until the Object ID of its technician group in Entra ID is written",
+    if placeholder:
+        steps.append(
+            SecretStep(
+                "region.yaml",
+                "technician_group_object_id",
+                "(edit region.yaml, or give --technician-group)",
+                "a placeholder until the Object ID of its technician group in Entra ID is written",
+            )
         )
-    )
     return steps, notes
 
 
@@ -285,8 +286,7 @@ def plan(loaded: LoadedRegion, root: Path, request: Request) -> OnboardPlan:
     if problems or new is None:
         raise InputError(problems)
     m = new.model.municipality(request.slug)
-    region_rel = str(loaded.path.relative_to(root)) if loaded.path.is_relative_to(root) else ""
-    region_rel = region_rel or loaded.path.name
+    region_rel = loaded.path.name  # the repository is the directory holding region.yaml
     inv_rel = str(inventory.inventory_path(root, m.slug).relative_to(root))
     sites = ", ".join(s.name for s in m.sites)
     hosts_text = onboard_text.hosts_file(
@@ -324,7 +324,7 @@ def plan(loaded: LoadedRegion, root: Path, request: Request) -> OnboardPlan:
         ShareChange(x.slug, x.name, before_shares.get(x.slug, Fraction(0)), after_shares[x.slug])
         for x in new.model.municipalities
     ]
-    secrets, notes = _secrets(root, m.slug)
+    secrets, notes = _secrets(root, m.slug, request.technician_group is None)
     return OnboardPlan(
         slug=m.slug,
         name=m.name,

@@ -43,8 +43,19 @@ def staged(root: Path, texts: dict[str, str]) -> Iterator[Path]:
             else:
                 (stage / entry.name).symlink_to(entry.resolve())
         for rel, text in texts.items():
+            # Never write through a link into the repository: a linked entry becomes a copy.
+            top = stage / Path(rel).parts[0]
+            if top.is_symlink():
+                real = top.resolve()
+                top.unlink()
+                if real.is_dir():
+                    shutil.copytree(real, top, symlinks=True)
+                elif real.exists():
+                    shutil.copy2(real, top)
             path = stage / rel
             path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_symlink():
+                path.unlink()
             path.write_text(text, encoding="utf-8")
         yield stage
 
