@@ -13,6 +13,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,15 @@ def test_apply_writes_three_files_and_validate_passes(
 
     assert main(["validate", "--region", str(repo / "region.yaml")]) == 0
     capsys.readouterr()
+    # The repository's YAML style holds for what was written.
+    written = [*changed, "inventories/lodingen/hosts.yml"]
+    lint = subprocess.run(
+        [sys.executable, "-m", "yamllint", "-s", "-c", str(REPO / ".yamllint"), *written],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
     # A second apply is refused: the slug is taken now.
     code, _, err = run(repo, capsys, *LODINGEN, "--apply")
     assert code == 2 and "inventories/lodingen exists already" in err
