@@ -82,11 +82,14 @@ def examples(text: str) -> list[str]:
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if line.strip() == "Examples:":
-            found = []
+            found: list[str] = []
             for follow in lines[i + 1 :]:
                 if not follow.strip():
                     break
-                found.append(follow.strip())
+                if found and found[-1].endswith("\\"):  # a long command's next line
+                    found[-1] = found[-1][:-1] + follow.strip()
+                else:
+                    found.append(follow.strip())
             return found
     return []
 

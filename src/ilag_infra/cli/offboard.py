@@ -20,20 +20,20 @@ if TYPE_CHECKING:
     from ilag_infra.model.offboard import OffboardPlan
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, Fraction):
         return {"fraction": f"{value.numerator}/{value.denominator}", "percent": float(value * 100)}
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 
 def plan_json(plan: OffboardPlan, applied: list[str] | None) -> dict[str, Any]:
-    data: dict[str, Any] = _plain(asdict(plan))
+    data: dict[str, Any] = plain(asdict(plan))
     data["applied"] = applied
     return data
 
