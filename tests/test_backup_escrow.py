@@ -254,3 +254,12 @@ def test_a_failed_escrow_goes_into_the_hosts_rows_and_the_record(
     assert record.parent == tmp_path / "runs"
     data = json.loads(record.read_text())
     assert data["escrow"]["ok"] is False and data["escrow"]["municipality"] == "andoy"
+
+
+def test_the_lab_writes_the_escrow_where_backup_status_reads_it(tmp_path: Path) -> None:
+    from ilag_infra.lab.paths import LabPaths
+
+    paths = LabPaths(state=tmp_path, cache=tmp_path / "cache")
+    [written] = escrow.lab_write(paths.state, {"bo": RIGHT})
+    assert written.parent == paths.escrow
+    assert written == escrow.lab_file(paths.state, "bo")

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ilag_infra.onsite.escrow import LAB_ESCROW_DIR
+from ilag_infra.model.naming import LAB_ESCROW_DIR
 
 DEFAULT_STATE_DIR = Path("/var/lib/ilag-lab")
 DEFAULT_CACHE_DIR = Path("/var/cache/ilag-lab")

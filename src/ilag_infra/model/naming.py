@@ -52,6 +52,8 @@ def container_name(slug: str) -> str:
 # kept in escrow (the backup stack writes both; `ilag backup status` reads the escrow).
 SITE_SECRET_PREFIX = "site-sas-"
 RESTIC_ESCROW_PREFIX = "restic-password-"
+# The lab's stand-in for Key Vault: <lab state dir>/escrow/restic-password-<slug>.
+LAB_ESCROW_DIR = "escrow"
 
 
 def restic_escrow_secret(slug: str) -> str:

@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ilag_infra.model.errors import IlagError
-from ilag_infra.model.naming import restic_escrow_secret
+from ilag_infra.model.naming import LAB_ESCROW_DIR, restic_escrow_secret
 from ilag_infra.onsite import restic
 from ilag_infra.onsite.targets import Target, lab_dir
 
-# The lab's escrow: <lab state dir>/escrow/restic-password-<slug>, mode 0600.
-LAB_ESCROW_DIR = "escrow"
 # `cat config` decrypts the repository's config with the key the password opens, and
 # --no-lock leaves a running backup or prune undisturbed.
 CHECK_ARGS = ["--password-file", "/dev/stdin", "--no-lock", "cat", "config"]
