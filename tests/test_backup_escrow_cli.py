@@ -172,6 +172,7 @@ def test_a_wrong_escrow_fails_naming_the_municipality_and_the_fix(
     assert rc == 1, out
     assert "escrow andoy: FAIL andoy-fil01: the escrowed password does not open" in out
     assert "fix: put the password these repositories were created with" in out
+    assert "sudo ilag lab up" in out
     assert "not-the-password" not in out
     # As JSON: the host's row says so, and the exit code is the same.
     rc, out = _status(capsys, "--json")

@@ -137,9 +137,14 @@ def _on_host(
     try:
         status = _read_status(client, host, command, max_age)
         if escrowed is not None:
-            rc, _, err = ssh.run(client, escrow.check_command(), timeout=300, stdin=escrowed)
             status.escrow_checked = True
-            status.escrow_error = escrow.verdict(rc, err)
+            try:
+                rc, _, err = ssh.run(client, escrow.check_command(), timeout=300, stdin=escrowed)
+            except (OSError, paramiko.SSHException) as exc:
+                # A timeout or a dropped connection: not a verdict on the password.
+                status.escrow_error = f"not tried to the end: {str(exc)[:200] or 'timed out'}"
+            else:
+                status.escrow_error = escrow.verdict(rc, err)
         return status
     finally:
         client.close()
@@ -190,7 +195,7 @@ def escrow_checks(
                 if s.host.municipality == slug:
                     s.escrow_checked, s.escrow_error = True, check.summary()
             continue
-        check = escrow.EscrowCheck(slug, source.where(slug))
+        check = escrow.EscrowCheck(slug, source.where(slug), fix=source.mismatch_fix(slug))
         for s in rows:
             if s.host.municipality != slug:
                 continue

@@ -46,11 +46,14 @@ class EscrowUnavailable(IlagError):
 
 
 class EscrowSource(Protocol):
-    """Where escrowed passwords come from. read() raises EscrowUnavailable."""
+    """Where escrowed passwords come from. read() raises EscrowUnavailable; mismatch_fix()
+    says how to put the right password there when it does not open a repository."""
 
     def where(self, slug: str) -> str: ...
 
     def read(self, slug: str) -> str: ...
+
+    def mismatch_fix(self, slug: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,19 @@ class LabFileEscrow:
     def where(self, slug: str) -> str:
         return str(lab_file(self.state_dir, slug))
 
+    def mismatch_fix(self, slug: str) -> str:
+        return (
+            f"put the password these repositories were created with into {self.where(slug)} "
+            "(`sudo ilag lab up` writes the lab's kept password, the one `ilag apply` hands "
+            "the hosts)"
+        )
+
     def read(self, slug: str) -> str:
         path = lab_file(self.state_dir, slug)
-        fix = "run `sudo ilag lab up`: it writes each municipality's escrow from the lab's kept passwords"
+        fix = (
+            "run `sudo ilag lab up`: it writes each municipality's escrow from the lab's "
+            "kept passwords"
+        )
         try:
             mode = path.stat().st_mode
             text = path.read_text(encoding="utf-8")
@@ -93,6 +106,14 @@ class KeyVaultEscrow:
 
     def where(self, slug: str) -> str:
         return f"Key Vault secret {restic_escrow_secret(slug)}"
+
+    def mismatch_fix(self, slug: str) -> str:
+        return (
+            "put the password these repositories were created with (vault_restic_password in "
+            f"inventories/{slug}/group_vars/{slug}/vault.yml) into the escrow: `pulumi config "
+            f"set --secret --path 'ilag:resticPasswords.{slug}' -s backup`, then "
+            "`pulumi up -s backup`"
+        )
 
     def read(self, slug: str) -> str:
         name = restic_escrow_secret(slug)
@@ -140,7 +161,7 @@ class EscrowCheck:
     # host → None (opened) or why not; empty when the escrow could not be read.
     hosts: dict[str, str | None] = field(default_factory=dict)
     problem: str | None = None  # the escrow itself could not be read
-    fix: str | None = None
+    fix: str = ""  # what to do: for problem, or for a host it does not open
 
     @property
     def ok(self) -> bool:
@@ -156,16 +177,7 @@ class EscrowCheck:
         if not bad:
             return f"escrow {self.slug}: ok (opens the repositories of {', '.join(sorted(self.hosts))})"
         detail = "; ".join(f"{h}: {e}" for h, e in sorted(bad.items()))
-        return (
-            f"escrow {self.slug}: FAIL {detail}; fix: put the password these repositories were "
-            f"created with (its ansible-vault vault_restic_password) into {self.where}"
-            + (
-                " (`pulumi config set --secret --path "
-                f"'ilag:resticPasswords.{self.slug}' -s backup`, then `pulumi up -s backup`)"
-                if self.where.startswith("Key Vault")
-                else ""
-            )
-        )
+        return f"escrow {self.slug}: FAIL {detail}; fix: {self.fix}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
