@@ -151,7 +151,16 @@ def test_apply_removes_exactly_bo_and_validate_passes(
     gone = sorted(set(before) - set(after))
     assert gone and all(p.startswith("inventories/bo/") for p in gone)
     changed = sorted(p for p in after if before[p] != after[p])
-    assert changed == ["region.yaml", "stacks/Pulumi.network.yaml", "systems.yaml"]
+    # The backup stack file only in its comment: the resticPasswords loop drops bo.
+    assert changed == [
+        "region.yaml",
+        "stacks/Pulumi.backup.yaml",
+        "stacks/Pulumi.network.yaml",
+        "systems.yaml",
+    ]
+    assert "for slug in andoy hadsel oksnes sortland; do" in (
+        repo / "stacks" / "Pulumi.backup.yaml"
+    ).read_text(encoding="utf-8")
 
     loaded = region.load(repo / "region.yaml")
     assert loaded.model.slugs == ["hadsel", "oksnes", "sortland", "andoy"]

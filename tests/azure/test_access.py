@@ -205,7 +205,38 @@ def test_a_technician_reads_only_the_own_municipalitys_secret(planned, region_mo
         a for a in f.assignments if a.principal.startswith("technician:") and "/secrets/" in a.scope
     ]
     assert {a.principal.split(":")[1] for a in grants} == slugs
-    assert all(a.scope == f.secrets[a.principal.split(":")[1]] for a in grants)
+    assert all(a.scope in f.secrets[a.principal.split(":")[1]].values() for a in grants)
+
+
+def test_a_technician_reads_only_the_own_restic_password_escrow(planned, region_model) -> None:  # type: ignore[no-untyped-def]
+    f = facts.gather(planned, _technicians(region_model))
+    slugs = {m.slug for m in region_model.municipalities}
+    for slug in slugs:
+        assert set(f.secrets[slug]) == {f"site-sas-{slug}", f"restic-password-{slug}"}
+    cells = matrix.compute(f)
+    for slug in slugs:
+        own = _cell(cells, f"technician:{slug}", slug, "read-secret")
+        assert own.allowed and f"reads restic-password-{slug}: Key Vault Secrets User" in own.why
+        for other in slugs - {slug}:
+            cell = _cell(cells, f"technician:{slug}", other, "read-secret")
+            assert not cell.allowed and f"restic-password-{other}" in cell.why
+            assert f"restic-password-{other}" not in " ".join(
+                c.why for c in cells if c.identity == f"technician:{slug}" and c.allowed
+            )
+    # The mistake: Andøy's technicians also granted Bø's escrow. The matrix shows it.
+    bo_escrow = f.secrets["bo"]["restic-password-bo"]
+    mine = next(
+        a
+        for a in f.assignments
+        if a.principal == "technician:andoy" and a.scope.endswith("/secrets/restic-password-andoy")
+    )
+    f.assignments = [*f.assignments, dataclasses.replace(mine, scope=bo_escrow)]
+    leaked = _cell(matrix.compute(f), "technician:andoy", "bo", "read-secret")
+    assert leaked.allowed and "reads restic-password-bo" in leaked.why
+    diffs, _ = intended.compare(matrix.compute(f), intended.load(REPO / outcome.INTENDED))
+    assert ("technician:andoy", "read-secret", "bo") in {
+        (d.cell.identity, d.cell.capability, d.cell.municipality) for d in diffs
+    }
 
 
 def test_a_technician_role_on_the_whole_vault_is_caught(planned, region_model) -> None:  # type: ignore[no-untyped-def]

@@ -30,16 +30,19 @@ def test_backup_adds_its_containers_sas_secret_and_reader_roles_only(
 ) -> None:
     added = _added(plans["backup"], sixth_plans["backup"])
     types = sorted(t for t, _ in added)
-    # The container with its reader role, the site secret with its reader role, and the
-    # records container.
+    # The container with its reader role, the site secret and the restic password escrow
+    # each with its reader role, and the records container.
     assert types == [
         "azure-native:authorization:RoleAssignment",
         "azure-native:authorization:RoleAssignment",
+        "azure-native:authorization:RoleAssignment",
+        "azure-native:keyvault:Secret",
         "azure-native:keyvault:Secret",
         "azure-native:storage:BlobContainer",
         "azure-native:storage:BlobContainer",
         "ilag:backup:MunicipalityContainer",
         "ilag:backup:RecordsContainer",
+        "ilag:backup:ResticEscrow",
         "ilag:backup:SiteSecret",
     ]
     sixth = sixth_plans["backup"]

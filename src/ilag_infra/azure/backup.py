@@ -392,6 +392,22 @@ def declare(
                 ),
             ).grant
         )
+        # The restic password in escrow: losing the ansible-vault password must not lose
+        # the municipality's backups. Its technicians read it; no other municipality's do.
+        grants.append(
+            site_secrets.ResticEscrow(
+                f"restic-escrow-{m.slug}",
+                site_secrets.SiteSecretArgs(
+                    ctx,
+                    m.slug,
+                    kv_rg,
+                    kv_name,
+                    kv_id,
+                    settings.restic_passwords[m.slug],
+                    m.technician_group_object_id,
+                ),
+            ).grant
+        )
         # A municipality's technicians may read their own backups, and nothing else.
         grants.append(
             Grant(

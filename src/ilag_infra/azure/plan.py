@@ -174,6 +174,9 @@ def _secret_placeholders(kind: str, region: LoadedRegion) -> dict[str, str]:
     if kind == "network":
         keys = {m.slug: SECRET for m in region.model.municipalities}
         return {"ilag:vpnSharedKeys": json.dumps(keys)}
+    if kind == "backup":
+        passwords = {m.slug: SECRET for m in region.model.municipalities}
+        return {"ilag:resticPasswords": json.dumps(passwords)}
     return {}
 
 

@@ -188,6 +188,16 @@ KEYS: tuple[ConfigKey, ...] = (
         default="60",
     ),
     ConfigKey(
+        "resticPasswords",
+        ("backup",),
+        "each municipality's restic repository password (vault_restic_password in its "
+        "ansible-vault file), escrowed in Key Vault as restic-password-<slug>; set each with "
+        "`pulumi config set --secret --path 'ilag:resticPasswords.<slug>' -s backup` "
+        "(it prompts for the value)",
+        secret=True,
+        required=True,
+    ),
+    ConfigKey(
         "sasExpiry",
         ("backup",),
         "expiry of the per-municipality container SAS, UTC, e.g. 2027-01-31T00:00:00Z; "
@@ -321,6 +331,8 @@ class BackupSettings:
     # Retention of the vaulted second copy (backup_copy.py); 0: no second copy.
     copy_days: int = 30
     budget_nok: int = DEFAULT_BUDGET_NOK["backup"]
+    # slug → restic repository password (escrowed in Key Vault); secret Outputs only.
+    restic_passwords: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
 
 class _Reader:
@@ -690,10 +702,44 @@ def read_identity(stack: str, root: Path) -> IdentitySettings:
     return settings
 
 
-def read_backup(stack: str, root: Path) -> BackupSettings:
+def _restic_passwords(r: _Reader, root: Path, slugs: list[str]) -> dict[str, pulumi.Output[str]]:
+    """ilag:resticPasswords: one encrypted entry per municipality, the password its
+    repositories were created with (the ansible-vault value), never a fresh one."""
+    found: dict[str, pulumi.Output[str]] = {}
+    raw = r.secret_obj("resticPasswords", root)
+    if raw is not None and not isinstance(raw, dict):
+        r.bad("resticPasswords", "must be a mapping slug → password", "set it with --path")
+        return found
+    if raw is None:
+        return found
+    for slug in sorted(set(raw) - set(slugs)):
+        r.bad(
+            f"resticPasswords.{slug}",
+            "names no municipality in region.yaml",
+            f"remove it; known slugs: {', '.join(slugs)}",
+        )
+    for slug in slugs:
+        value = raw.get(slug)
+        if not isinstance(value, str) or not value:
+            r.bad(
+                f"resticPasswords.{slug}",
+                f"no restic password for {slug}: its backups have no escrow",
+                f"copy vault_restic_password from inventories/{slug}/group_vars/{slug}/vault.yml "
+                f"(`ansible-vault view`) into `pulumi config set --secret --path "
+                f"'ilag:resticPasswords.{slug}' -s {r.stack}` (it prompts for the value)",
+            )
+            continue
+        found[slug] = pulumi.Output.secret(value)
+    return found
+
+
+def read_backup(stack: str, root: Path, slugs: list[str] | None = None) -> BackupSettings:
+    """The backup stack's settings; slugs are region.yaml's municipalities (each needs its
+    restic password in ilag:resticPasswords)."""
     kind, suffix = stack_kind(stack)
     r = _Reader(stack)
     common = _common(r, kind, suffix, root)
+    passwords = _restic_passwords(r, root, list(slugs or []))
     expiry = r.text("sasExpiry")
     if expiry:
         try:
@@ -741,6 +787,7 @@ def read_backup(stack: str, root: Path) -> BackupSettings:
         immutability_days=r.integer("backupImmutabilityDays", 0, 0),
         copy_days=r.bounded("backupCopyDays", 30, 0, MAX_COPY_DAYS, "days"),
         budget_nok=r.budget(kind),
+        restic_passwords=passwords,
     )
     if settings.immutability_days > MAX_IMMUTABILITY_DAYS:
         r.bad(

@@ -10,6 +10,7 @@ import typer
 
 from ilag_infra.cli import alerting
 from ilag_infra.cli.backup_views import (
+    escrow_line,
     ls_table,
     prune_table,
     snapshot_table,
@@ -33,6 +34,17 @@ MaxAge = Annotated[
 ]
 
 
+EscrowOpt = Annotated[
+    bool,
+    typer.Option(
+        "--escrow/--no-escrow",
+        help="Also open each repository with the municipality's escrowed restic password "
+        "(lab: a file in the lab's state; prod: Key Vault). Exit 1 when it does not open "
+        "or is missing.",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
         help=(
@@ -45,9 +57,15 @@ def register(app: typer.Typer) -> None:
     register_revoke(group)
 
     def _run(
-        munis: list[str] | None, all_: bool, env: str, max_age: float, now: bool, as_json: bool
+        munis: list[str] | None,
+        all_: bool,
+        env: str,
+        max_age: float,
+        now: bool,
+        as_json: bool,
+        check_escrow: bool = False,
     ) -> None:
-        from ilag_infra.onsite import backup
+        from ilag_infra.onsite import backup, escrow
 
         ctx = Context(env, json=as_json)
         target, console = ctx.target, ctx.console
@@ -58,24 +76,36 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"Starting {backup.SERVICE} on the backup clients of {shown(', '.join(slugs))}…"
             )
-        rows = backup.run_now(target, slugs, age) if now else backup.status(target, slugs, age)
+        checks: list[escrow.EscrowCheck] = []
+        if now:
+            rows = backup.run_now(target, slugs, age)
+        elif check_escrow:
+            source = escrow.source_for(target)
+            passwords, unavailable = escrow.read_all(source, slugs)
+            rows = backup.status(target, slugs, age, passwords)
+            checks = backup.escrow_checks(slugs, source, rows, unavailable)
+        else:
+            rows = backup.status(target, slugs, age)
         action: Literal["status", "run"] = "run" if now else "status"
-        records = backup.write_records(target.repo_root, target.env, action, rows, age)
+        records = backup.write_records(target.repo_root, target.env, action, rows, age, checks)
         stale = [s.host.name for s in rows if not s.fresh]
+        bad_escrow = [c for c in checks if not c.ok]
         alerted = alerting.after_check(ctx.root, records, alert_settings, console)
         if as_json:
             print(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
-            if stale or not alerted:
+            if stale or bad_escrow or not alerted:
                 raise typer.Exit(EXIT_FAILED)
             return
         console.print(table(rows, f"Backups ({target.env}), stale after {max_age:g} h"))
+        for c in checks:
+            console.print(escrow_line(c))
         if records:
             where = records[0].parent
             console.print(f"[dim]{len(records)} run record(s) in {shown(str(where))}[/]")
         if stale:
             console.print(f"[bold red]stale or failed: {shown(', '.join(stale))}[/]")
             raise typer.Exit(EXIT_FAILED)
-        if not alerted:
+        if bad_escrow or not alerted:
             raise typer.Exit(EXIT_FAILED)
 
     @group.command("status")
@@ -83,16 +113,20 @@ def register(app: typer.Typer) -> None:
         municipalities: Munis = None,
         all_: AllOpt = False,
         max_age: MaxAge = 26.0,
+        escrow_: EscrowOpt = True,
         as_json: JsonOpt = False,
         env: EnvOption = "lab",
     ) -> None:
-        """Last backup of every backup client; exit 1 if any is stale, failed or missing.
+        """Last backup of every backup client, and whether the municipality's escrowed restic
+        password opens each client's repository; exit 1 if a backup is stale, failed or
+        missing, or the escrow is missing or does not open a repository.
 
         Examples:
           ilag backup status --all
           ilag backup status andoy --max-age 48
+          ilag backup status andoy --env prod --no-escrow
         """
-        _run(municipalities, all_, env, max_age, now=False, as_json=as_json)
+        _run(municipalities, all_, env, max_age, now=False, as_json=as_json, check_escrow=escrow_)
 
     @group.command("run")
     def run_cmd(

@@ -10,7 +10,7 @@ from rich.table import Table
 from ilag_infra.model.shown import shown
 
 if TYPE_CHECKING:
-    from ilag_infra.onsite import backup, prune, snapshots
+    from ilag_infra.onsite import backup, escrow, prune, snapshots
 
 
 def human_bytes(n: int | None) -> str:
@@ -78,6 +78,12 @@ def table(rows: list[backup.BackupStatus], title: str) -> Table:
             else f"[bold red]{s.verdict.upper()}[/] {shown(s.error or '')}".strip(),
         )
     return t
+
+
+def escrow_line(check: escrow.EscrowCheck) -> str:
+    """The municipality's escrow verdict: green when ok, a red FAIL with the fix otherwise."""
+    text = shown(check.summary())
+    return f"[green]{text}[/]" if check.ok else f"[bold red]{text}[/]"
 
 
 def snapshots_json(rows: list[snapshots.HostSnapshots]) -> list[dict[str, Any]]:

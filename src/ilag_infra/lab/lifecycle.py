@@ -38,6 +38,7 @@ from ilag_infra.model.errors import InventoryError, Problem
 from ilag_infra.model.naming import container_name
 from ilag_infra.model.region import LoadedRegion
 from ilag_infra.model.stack_outputs import records_container
+from ilag_infra.onsite import escrow
 
 Progress = Callable[[str], None]
 SSH_TIMEOUT = 120.0
@@ -230,7 +231,7 @@ def _teardown(paths: LabPaths, progress: Progress) -> None:
     if _other_owner(paths) is None:
         net.destroy()
         _release_machine(paths)
-    for generated in (paths.azurite, paths.inventory, paths.known_hosts):
+    for generated in (paths.azurite, paths.inventory, paths.known_hosts, paths.escrow):
         remove_tree(generated)
     for f in (paths.outputs_file, paths.azurite_log, paths.state_file):
         f.unlink(missing_ok=True)
@@ -309,10 +310,14 @@ def up(
         if recorded and _same_lab(recorded, host_states, netplan):
             report = _status(paths, recorded)
             if report.healthy:
+                # The escrow is rewritten from the kept passwords, as `pulumi up` would set a
+                # changed or deleted Key Vault secret back to its config value.
+                _write_escrow(paths, [n.slug for n in netplan.nets], progress)
                 progress("the lab is already up and healthy; nothing to do")
                 return recorded
             sick = hosts_to_repair(report)
             if sick and base.base_is_current(paths):
+                _write_escrow(paths, [n.slug for n in netplan.nets], progress)
                 _repair(paths, recorded, sick, progress)
                 progress(f"lab repaired in {time.monotonic() - started:.1f} s")
                 return recorded
@@ -366,6 +371,8 @@ def up(
         policies = {slug: azurite.new_policy_id() for slug in containers}
         for slug, name in containers.items():
             azurite.set_site_policy(lab.blob_endpoint, name, policies[slug])
+        # Each municipality's repositories go into its container: its password goes into escrow.
+        _write_escrow(paths, list(containers), progress)
         sas_urls = {
             slug: azurite.policy_sas_url(lab.blob_endpoint, name, policies[slug])
             for slug, name in containers.items()
@@ -420,6 +427,12 @@ def up(
         state.save(paths, lab)
     progress(f"lab up in {time.monotonic() - started:.1f} s")
     return lab
+
+
+def _write_escrow(paths: LabPaths, slugs: list[str], progress: Progress) -> None:
+    """Each municipality's restic password in escrow: a 0600 file per municipality."""
+    written = escrow.lab_write(paths.state, keys.ensure_restic_passwords(paths, slugs))
+    progress(f"escrowed {len(written)} restic passwords in {paths.escrow}")
 
 
 def _repair(paths: LabPaths, lab: LabState, sick: dict[str, str], progress: Progress) -> None:

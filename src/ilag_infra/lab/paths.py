@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ilag_infra.model.naming import LAB_ESCROW_DIR
+
 DEFAULT_STATE_DIR = Path("/var/lib/ilag-lab")
 DEFAULT_CACHE_DIR = Path("/var/cache/ilag-lab")
 STATE_DIR_ENV = "ILAG_LAB_DIR"
@@ -46,6 +48,12 @@ class LabPaths:
     @property
     def secrets_file(self) -> Path:
         return self.keys / "secrets.json"
+
+    @property
+    def escrow(self) -> Path:
+        """Each municipality's restic password in escrow (the lab's stand-in for Key Vault),
+        one 0600 file each: onsite/escrow.py names them, `ilag backup status` reads them."""
+        return self.state / LAB_ESCROW_DIR
 
     @property
     def hosts(self) -> Path:

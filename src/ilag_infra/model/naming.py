@@ -48,6 +48,19 @@ def container_name(slug: str) -> str:
     return name
 
 
+# Key Vault secret names of a municipality: its site SAS, and its restic repository password
+# kept in escrow (the backup stack writes both; `ilag backup status` reads the escrow).
+SITE_SECRET_PREFIX = "site-sas-"
+RESTIC_ESCROW_PREFIX = "restic-password-"
+# The lab's stand-in for Key Vault: <lab state dir>/escrow/restic-password-<slug>.
+LAB_ESCROW_DIR = "escrow"
+
+
+def restic_escrow_secret(slug: str) -> str:
+    """The Key Vault secret that holds the municipality's restic password in escrow."""
+    return f"{RESTIC_ESCROW_PREFIX}{slug}"
+
+
 def short_hash(*parts: str, length: int = 6) -> str:
     """A short, stable suffix for names that must be globally unique."""
     digest = hashlib.sha256(":".join(parts).encode()).hexdigest()

@@ -26,8 +26,12 @@ PROJECT = "ilag"
 VERSION_DELETE_AFTER_DAYS = 365
 DEFAULT_DELETE_RETENTION_DAYS = 30
 KEY_VAULT_SOFT_DELETE_DAYS = 90
-SITE_SECRET_PREFIX = "site-sas-"
+SITE_SECRET_PREFIX = naming.SITE_SECRET_PREFIX
 VPN_KEYS = "ilag:vpnSharedKeys"
+STACK_KEY_NOTES = {
+    VPN_KEYS: "IPsec pre-shared key(s) of its VPN sites: removed",
+    "ilag:resticPasswords": "its restic password, the escrow's source: removed",
+}
 # Zones every spoke VNet is linked to besides the region's own DNS domain.
 PRIVATELINK_ZONES = (naming.PRIVATELINK_BLOB_ZONE, naming.PRIVATELINK_VAULT_ZONE)
 # Stack config keys that never name a municipality: their values are not searched.
@@ -204,10 +208,11 @@ def network_resources(
 def backup_resources(stack: str, slug: str) -> list[AzureResource]:
     """What the backup stack declares for the municipality (azure/backup.py, records.py,
     site_secrets.py). The backup container is kept: it leaves the state, not Azure."""
-    box, rec, sec, access = (
+    box, rec, sec, esc, access = (
         "ilag:backup:MunicipalityContainer",
         "ilag:backup:RecordsContainer",
         "ilag:backup:SiteSecret",
+        "ilag:backup:ResticEscrow",
         "ilag:backup:Access",
     )
     blob, role = "azure-native:storage:BlobContainer", "azure-native:authorization:RoleAssignment"
@@ -218,8 +223,11 @@ def backup_resources(stack: str, slug: str) -> list[AzureResource]:
         (rec, blob, records_container(slug), "removed"),
         (None, sec, f"site-secret-{slug}", "removed"),
         (sec, "azure-native:keyvault:Secret", f"site-secret-{slug}", "removed"),
+        (None, esc, f"restic-escrow-{slug}", "removed"),
+        (esc, "azure-native:keyvault:Secret", f"restic-escrow-{slug}", "removed"),
         (access, role, f"technicians-{slug}-storage-blob-data-reader-container-{slug}", "removed"),
         (access, role, f"technicians-{slug}-key-vault-secrets-user-secret-{slug}", "removed"),
+        (access, role, f"technicians-{slug}-key-vault-secrets-user-escrow-{slug}", "removed"),
     ]
     return [AzureResource(stack, t, n, _urn(stack, p, t, n), fate) for p, t, n, fate in rows]
 
@@ -376,7 +384,7 @@ def plan(loaded: LoadedRegion, slug: str, root: Path, last_backup: dt.date) -> O
 
     backups = _backup_plan(m, model, backup_cfg, clients, last_backup, stacks, resources)
     secrets = [
-        SecretItem(rel, f"{key}.{slug}", "IPsec pre-shared key(s) of its VPN sites: removed")
+        SecretItem(rel, f"{key}.{slug}", STACK_KEY_NOTES.get(key, "its entry: removed"))
         for rel, key in stack_keys
     ]
     for stack, path in stacks.items():
@@ -395,6 +403,13 @@ def plan(loaded: LoadedRegion, slug: str, root: Path, last_backup: dt.date) -> O
             "Key Vault (identity stack)",
             f"{SITE_SECRET_PREFIX}{slug}",
             "its sites' backup SAS; soft-deleted, recoverable "
+            f"{KEY_VAULT_SOFT_DELETE_DAYS} days (purge protection)",
+        ),
+        SecretItem(
+            "Key Vault (identity stack)",
+            naming.restic_escrow_secret(slug),
+            "its restic password in escrow, which the kept repositories and the export need: "
+            "soft-deleted, recoverable "
             f"{KEY_VAULT_SOFT_DELETE_DAYS} days (purge protection)",
         ),
         SecretItem(

@@ -28,13 +28,15 @@ def redact(text: str) -> str:
     return redact_text(text)
 
 
-def command(args: list[str]) -> str:
+def command(args: list[str], env_file: str = ENV_FILE, unset: tuple[str, ...] = ()) -> str:
     """A shell line that runs restic with the host's repository, password file and SAS.
 
     The environment file is the one the backup service reads, so this uses exactly the
     municipality's credential that the host already holds (never one sent from here).
+    unset drops variables of that file first (the escrow check drops the password file).
     """
-    return f"set -a && . {ENV_FILE} && set +a && exec restic " + " ".join(
+    drop = f"unset {' '.join(unset)} && " if unset else ""
+    return f"set -a && . {shlex.quote(env_file)} && set +a && {drop}exec restic " + " ".join(
         shlex.quote(a) for a in args
     )
 

@@ -171,9 +171,16 @@ def _repin_fix(host: SshHost, known_hosts: Path, jump_for: SshHost | None, repla
     )
 
 
-def run(client: paramiko.SSHClient, command: str, timeout: float = 20.0) -> tuple[int, str, str]:
-    """Run a command; return (exit status, stdout, stderr)."""
-    _, stdout, stderr = client.exec_command(command, timeout=timeout)
+def run(
+    client: paramiko.SSHClient, command: str, timeout: float = 20.0, stdin: str | None = None
+) -> tuple[int, str, str]:
+    """Run a command; return (exit status, stdout, stderr). stdin, if given, is written to
+    the command and closed: how a secret reaches a host without a command line or a file."""
+    channel_in, stdout, stderr = client.exec_command(command, timeout=timeout)
+    if stdin is not None:
+        channel_in.write(stdin)
+        channel_in.flush()
+        channel_in.channel.shutdown_write()
     out = stdout.read().decode(errors="replace")
     err = stderr.read().decode(errors="replace")
     return stdout.channel.recv_exit_status(), out, err

@@ -94,7 +94,8 @@ class Facts:
     principals: dict[str, str] = field(default_factory=dict)  # id -> label
     technicians: dict[str, str] = field(default_factory=dict)  # slug -> group id
     custom_roles: dict[str, rbac.RoleDef] = field(default_factory=dict)  # guid -> definition
-    secrets: dict[str, str] = field(default_factory=dict)  # slug -> Key Vault secret id
+    # slug -> {secret name: Key Vault secret id}: its site SAS and its restic password escrow.
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _rg_id(sub: str, rg: str) -> str:
@@ -207,10 +208,11 @@ def gather(results: list[PlanResult], technicians: dict[str, str]) -> Facts:
         elif res.type == KV_SECRET:
             slug = str((inputs.get("tags") or {}).get("municipality", ""))
             if slug:
-                facts.secrets[slug] = (
+                name = str(inputs.get("secretName", res.name))
+                facts.secrets.setdefault(slug, {})[name] = (
                     f"{_rg_id(facts.subscription, str(inputs.get('resourceGroupName', '')))}"
                     f"/providers/Microsoft.KeyVault/vaults/{inputs.get('vaultName', '')}"
-                    f"/secrets/{inputs.get('secretName', res.name)}"
+                    f"/secrets/{name}"
                 )
     facts.second_copy = _second_copy(facts.subscription, everything)
     worm: dict[str, int] = {}

@@ -365,16 +365,21 @@ class _Judge:
         return self._writes(who, who.records.get(slug, ""), f"{slug}'s records SAS", box.id)
 
     def read_secret(self, who: Identity, slug: str) -> tuple[bool, str]:
-        """The municipality's secrets: its site credential, held or read from Key Vault."""
+        """The municipality's secrets: its site credential held, or any of its Key Vault
+        secrets (site SAS, restic password escrow) read. The reason names each one read."""
+        found = []
         if who.sas.get(slug):
-            return True, f"holds {slug}'s site SAS ({DOC_SAS}){who.note}"
-        secret = self.f.secrets.get(slug)
-        if secret is None:
+            found.append(f"holds {slug}'s site SAS ({DOC_SAS}){who.note}")
+        secrets = self.f.secrets.get(slug) or {}
+        for name, secret in sorted(secrets.items()):
+            a = who.grant(GET_SECRET, secret, data=True)
+            if a is not None:
+                found.append(f"reads {name}: {_by(a, GET_SECRET, DOC_KV_RBAC)}")
+        if found:
+            return True, "; ".join(found)
+        if not secrets:
             return False, f"no Key Vault secret of {slug} is planned"
-        a = who.grant(GET_SECRET, secret, data=True)
-        if a is not None:
-            return True, _by(a, GET_SECRET, DOC_KV_RBAC)
-        return False, f"no role on {slug}'s secret ({_short(secret)}) or on its vault"
+        return False, f"no role on {slug}'s secrets ({', '.join(sorted(secrets))}) or on its vault"
 
     def grant_access(self, who: Identity, target: str) -> tuple[bool, str]:
         for action in (ROLE_ASSIGN, ROLE_DEFINE):
@@ -479,7 +484,8 @@ def identities(facts: Facts) -> list[Identity]:
             "state-holder",
             [],
             {s: v.permissions for s, v in facts.site_sas.items()},
-            " (decrypted from the backup stack's outputs)",
+            " (decrypted from the backup stack's outputs; its config holds every restic "
+            "password, ilag:resticPasswords)",
             records={s: v.permissions for s, v in facts.records_sas.items()},
         )
     )

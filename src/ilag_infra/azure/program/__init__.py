@@ -65,7 +65,7 @@ def declare(
         return declare_identity(ctx, settings.read_identity(stack, root))
     from ilag_infra.azure.backup import declare as declare_backup
 
-    return declare_backup(ctx, settings.read_backup(stack, root), blueprint.containers(r))
+    return declare_backup(ctx, settings.read_backup(stack, root, r.slugs), blueprint.containers(r))
 
 
 def run(
