@@ -697,7 +697,7 @@ def read_identity(stack: str, root: Path) -> IdentitySettings:
     ca = "\n".join(lines)
     created = r.obj("sshUserCaCreated", None)
     max_age = r.cfg.get("sshUserCaMaxAgeDays")
-    for bad in ca_age.problems(ca, created, max_age):
+    for bad in ca_age.problems(created, max_age):
         r.problems.append(Problem(r.file, bad.key, bad.message, bad.fix))
     settings = IdentitySettings(
         common=common,

@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ PUBLIC_KEY = "ilag:sshUserCaPublicKey"
 CREATED_KEY = "ilag:sshUserCaCreated"
 MAX_AGE_KEY = "ilag:sshUserCaMaxAgeDays"
 DEFAULT_MAX_AGE_DAYS = 365
+FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 MAX_AGE_RANGE = (1, 3650)
 
 
@@ -111,7 +113,7 @@ def created(value: object) -> dict[str, dt.date]:
     return out
 
 
-def problems(public_keys: object, created_value: object, max_age_value: object) -> list[Bad]:
+def problems(created_value: object, max_age_value: object) -> list[Bad]:
     """Every bad value of the CA date settings, each with its fix."""
     out: list[Bad] = []
     if max_age_value not in (None, "") and whole(max_age_value, *MAX_AGE_RANGE) is None:
@@ -136,15 +138,15 @@ def problems(public_keys: object, created_value: object, max_age_value: object) 
             )
         )
         return out
-    known = {k.fingerprint for k in trusted(public_keys)}
+    # An entry for a key no longer trusted is harmless (a rotation leaves one behind until
+    # the file is tidied): the trusted key it does not date is warned about anyway.
     for fp, day in created_value.items():
-        if str(fp) not in known:
+        if not FINGERPRINT.fullmatch(str(fp)):
             out.append(
                 Bad(
                     CREATED_KEY,
-                    f"{fp!r} is the fingerprint of no key in {PUBLIC_KEY}",
-                    "remove the entry of a CA key that is no longer trusted, or copy the "
-                    "fingerprint from `ssh-keygen -lf ca.pub`",
+                    f"{fp!r} is not a SHA256 fingerprint",
+                    "copy it from `ssh-keygen -lf ca.pub` (SHA256: and 43 characters)",
                 )
             )
         if as_date(day) is None:

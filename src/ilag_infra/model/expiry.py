@@ -292,7 +292,6 @@ def settings_problems(root: Path) -> list[Problem]:
                     )
             if kind == "identity":
                 bad += ca_age.problems(
-                    config.get(ca_age.PUBLIC_KEY),
                     config.get(ca_age.CREATED_KEY),
                     config.get(ca_age.MAX_AGE_KEY),
                 )
