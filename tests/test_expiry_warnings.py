@@ -337,6 +337,11 @@ def test_a_node_certificate_warns_inside_the_window_and_says_when_it_ran_out(
         cert.unlink()
         missing = node_cert.check(client, host, 60, datetime(2026, 12, 3, tzinfo=UTC))
         assert missing is not None and "has no SSH certificate" in missing.message
+        # A host whose node playbook never ran (no ssh directory) is not a node yet.
+        for f in (config_dir / "ssh").iterdir():
+            f.unlink()
+        (config_dir / "ssh").rmdir()
+        assert node_cert.check(client, host, 60, datetime(2026, 12, 3, tzinfo=UTC)) is None
     finally:
         client.close()
 
@@ -428,3 +433,25 @@ def test_cert_ls_shows_how_long_each_certificate_has_left(
     assert "1 h 5" in capsys.readouterr().out  # 1 h 58/59 min, as the table shows it
     assert certs.left_text(0) == "run out" and certs.left_text(59 * 60) == "59 min"
     assert certs.left_text(7 * 3600 + 5 * 60) == "7 h 05 min"
+
+
+def test_preflight_in_the_lab_also_judges_the_lab_ca_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ilag_infra.cli.context import Context
+    from ilag_infra.cli.ssh import region_expiry
+
+    root = _identity(tmp_path / "repo")
+    lab = tmp_path / "lab"
+    (lab / "keys").mkdir(parents=True)
+    ca = lab / "keys" / "ssh_user_ca"
+    ca.write_text("the lab CA\n", "utf-8")
+    made = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    os.utime(ca, (made, made))
+    monkeypatch.setenv("ILAG_LAB_DIR", str(lab))
+    region = root / "region.yaml"
+    [w] = region_expiry(Context("lab", region_path=region), datetime(2026, 12, 3, tzinfo=UTC))
+    assert w.file == str(ca) and "2027-01-01" in w.message and "ilag lab up" in w.fix
+    assert (
+        region_expiry(Context("prod", region_path=region), datetime(2026, 12, 3, tzinfo=UTC)) == []
+    )

@@ -23,6 +23,7 @@ NODE_GROUP = "ilag_nodes"
 DEFAULT_CONFIG_DIR = "/etc/ilag"  # roles/ilag_node/defaults/main.yml ilag_node__config_dir
 CERT_FILE = "ssh/id_ed25519-cert.pub"
 MISSING = 3  # the exit status of the read when the file is not there
+NOT_INSTALLED = 4  # ... and when the node playbook never ran (no ssh directory at all)
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,12 @@ def _utc(text: str) -> datetime:
 
 def read_command(path: str) -> str:
     """Read the listing as the login user, or through sudo when /etc/ilag/ssh is root-only;
-    exit MISSING when there is no certificate. UTC, since -L prints local time."""
+    exit NOT_INSTALLED without the directory, MISSING without the certificate. UTC, since -L
+    prints local time."""
     q = shlex.quote(path)
+    d = shlex.quote(path.rsplit("/", 1)[0])
     return (
+        f"if [ ! -d {d} ] && ! sudo -n test -d {d} 2>/dev/null; then exit {NOT_INSTALLED}; fi; "
         f"if [ ! -e {q} ] && ! sudo -n test -e {q} 2>/dev/null; then exit {MISSING}; fi; "
         f"TZ=UTC ssh-keygen -L -f {q} 2>/dev/null || sudo -n env TZ=UTC ssh-keygen -L -f {q}"
     )
@@ -99,6 +103,8 @@ def check(
         "(outside the lab: export ILAG_NODE_CA_KEY=<the user CA's private key> first)"
     )
     rc, out, err = ssh.run(client, read_command(path))
+    if rc == NOT_INSTALLED:
+        return None  # not a node yet: nothing of it can run out
     if rc == MISSING:
         return Problem(where, principal, "the node has no SSH certificate", renew)
     try:
