@@ -216,6 +216,7 @@ def test_preflight_json(
         "clock_skew_s",
         "ok",
         "problems",
+        "warnings",
     }
 
 

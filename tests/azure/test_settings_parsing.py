@@ -113,3 +113,31 @@ def test_a_rotation_list_with_a_repeat_too_many_or_a_bad_line_is_refused(
     with pytest.raises(InputError) as err:
         _identity(plans, sshUserCaPublicKey=value)
     assert "ilag:sshUserCaPublicKey" in str(err.value)
+
+
+def test_ca_key_dates_are_read_by_fingerprint_and_bad_ones_refused(
+    plans: dict[str, plan.PlanResult],
+) -> None:
+    from ilag_infra.model.ca_age import fingerprint
+
+    key = _openssh(ed25519.Ed25519PrivateKey.generate().public_key()) + " ca-2026"
+    fp = fingerprint(key)
+    assert fp is not None
+    good = _identity(plans, sshUserCaPublicKey=key, sshUserCaCreated=f'{{"{fp}": "2026-02-01"}}')
+    assert good.outputs["ssh_user_ca_public_key"] == key
+    for created, max_age in (
+        (f'{{"{fp}": "February"}}', "365"),
+        ('{"MD5:bm90LXRydXN0ZWQ": "2026-02-01"}', "365"),
+        ('["2026-02-01"]', "365"),
+        (f'{{"{fp}": "2026-02-01"}}', "0"),
+    ):
+        with pytest.raises(InputError) as err:
+            _identity(
+                plans,
+                sshUserCaPublicKey=key,
+                sshUserCaCreated=created,
+                sshUserCaMaxAgeDays=max_age,
+            )
+        text = str(err.value)
+        assert "stacks/Pulumi.identity.yaml" in text
+        assert "ilag:sshUserCaCreated" in text or "ilag:sshUserCaMaxAgeDays" in text

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ilag_infra.azure import ip_rules, secret_entries, vpn_skus
 from ilag_infra.azure.roles import BUILTIN_ROLES
-from ilag_infra.model import placeholders
+from ilag_infra.model import ca_age, placeholders
 from ilag_infra.model.errors import InputError, Problem
 
 NAMESPACE = "ilag"
@@ -182,9 +182,25 @@ KEYS: tuple[ConfigKey, ...] = (
         required=True,
     ),
     ConfigKey(
+        "sshUserCaCreated",
+        ("identity",),
+        "the day each trusted CA key was made: its SHA256 fingerprint (ssh-keygen -lf) -> "
+        "YYYY-MM-DD; a key without one is warned about, its age being unknown",
+        default="{}",
+    ),
+    ConfigKey(
+        "sshUserCaMaxAgeDays",
+        ("identity",),
+        "age in days at which a CA key should have been rotated; warnings start "
+        "expiryWarningDays before",
+        default="365",
+    ),
+    ConfigKey(
         "expiryWarningDays",
-        ("backup",),
-        "how many days before the site SAS run out `ilag validate` starts to warn",
+        ("backup", "identity"),
+        "how many days ahead `ilag validate`, `ilag preflight` and the report warn before "
+        "what the stack holds runs out or gets old (backup: the site SAS; identity: the CA "
+        "keys and the node certificates they sign)",
         default="60",
     ),
     ConfigKey(
@@ -304,6 +320,10 @@ class IdentitySettings:
     github_preview_subject: str
     ssh_user_ca_public_key: str
     budget_nok: int = DEFAULT_BUDGET_NOK["identity"]
+    # The day each CA key was made, by fingerprint, and when it counts as old (warnings only).
+    ssh_user_ca_created: dict[str, str] = field(default_factory=dict)
+    ssh_user_ca_max_age_days: int = ca_age.DEFAULT_MAX_AGE_DAYS
+    expiry_warning_days: int = 60
 
 
 @dataclass(frozen=True)
@@ -687,6 +707,10 @@ def read_identity(stack: str, root: Path) -> IdentitySettings:
             "trust the current CA, plus the next one only while rotating",
         )
     ca = "\n".join(lines)
+    created = r.obj("sshUserCaCreated", None)
+    max_age = r.cfg.get("sshUserCaMaxAgeDays")
+    for bad in ca_age.problems(created, max_age):
+        r.problems.append(Problem(r.file, bad.key, bad.message, bad.fix))
     settings = IdentitySettings(
         common=common,
         network_stack=_upstream(r, "networkStack", "network", suffix),
@@ -697,6 +721,9 @@ def read_identity(stack: str, root: Path) -> IdentitySettings:
         github_preview_subject=preview_subject,
         ssh_user_ca_public_key=ca,
         budget_nok=r.budget(kind),
+        ssh_user_ca_created={fp: day.isoformat() for fp, day in ca_age.created(created).items()},
+        ssh_user_ca_max_age_days=ca_age.max_age(max_age),
+        expiry_warning_days=r.bounded("expiryWarningDays", 60, 1, 365, "days"),
     )
     r.done()
     return settings

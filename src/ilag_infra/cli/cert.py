@@ -102,7 +102,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
         env: EnvOption = "lab",
     ) -> None:
-        """List the certificates issued that are still valid (with --all: every one).
+        """List the certificates issued that are still valid (with --all: every one), each
+        with how long it has left (a day at most, so nothing else warns before they run out).
 
         Examples:
           ilag cert ls
@@ -115,10 +116,14 @@ def register(app: typer.Typer) -> None:
         found, unreadable = certs.issued(runrecord.runs_dir(ctx.root))
         listed = [c for c in found if every or c.valid_at(now)]
         if as_json:
-            typer.echo(json.dumps([asdict(c) for c in listed], indent=2))
+            typer.echo(
+                json.dumps(
+                    [{**asdict(c), "seconds_left": c.seconds_left(now)} for c in listed], indent=2
+                )
+            )
             return
         table = Table(title="SSH user certificates" + (" (all)" if every else " (valid now)"))
-        for col in ("serial", "person", "kommune", "principals", "valid until", "state"):
+        for col in ("serial", "person", "kommune", "principals", "valid until", "left", "state"):
             table.add_column(col)
         for c in listed:
             state = "valid" if c.valid_at(now) else "expired"
@@ -128,6 +133,7 @@ def register(app: typer.Typer) -> None:
                 shown(c.municipality),
                 shown(", ".join(c.principals)),
                 c.valid_to,
+                certs.left_text(c.seconds_left(now)),
                 state,
             )
         ctx.console.print(table)

@@ -47,8 +47,9 @@ def register(app: typer.Typer) -> None:
         and fix for each problem (with --json, also as JSON on stdout). It counts the shipped
         placeholders left in region.yaml and the production stack files (documentation
         addresses, .example/.invalid/.test names, zero object ids, the placeholder SSH CA key);
-        with --env prod they are refused. It warns when the site SAS run out within
-        ilag:expiryWarningDays (default 60) of today.
+        with --env prod they are refused. It warns when the site SAS run out or a trusted SSH
+        user CA key gets old (ilag:sshUserCaCreated, ilag:sshUserCaMaxAgeDays) within
+        ilag:expiryWarningDays (default 60) of today, and refuses those settings when bad.
 
         Examples:
           ilag validate

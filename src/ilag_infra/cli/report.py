@@ -66,7 +66,8 @@ def register(app: typer.Typer) -> None:
         """Write the council's page: index.html and one page per municipality (<slug>.html).
 
         Convergence, backups, restore tests, drills (RTO and RPO) and the month's cost per
-        municipality, a picture of the region, the cost split and the plan's open findings;
+        municipality, a picture of the region, the cost split and the plan's open findings
+        (with what runs out or gets old within ilag:expiryWarningDays, rule "expiry");
         each municipality's page adds its last 12 months. Missing sources show as missing,
         never as zero. A lab page says so in a banner; a prod page never shows a lab record.
 
@@ -143,7 +144,12 @@ def register(app: typer.Typer) -> None:
                 console.print(
                     f"[yellow]systems register not shown:[/] {shown(exc)}", highlight=False
                 )
-        data = page.build(loaded, recs, view, found, lang, systems=register)
+        from ilag_infra.model import expiry
+        from ilag_infra.report import expiry_findings
+
+        # The same warnings as `ilag validate` (the stack files), worded for the council.
+        due = expiry_findings.findings(expiry.due(root), lang)
+        data = page.build(loaded, recs, view, found, lang, systems=register, expiry=due)
         from ilag_infra.report.recovery_plan import PdfError
 
         try:

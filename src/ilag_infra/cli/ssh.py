@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from ilag_infra.cli.context import Context
 from ilag_infra.cli.options import AllOption, EnvOption, JsonOption, Municipalities
-from ilag_infra.cli.views import preflight_json, preflight_table
-from ilag_infra.model.errors import EXIT_FAILED
+from ilag_infra.cli.views import preflight_json, preflight_table, warning_line
+from ilag_infra.model.errors import EXIT_FAILED, Problem
 from ilag_infra.model.shown import shown
 
 FINGERPRINT_HELP = (
     "The SHA256 fingerprint you read on the server's console "
     "(`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`); without it you are asked to confirm."
 )
+
+
+def region_expiry(ctx: Context, now: datetime | None = None) -> list[Problem]:
+    """What the stack files say runs out or gets old soon; in the lab also the lab's CA key,
+    a file whose date is its age."""
+    from ilag_infra.model import expiry
+
+    when = now or datetime.now(UTC)
+    found = expiry.warnings(ctx.root, when)
+    if ctx.env == "lab":
+        from ilag_infra.lab import lab_paths
+
+        ca = lab_paths().user_ca_key
+        fix = f"remove {ca} and {ca}.pub, then `ilag lab up` makes a new lab CA"
+        due = expiry.ca_file(ca, ctx.root, when, fix) if ca.is_file() else None
+        if due is not None:
+            found.append(due.problem())
+    return found
 
 
 def register(app: typer.Typer) -> None:
@@ -38,23 +57,33 @@ def register(app: typer.Typer) -> None:
         first use, and a changed key is refused loudly. Then python3, passwordless sudo, free
         disk and clock skew are checked. Exit 1 if any host fails.
 
+        It also warns, without failing, ilag:expiryWarningDays (default 60) before the site
+        SAS or a node's SSH certificate runs out (read on each host of ilag_nodes) and before
+        a trusted SSH user CA key gets old (in the lab: the lab CA file's date).
+
         Examples:
           ilag preflight andoy
           ilag preflight --all --env prod
         """
+        from ilag_infra.model import expiry
         from ilag_infra.onsite import preflight
 
         ctx = Context(env, json=as_json)
         slugs = ctx.slugs(municipalities, all_)
-        limits = preflight.Limits(min_free_mib, max_skew)
+        identity = expiry.stack_config(ctx.root, "identity")
+        window = expiry.window(identity.get(expiry.DAYS_KEY))
+        limits = preflight.Limits(min_free_mib, max_skew, window)
         checks = preflight.preflight(ctx.target, slugs, limit, limits)
+        expiring = region_expiry(ctx)
         if as_json:
-            typer.echo(json.dumps(preflight_json(checks, ctx.env), indent=2))
+            typer.echo(json.dumps(preflight_json(checks, ctx.env, expiring), indent=2))
         else:
             ctx.console.print(preflight_table(checks, ctx.env))
             for c in checks:
                 for p in c.problems:
                     ctx.console.print(f"[red]{shown(c.host.name)}[/]: {shown(p)}")
+            for w in expiring + [w for c in checks for w in c.warnings]:
+                ctx.console.print(warning_line(w), highlight=False)
         if not all(c.ok for c in checks):
             raise typer.Exit(EXIT_FAILED)
 

@@ -4,11 +4,13 @@ JSON (keys documented in docs/interfaces.md; messages pass the secrets policy)."
 from __future__ import annotations
 
 import threading
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.console import Console
 from rich.table import Table
 
+from ilag_infra.model.errors import Problem
 from ilag_infra.model.secrets import redact_text
 from ilag_infra.model.shown import shown
 
@@ -125,11 +127,24 @@ def preflight_table(checks: list[HostCheck], env: str) -> Table:
     return t
 
 
-def preflight_json(checks: list[HostCheck], env: str) -> dict[str, Any]:
+def warning_line(p: Problem) -> str:
+    """One expiry warning as `ilag validate` and `ilag preflight` print it (rich markup)."""
+    where = f"{p.file}:{p.line}" if p.line else p.file
+    return (
+        f"[yellow]warning[/] {shown(where)} {shown(p.key)}: {shown(p.message)}\n"
+        f"    fix: {shown(p.fix)}"
+    )
+
+
+def preflight_json(
+    checks: list[HostCheck], env: str, expiring: list[Problem] | None = None
+) -> dict[str, Any]:
     """`ilag preflight --json`."""
     return {
         "env": env,
         "ok": all(c.ok for c in checks),
+        # Warnings only (the SAS, the CA keys): `ok` does not depend on them.
+        "expiry_warnings": [asdict(p) for p in expiring or []],
         "hosts": [
             {
                 "municipality": c.host.municipality,
@@ -143,6 +158,7 @@ def preflight_json(checks: list[HostCheck], env: str) -> dict[str, Any]:
                 "clock_skew_s": c.skew_s,
                 "ok": c.ok,
                 "problems": [redact_text(p) for p in c.problems],
+                "warnings": [asdict(w) for w in c.warnings],
             }
             for c in checks
         ],

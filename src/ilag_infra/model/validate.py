@@ -17,7 +17,8 @@ class ValidationReport:
     # Shipped example values still in region.yaml and the production stack files: the lab
     # takes them, production refuses them.
     placeholders: list[Problem] = field(default_factory=list)
-    # Credentials that run out soon (the site SAS), from the stack files: warnings only.
+    # Credentials that run out or get old soon (the site SAS, the SSH user CA keys), from
+    # the stack files: warnings only.
     expiring: list[Problem] = field(default_factory=list)
 
     @property
@@ -48,6 +49,9 @@ def validate(
         found += placeholders.production_stack_problems(stacks_root)
     if production and found:
         raise InputError(found)
+    if stacks_root is not None and (bad := expiry.settings_problems(stacks_root)):
+        # The warnings below read these settings: a value they cannot read is bad input.
+        raise InputError(bad)
     invs = inventory.load_all(loaded, region_file.resolve().parent)
     soon = expiry.warnings(stacks_root) if stacks_root is not None else []
     return ValidationReport(loaded, invs, check_systems(region_file, loaded, invs), found, soon)

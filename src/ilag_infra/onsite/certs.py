@@ -46,6 +46,18 @@ class Issued:
         start, end = datetime.fromisoformat(self.valid_from), datetime.fromisoformat(self.valid_to)
         return start <= when < end
 
+    def seconds_left(self, when: datetime) -> int:
+        """How long it still lives at `when` (0 once it has run out)."""
+        return max(0, int((datetime.fromisoformat(self.valid_to) - when).total_seconds()))
+
+
+def left_text(seconds: int) -> str:
+    """A lifetime of at most a day, as `ilag cert ls` shows it: "7 h 05 min"."""
+    if seconds <= 0:
+        return "run out"
+    hours, rest = divmod(seconds // 60, 60)
+    return f"{hours} h {rest:02d} min" if hours else f"{rest} min"
+
 
 def principal(slug: str) -> str:
     return f"{slug}-tech"

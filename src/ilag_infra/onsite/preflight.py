@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 import paramiko
 
-from ilag_infra.onsite import hostlist, ssh
+from ilag_infra.model import expiry
+from ilag_infra.model.errors import Problem
+from ilag_infra.onsite import hostlist, node_cert, ssh
 from ilag_infra.onsite.hostlist import SshHost
 from ilag_infra.onsite.targets import Target
 
@@ -17,6 +19,8 @@ from ilag_infra.onsite.targets import Target
 class Limits:
     min_free_mib: int = 1024
     max_skew_s: float = 2.0
+    # ilag:expiryWarningDays of the identity stack: the node certificates its CA signs.
+    cert_warning_days: int = expiry.DEFAULT_WARNING_DAYS
 
 
 @dataclass
@@ -28,6 +32,8 @@ class HostCheck:
     free_mib: int | None = None
     skew_s: float | None = None
     problems: list[str] = field(default_factory=list)
+    # Not a reason to stop a run: what runs out soon (the node certificate of a node host).
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,6 +82,10 @@ def check_host(target: Target, host: SshHost, limits: Limits) -> HostCheck:
                     f"clock is off by {result.skew_s:+.1f} s "
                     f"(limit {limits.max_skew_s} s); check chrony"
                 )
+        if node_cert.is_node(host):
+            warning = node_cert.check(client, host, limits.cert_warning_days)
+            if warning is not None:
+                result.warnings.append(warning)
     except (OSError, paramiko.SSHException, ValueError) as exc:
         result.problems.append(f"check failed: {exc}")
     finally:

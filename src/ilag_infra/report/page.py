@@ -34,6 +34,7 @@ class Finding:
     resource: str
     message: str
     enforcement: str
+    lang: str = "en"  # the plan's messages are technical English; expiry's are the page's
 
 
 @dataclass
@@ -70,6 +71,9 @@ class PageData:
     chart: svg.BarChart | None
     findings: list[Finding] | None
     sources: list[Source] = field(default_factory=list)
+    # Credentials that run out or get old soon (report/expiry_findings.py), shown with the
+    # findings whether or not the plan ran.
+    expiry: list[Finding] = field(default_factory=list)
     systems: Any = None  # a systems_data.SystemsView, when there is a systems register
     # Lab results on the page: the page says so in a banner on every view and printed page.
     lab: bool = False
@@ -89,6 +93,7 @@ def build(
     lang: str = "nb",
     now: datetime | None = None,
     systems: Any = None,
+    expiry: list[Finding] | None = None,
 ) -> PageData:
     now = now or datetime.now(UTC)
     region = loaded.model
@@ -120,11 +125,13 @@ def build(
         )
     states = {v.slug: v.overall for v in views}
     hub_state = health.MISSING
-    if findings is not None:
+    expiring = expiry or []
+    if findings is not None or expiring:
+        listed = (findings or []) + expiring
         hub_state = (
             health.BAD
-            if any(f.enforcement == "mandatory" for f in findings)
-            else (health.WARN if findings else health.OK)
+            if any(f.enforcement == "mandatory" for f in listed)
+            else (health.WARN if listed else health.OK)
         )
     chart = None
     if costs:
@@ -174,6 +181,7 @@ def build(
         sources=sources,
         systems=systems,
         lab=LAB in environments,
+        expiry=expiring,
     )
 
 
