@@ -158,6 +158,41 @@ def test_snapshots_and_ls_show_the_backup(
     }
 
 
+def test_escrowed_password_opens_every_repository_and_a_wrong_one_is_named(
+    lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ilag_infra.lab import lab_paths
+    from ilag_infra.onsite import escrow
+
+    rc, out = cli(capsys, "backup", "status", "andoy", "bo", "--json")
+    assert rc == 0, out
+    rows = json.loads(out)
+    assert {r["host"]: r["escrow"] for r in rows} == {
+        "andoy-fil01": "ok",
+        "andoy-util01": "ok",
+        "bo-fil01": "ok",
+        "bo-util01": "ok",
+    }
+    state = lab_paths().state
+    kept = escrow.lab_file(state, "bo").read_text()
+    try:
+        # Bø's escrow replaced by Andøy's password: it opens no Bø repository, and says so.
+        escrow.lab_write(state, {"bo": lab.outputs["lab"]["restic_passwords"]["andoy"]})  # type: ignore[index]
+        rc, out = cli(capsys, "backup", "status", "andoy", "bo")
+        assert rc == 1, out
+        assert "escrow andoy: ok" in " ".join(out.split())
+        assert "escrow bo: FAIL" in " ".join(out.split())
+        escrow.lab_file(state, "bo").unlink()
+        rc, out = cli(capsys, "backup", "status", "bo")
+        assert rc == 1 and "no escrowed restic password" in " ".join(out.split()), out
+        # No password reaches the output, right or wrong.
+        assert not [x for x in lab.secrets() if x and x in out]
+    finally:
+        escrow.lab_write(state, {"bo": kept})
+    rc, out = cli(capsys, "backup", "status", "bo")
+    assert rc == 0, out
+
+
 def test_restore_default_target_keeps_every_kind_of_metadata(
     lab: Lab, ready: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
