@@ -178,6 +178,28 @@ def test_the_nodes_certificate_opens_its_own_municipality_only(
         _connect(lab.hosts("sortland")[0], key)
 
 
+def test_preflight_reads_the_nodes_certificate_on_the_node_and_warns_before_it_runs_out(
+    lab: Lab, node: object
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ilag_infra.onsite import hostlist, node_cert, ssh
+
+    host = next(h for h in hostlist.resolve(lab.target, "bo") if node_cert.is_node(h))
+    client = ssh.connect(host, lab.target.known_hosts("bo"))
+    try:
+        now = datetime.now(UTC)
+        # Just signed for 13 weeks: nothing due with the default 60-day window ...
+        assert node_cert.check(client, host, 60, now) is None
+        # ... due within a 120-day window, and run out 100 days from now.
+        due = node_cert.check(client, host, 120, now)
+        assert due is not None and due.key == "bo-node" and "--playbook node" in due.fix
+        late = node_cert.check(client, host, 60, now + timedelta(days=100))
+        assert late is not None and "ran out" in late.message, late
+    finally:
+        client.close()
+
+
 def _drift_alerts(out: Path) -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
     """Webhook posts and mails about drift (the hourly stale check may add others)."""
     arrived = receiver.received(out)
