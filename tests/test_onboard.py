@@ -355,6 +355,12 @@ def test_ilag_diff_shows_exactly_its_azure_resources(
     created = re.findall(r"^  \+ create (\S+) (\S+)", out, re.MULTILINE)
     assert {(t, n) for t, n in created if t != "SAS"} == planned
     assert not re.search(r"\bdelete \w+:\w+", out)
+    # Every municipality's cost share moves, and the diff says from what to what.
+    shares = re.findall(r"^  (\S+) \((\w+)\): (.+?) -> (.+)$", out, re.MULTILINE)
+    moved = {slug: (before, after) for _, slug, before, after in shares}
+    assert moved["lodingen"][0] == "not a member" and moved["lodingen"][1].endswith("%")
+    assert set(moved) == {"hadsel", "oksnes", "bo", "sortland", "andoy", "lodingen"}
+    assert all(b != a for b, a in moved.values())
 
 
 JOIN = re.compile(r"^## Join\b.*?(?=^## )", re.MULTILINE | re.DOTALL)

@@ -179,6 +179,19 @@ def ansible_sections(report: DiffReport) -> list[Section]:
     return sections
 
 
+def cost_section(report: DiffReport) -> list[Section]:
+    if not report.cost_shares:
+        return []
+    items = [Item(c.line) for c in report.cost_shares]
+    return [
+        Section(
+            "Cost shares (region.yaml: municipalities, populations, cost key)",
+            items,
+            "Each municipality's share of the shared costs, from the next month's bill on.",
+        )
+    ]
+
+
 def _check_section(report: DiffReport) -> Section:
     check = report.check
     assert check is not None
@@ -279,14 +292,18 @@ def marker(report: DiffReport) -> str:
 
 
 def render_text(report: DiffReport) -> str:
-    sections = [stack_section(s) for s in report.stacks] + ansible_sections(report)
+    sections = (
+        [stack_section(s) for s in report.stacks] + ansible_sections(report) + cost_section(report)
+    )
     sections = _trim(sections, None, None)
     return _env().get_template("diff.txt.j2").render(_context(report, sections, ""))
 
 
 def render_markdown(report: DiffReport, limit: int = SAFE_LIMIT) -> str:
     """The PR comment: summary first (never trimmed), details trimmed until it fits."""
-    full = [stack_section(s) for s in report.stacks] + ansible_sections(report)
+    full = (
+        [stack_section(s) for s in report.stacks] + ansible_sections(report) + cost_section(report)
+    )
     template = _env().get_template("diff.md.j2")
     text = ""
     for items, lines in _BUDGETS:

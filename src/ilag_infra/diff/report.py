@@ -8,6 +8,7 @@ from typing import Any
 
 from ilag_infra.diff import ansible as diffansible
 from ilag_infra.diff import plan as diffplan
+from ilag_infra.diff.costshares import CostShare
 from ilag_infra.diff.stack_secrets import SecretChange
 from ilag_infra.model.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, IlagError
 
@@ -46,6 +47,8 @@ class DiffReport:
     ansible: diffansible.AnsibleDiff | None = None
     check: CheckResult | None = None
     secrets: list[SecretChange] = field(default_factory=list)  # secret config entries changed
+    # Every municipality's cost share before and after, when region.yaml moves them.
+    cost_shares: list[CostShare] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ilag_infra.diff import ansible as diffansible
+from ilag_infra.diff import costshares, stack_secrets
 from ilag_infra.diff import git as diffgit
 from ilag_infra.diff import plan as diffplan
-from ilag_infra.diff import stack_secrets
 from ilag_infra.diff import worker as diffworker
 from ilag_infra.diff.report import DiffError, DiffReport
 from ilag_infra.model.secrets import MASK, redact_text
@@ -262,6 +262,7 @@ def run_diff(
             base_tree, head_tree, base_plan, head_plan, _FINGERPRINT_KEY
         )
         _secret_impacts(report, {**views[0].names, **views[1].names})
+        report.cost_shares = costshares.changes(base_tree, head_tree)
         for problem in report.ansible.problems:
             report.notes.append(f"bad input at head: {problem}")
         report.notes.extend(report.ansible.notes)
