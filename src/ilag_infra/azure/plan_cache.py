@@ -45,7 +45,8 @@ def directory() -> Path | None:
     return Path(base) / "ilag-infra" / "plans"
 
 
-def _versions() -> list[str]:
+def versions() -> list[str]:
+    """Python and the Pulumi packages, as name=version."""
     found = [f"python={sys.version}"]
     for name in PACKAGES:
         try:
@@ -108,7 +109,7 @@ def key(
         "stacks": {p.name: _file(p) for p in stack_files},
         "upstream": upstream,
         "source": source_digest(),
-        "versions": _versions(),
+        "versions": versions(),
     }
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
