@@ -87,8 +87,9 @@ def test_a_broken_store_file_plans_afresh(root: Path) -> None:
     cache = root.parent / "cache"
     first = plan.run("network", root=root, cache=True)
     (path,) = _stored(cache)
-    path.write_text("{not json", encoding="utf-8")
-    assert _same(plan.run("network", root=root, cache=True)) == _same(first)
+    for broken in ("{not json", '{"format": 1, "plan": {"stack": "network"}}', "[]"):
+        path.write_text(broken, encoding="utf-8")
+        assert _same(plan.run("network", root=root, cache=True)) == _same(first)
 
 
 def test_no_secret_is_stored(root: Path) -> None:

@@ -628,8 +628,11 @@ def run(
             production=production,
         )
         stored = plan_cache.load(plan_key)
-        if stored is not None:
-            hit = PlanResult.from_dict(stored["plan"])
+        try:
+            hit = PlanResult.from_dict(stored) if stored is not None else None
+        except (KeyError, TypeError):
+            hit = None  # a file of another shape: plan afresh and store over it
+        if hit is not None:
             hit.seconds = round(time.perf_counter() - started, 3)
             return hit
 

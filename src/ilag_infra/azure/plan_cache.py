@@ -116,7 +116,8 @@ def key(
 
 
 def load(plan_key: str) -> dict[str, Any] | None:
-    """The stored plan for this key, or None (caching off, never stored, unreadable)."""
+    """The stored plan (as `to_dict` gave it) for this key, or None: caching off, never
+    stored, or unreadable."""
     where = directory()
     if where is None:
         return None
@@ -126,7 +127,10 @@ def load(plan_key: str) -> dict[str, Any] | None:
         os.utime(path)  # recently used: kept when older plans are pruned
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("format") == FORMAT else None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return None
+    plan = data.get("plan")
+    return plan if isinstance(plan, dict) else None
 
 
 def store(plan_key: str, plan: Mapping[str, Any]) -> None:
