@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Tests plan afresh and leave the user's plan cache alone; the cache's own tests set one.
+os.environ["ILAG_PLAN_CACHE"] = "off"
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -110,6 +111,21 @@ class PlanResult:
         data = asdict(self)
         data["ok"] = self.ok
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PlanResult:
+        """The result `to_dict` gave (e.g. read back from the plan cache)."""
+        return cls(
+            stack=data["stack"],
+            resources=[PlanResource(**r) for r in data["resources"]],
+            invokes=[PlanInvoke(**i) for i in data["invokes"]],
+            outputs=data["outputs"],
+            secret_outputs=data["secret_outputs"],
+            violations=[PolicyResult(**v) for v in data["violations"]],
+            policies_checked=data["policies_checked"],
+            seconds=data["seconds"],
+            preview=data["preview"],
+        )
 
 
 # --- stack configuration --------------------------------------------------------------------
@@ -428,6 +444,41 @@ async def _resolve_outputs(outputs: Mapping[str, Any]) -> tuple[dict[str, Any], 
     return resolved, secret
 
 
+# The SDK gives every azure-native resource an alias per past API version of its type (about
+# 20 each). Pulumi turns each alias into a URN through several Outputs: about a third of a
+# plan's CPU. They only let a deployed state written under an old type match, and a plan has
+# no state, so the plan drops them; an alias the program itself declares stays.
+_VERSION_ALIAS = re.compile(r"azure-native:[a-z0-9]+/v[0-9a-z]+:[A-Za-z0-9]+")
+
+
+def _is_version_alias(alias: Any, type_: str) -> bool:
+    if not isinstance(alias, pulumi.Alias) or not isinstance(alias.type_, str):
+        return False
+    # The SDK leaves every other field unset (Ellipsis, which its type hints do not admit).
+    others: tuple[Any, ...] = (alias.name, alias.parent, alias.stack, alias.project)
+    module, cls = type_.split(":")[1:3] if type_.count(":") == 2 else ("", "")
+    return (
+        all(o is ... for o in others)
+        and _VERSION_ALIAS.fullmatch(alias.type_) is not None
+        and alias.type_.startswith(f"azure-native:{module}/")
+        and alias.type_.endswith(f":{cls}")
+    )
+
+
+def _drop_version_aliases(
+    args: pulumi.ResourceTransformationArgs,
+) -> pulumi.ResourceTransformationResult | None:
+    aliases = args.opts.aliases
+    if not aliases or not args.type_.startswith("azure-native:"):
+        return None
+    kept = [a for a in aliases if not _is_version_alias(a, args.type_)]
+    if len(kept) == len(aliases):
+        return None
+    opts = args.opts._copy()
+    opts.aliases = kept or None
+    return pulumi.ResourceTransformationResult(args.props, opts)
+
+
 def _execute(
     stack: str,
     root: Path,
@@ -444,6 +495,7 @@ def _execute(
     recorder = _Recorder(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=recorder)
     pulumi.runtime.set_all_config(config, sorted(secret_keys))
+    pulumi.runtime.register_stack_transformation(_drop_version_aliases)
     _sync_await(run_pulumi_func(lambda: run_program(stack, root, region, not production)))
     stack_resource = get_root_resource()
     exported: Mapping[str, Any] = getattr(stack_resource, "outputs", {}) or {}
@@ -504,6 +556,7 @@ def run(
     preview: bool = False,
     production: bool = False,
     regions: dict[Path, LoadedRegion] | None = None,
+    cache: bool = False,
 ) -> PlanResult:
     """Plan one stack offline.
 
@@ -518,6 +571,7 @@ def run(
     production: plan as production runs: a prod stack's file may keep no placeholder, and
               no example value fills in a required key. Otherwise (the lab, tests) they may.
     regions:  region files already loaded in this run, by resolved path (filled as read).
+    cache:    reuse a stored plan of exactly these inputs (plan_cache), and store this one.
     Raises InputError for bad config/region (nothing ran) and PlanError if the program fails.
     """
     started = time.perf_counter()
@@ -552,9 +606,38 @@ def run(
         up_stack = cfg.get(ref_key, default_ref).rsplit("/", 1)[-1]
         if up_stack not in feeds:
             up_result = run(
-                up_stack, region, root=root, upstream=feeds, production=production, regions=regions
+                up_stack,
+                region,
+                root=root,
+                upstream=feeds,
+                production=production,
+                regions=regions,
+                cache=cache,
             )
             feeds[up_stack] = up_result.outputs
+
+    plan_key = None
+    if cache:
+        from ilag_infra.azure import plan_cache
+
+        plan_key = plan_cache.key(
+            stack,
+            root=root,
+            config=cfg,
+            secret_keys=secret_keys,
+            region_file=Path(region.path).resolve(),
+            upstream=feeds,
+            preview=preview,
+            production=production,
+        )
+        stored = plan_cache.load(plan_key)
+        try:
+            hit = PlanResult.from_dict(stored) if stored is not None else None
+        except (KeyError, TypeError):
+            hit = None  # a file of another shape: plan afresh and store over it
+        if hit is not None:
+            hit.seconds = round(time.perf_counter() - started, 3)
+            return hit
 
     ctx = contextvars.Context()
     try:
@@ -580,6 +663,10 @@ def run(
         preview=preview,
     )
     result.seconds = round(time.perf_counter() - started, 3)
+    if plan_key is not None:
+        from ilag_infra.azure import plan_cache
+
+        plan_cache.store(plan_key, result.to_dict())
     return result
 
 
@@ -590,9 +677,11 @@ def run_many(
     root: Path | None = None,
     preview: bool = False,
     production: bool = False,
+    cache: bool = False,
 ) -> list[PlanResult]:
     """Plan several stacks in the given order, each feeding its outputs to the later ones.
-    In preview, each stack is previewed against its upstream stacks as deployed."""
+    In preview, each stack is previewed against its upstream stacks as deployed. With cache,
+    a stack whose inputs are unchanged since a stored plan is read back, not planned."""
     feeds: dict[str, Mapping[str, Any]] = {}
     regions: dict[Path, LoadedRegion] = {}
     results = []
@@ -605,10 +694,17 @@ def run_many(
             preview=preview,
             production=production,
             regions=regions,
+            cache=cache,
         )
         if preview:
             feeds[stack] = run(
-                stack, region, root=root, upstream=feeds, production=production, regions=regions
+                stack,
+                region,
+                root=root,
+                upstream=feeds,
+                production=production,
+                regions=regions,
+                cache=cache,
             ).outputs
         else:
             feeds[stack] = result.outputs

@@ -90,6 +90,7 @@ def register(app: typer.Typer) -> None:
                 root=root,
                 preview=preview,
                 production=production,
+                cache=True,
             )
         if as_json:
             data: Any = [r.to_dict() for r in results]

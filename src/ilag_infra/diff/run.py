@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ilag_infra.diff import ansible as diffansible
-from ilag_infra.diff import costshares, stack_secrets
+from ilag_infra.diff import costshares, plan_store, stack_secrets
 from ilag_infra.diff import git as diffgit
 from ilag_infra.diff import plan as diffplan
 from ilag_infra.diff import worker as diffworker
@@ -32,9 +32,16 @@ STACKS = diffworker.DEFAULT_STACKS
 # it is computed once (an Ansible-only change then costs one plan, not two).
 PLAN_INPUTS = ("src", "stacks", "policy", "Pulumi.yaml", "region.yaml")
 WORKER_TIMEOUT = 600.0
-# One key per process for the secret fingerprints of every plan it makes (cached plans stay
-# comparable); fingerprints mean nothing outside this process.
-_FINGERPRINT_KEY = os.urandom(32)
+# The key of the secret fingerprints of every plan this process makes or reads back: the
+# stored one (plan_store), so that stored plans stay comparable, else one of this process.
+_fingerprint_key: bytes | None = None
+
+
+def fingerprint_key() -> bytes:
+    global _fingerprint_key
+    if _fingerprint_key is None:
+        _fingerprint_key = plan_store.fingerprint_key() or os.urandom(32)
+    return _fingerprint_key
 
 
 # --- planning a revision ----------------------------------------------------------------------
@@ -66,7 +73,7 @@ def plan_revision(tree: Path, label: str) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
         env["PYTHONPATH"] = str(tree / "src")
         env["ILAG_ROOT"] = str(tree)
-        env[diffworker.FINGERPRINT_KEY_ENV] = _FINGERPRINT_KEY.hex()
+        env[diffworker.FINGERPRINT_KEY_ENV] = fingerprint_key().hex()
         env.pop("ILAG_REGION", None)
         try:
             proc = subprocess.run(
@@ -106,6 +113,13 @@ def _plans(
     cache: PlanCache,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     keys = [plan_inputs_key(root, rev) for rev, _ in (base, head)]
+    stored: dict[str, str] = {}  # plan-input key → key in the store between runs
+    for k, (_, tree) in zip(keys, (base, head), strict=True):
+        if k is not None and k not in cache and _region_files_known(tree):
+            stored[k] = plan_store.key(k, fingerprint_key())
+            found = plan_store.load(stored[k])
+            if found is not None:
+                cache[k] = found
     jobs = {}
     with ThreadPoolExecutor(max_workers=2 if parallel else 1) as pool:
         for key, (rev, tree) in zip(keys, (base, head), strict=True):
@@ -117,6 +131,8 @@ def _plans(
     for k, plan in done.items():
         if k not in ("base", "head"):
             cache[k] = plan
+            if k in stored:
+                plan_store.store(stored[k], plan)
     base_plan = cache[keys[0]] if keys[0] is not None else done["base"]
     head_plan = cache[keys[1]] if keys[1] is not None else done["head"]
     return base_plan, head_plan
@@ -156,6 +172,17 @@ def plan_inputs_key(root: Path, rev: diffgit.Revision) -> str | None:
 
 
 PlanCache = dict[str, dict[str, Any]]
+_REGION_FILE = re.compile(r"^\s*ilag:regionFile:\s*[\"']?([^\"'#\s]+)", re.MULTILINE)
+
+
+def _region_files_known(tree: Path) -> bool:
+    """Every stack reads a region file the plan-input key covers (the root's region.yaml): a
+    plan reading another file is not kept between runs."""
+    for path in (tree / "stacks").glob("Pulumi.*.yaml"):
+        for name in _REGION_FILE.findall(path.read_text(encoding="utf-8", errors="replace")):
+            if name not in PLAN_INPUTS:
+                return False
+    return True
 
 
 # --- secrets ----------------------------------------------------------------------------------
@@ -259,7 +286,7 @@ def run_diff(
         views = diffansible.read_view(base_tree), diffansible.read_view(head_tree)
         report.ansible = diffansible.diff_ansible(views[0], views[1], changed)
         report.secrets = stack_secrets.secret_changes(
-            base_tree, head_tree, base_plan, head_plan, _FINGERPRINT_KEY
+            base_tree, head_tree, base_plan, head_plan, fingerprint_key()
         )
         _secret_impacts(report, {**views[0].names, **views[1].names})
         report.cost_shares = costshares.changes(base_tree, head_tree)
