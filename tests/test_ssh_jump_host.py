@@ -266,6 +266,12 @@ def test_the_jump_host_is_read_as_openssh_reads_it(
         ("-o ProxyJump=ilag@a -J ilag@b", "several jump hosts"),
         ("-o 'ProxyJump=ilag@a", "cannot be split"),
         ("-J", "no value after it"),
+        # Anything that would loosen the pins on the OpenSSH route only.
+        ("-F /dev/null -J ilag@10.71.10.5", "-F"),
+        ("-F/tmp/x -J ilag@10.71.10.5", "-F"),
+        ("-o StrictHostKeyChecking=no -J ilag@10.71.10.5", "stricthostkeychecking"),
+        ("-o UserKnownHostsFile=/dev/null", "userknownhostsfile"),
+        ("-o 'KnownHostsCommand /bin/echo'", "knownhostscommand"),
     ],
 )
 def test_a_route_that_cannot_be_followed_is_refused(common: str, says: str) -> None:

@@ -125,11 +125,11 @@ def test_ca_key_dates_are_read_by_fingerprint_and_bad_ones_refused(
     assert fp is not None
     good = _identity(plans, sshUserCaPublicKey=key, sshUserCaCreated=f'{{"{fp}": "2026-02-01"}}')
     assert good.outputs["ssh_user_ca_public_key"] == key
-    for created, max_age in (
-        (f'{{"{fp}": "February"}}', "365"),
-        ('{"MD5:bm90LXRydXN0ZWQ": "2026-02-01"}', "365"),
-        ('["2026-02-01"]', "365"),
-        (f'{{"{fp}": "2026-02-01"}}', "0"),
+    for created, max_age, named in (
+        (f'{{"{fp}": "February"}}', "365", "ilag:sshUserCaCreated"),
+        ('{"MD5:bm90LXRydXN0ZWQ": "2026-02-01"}', "365", "ilag:sshUserCaCreated"),
+        ('["2026-02-01"]', "365", "ilag:sshUserCaCreated"),
+        (f'{{"{fp}": "2026-02-01"}}', "0", "ilag:sshUserCaMaxAgeDays"),
     ):
         with pytest.raises(InputError) as err:
             _identity(
@@ -140,4 +140,4 @@ def test_ca_key_dates_are_read_by_fingerprint_and_bad_ones_refused(
             )
         text = str(err.value)
         assert "stacks/Pulumi.identity.yaml" in text
-        assert "ilag:sshUserCaCreated" in text or "ilag:sshUserCaMaxAgeDays" in text
+        assert named in text, (created, max_age, text)

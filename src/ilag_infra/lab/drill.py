@@ -32,6 +32,7 @@ from ilag_infra.onsite import apply as apply_mod
 from ilag_infra.onsite import (
     backup,
     bootstrap,
+    restic,
     restore,
     snapshots,
     ssh,
@@ -348,7 +349,13 @@ def drill_region(
 
     def converge() -> None:
         outcome = apply_mod.apply(region, target, slugs, req, lambda _: None)
-        unconverged.update(outcome.problem_hosts)
+        # A run can fail with no host to blame (the lock held, the runner stopped before any
+        # host): that municipality did not converge either.
+        for r in outcome.results:
+            if not r.succeeded:
+                unconverged[r.slug] = r.failed_hosts + r.unreachable_hosts or [
+                    f"the run ({r.status}, exit {r.rc})"
+                ]
 
     step("converge", converge)
     for slug, bad in unconverged.items():
@@ -375,12 +382,14 @@ def drill_region(
             mid = time.monotonic()
             d.differences = verify.manifest_differences(before[h.name], _manifest(target, h))
             d.steps["verify"] = time.monotonic() - mid
-            d.rto_seconds = time.monotonic() - t0
-            progress(
-                f"{h.name}: {'verified' if d.ok else 'FAILED'} at {fmt_seconds(d.rto_seconds)}"
-            )
-        except IlagError as exc:
-            d.error = str(exc)
+            elapsed = time.monotonic() - t0
+            if not d.error and not d.differences:
+                d.rto_seconds = elapsed  # RTO ends at verified data, never at a failed host
+            progress(f"{h.name}: {'verified' if d.ok else 'FAILED'} at {fmt_seconds(elapsed)}")
+        except (IlagError, OSError, paramiko.SSHException) as exc:
+            # One host's lost connection is that host's failure: the others' restores and
+            # every municipality's record still go on.
+            d.error = restic.redact(f"{type(exc).__name__}: {exc}")
 
     progress(f"restoring and verifying {len(every)} hosts, {workers} at a time")
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -89,10 +89,27 @@ def _from_args(name: str, value: str) -> list[Jump]:
             spec = _option(name, word[2:])
         elif word.startswith("-J"):
             spec = word[2:]
+        elif word.startswith("-F"):
+            # OpenSSH takes the last -F: this one would replace the run's pinned config.
+            raise JumpSpecError(
+                f"{name} gives its own ssh_config (-F), which would drop the pinned host keys"
+            )
         if spec is not None and spec.lower() != "none":
             jumps.append(parse(spec))
         i += 1
     return jumps
+
+
+# Options that decide which host keys are trusted: only ilag's pins may (lowercase, as compared).
+_PIN_OPTIONS = {
+    "userknownhostsfile",
+    "globalknownhostsfile",
+    "stricthostkeychecking",
+    "knownhostscommand",
+    "verifyhostkeydns",
+    "updatehostkeys",
+    "hostkeyalias",
+}
 
 
 def _option(name: str, option: str) -> str | None:
@@ -101,6 +118,11 @@ def _option(name: str, option: str) -> str | None:
     key, value = key.strip().lower(), value.strip()
     if key == "proxycommand" and value.lower() != "none":
         raise JumpSpecError(f"{name} sets a ProxyCommand, which only OpenSSH would follow")
+    if key in _PIN_OPTIONS:
+        raise JumpSpecError(
+            f"{name} sets {key}, which would change how host keys are checked; the pins in "
+            "known_hosts are the only trust (ilag bootstrap pins them)"
+        )
     return value if key == "proxyjump" else None
 
 

@@ -39,6 +39,12 @@ def render(known_hosts: Path, hosts: Iterable[SshHost], operator_config: bool) -
         f"  UserKnownHostsFile {_quoted(str(known_hosts))}",
         "  GlobalKnownHostsFile /dev/null",
         "  StrictHostKeyChecking yes",
+        # Other sources of trust an included config could add; the paramiko commands know
+        # none of them, and the pins must be the only answer on both routes.
+        "  KnownHostsCommand none",
+        "  VerifyHostKeyDNS no",
+        "  UpdateHostKeys no",
+        "  CheckHostIP no",
         "  ConnectTimeout 8",
     ]
     if operator_config:
