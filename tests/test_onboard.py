@@ -109,7 +109,7 @@ def test_the_plan_shows_what_it_adds_and_changes_nothing(
     assert "Nothing was changed" in out
 
 
-def test_apply_writes_three_files_and_validate_passes(
+def test_apply_writes_four_files_and_validate_passes(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = tree_hash(repo)
@@ -120,7 +120,8 @@ def test_apply_writes_three_files_and_validate_passes(
     after = tree_hash(repo)
     assert sorted(set(after) - set(before)) == ["inventories/lodingen/hosts.yml"]
     changed = sorted(p for p in before if before[p] != after[p])
-    assert changed == ["region.yaml", "stacks/Pulumi.network.yaml"]
+    # The stack files change only in their `for slug in` comments.
+    assert changed == ["region.yaml", "stacks/Pulumi.backup.yaml", "stacks/Pulumi.network.yaml"]
     assert not list(repo.rglob("*.onboard-tmp"))
 
     text = (repo / "region.yaml").read_text(encoding="utf-8")
@@ -243,6 +244,88 @@ def test_refused_input_changes_no_file(
     assert code == 2, out + err
     assert option in err, err
     assert tree_hash(repo) == before
+    counted = re.search(r"bad input \((\d+) problem", err)
+    if counted:
+        # Every problem ends in a fix that says what to do.
+        fixes = re.findall(r"^\s+fix: (.*)$", err, re.MULTILINE)
+        assert len(fixes) == int(counted.group(1)), err
+        assert all(f.strip() for f in fixes), err
+    else:
+        # A missing option: the command-line library's usage error, which points to --help.
+        assert "Try 'ilag onboard --help' for help." in err, err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fix"),
+    [
+        pytest.param(
+            "--host",
+            "lodingen-fil01=10.51.10.10:file_servers,backup_clients,backup_clients",
+            "give each group once, e.g. --host "
+            "lodingen-fil01=10.51.10.10:file_servers,backup_clients",
+            id="group-twice",
+        ),
+        pytest.param(
+            "--site",
+            "lodingen=198.51.100.51:servers=10.51.10.0/24,servers=10.51.11.0/24",
+            "give each network of a site its own name",
+            id="network-name-twice",
+        ),
+    ],
+)
+def test_a_name_given_twice_in_one_option_is_refused(
+    option: str, value: str, fix: str, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = tree_hash(repo)
+    code, out, err = run(repo, capsys, *with_option(option, value), "--apply")
+    assert code == 2, out + err
+    assert f"(command line): {option} {value}: " in err, err
+    assert f"fix: {fix}" in err, err
+    assert "YAML" not in err  # the user wrote no YAML
+    assert tree_hash(repo) == before
+
+
+def test_the_restic_password_is_set_before_the_backup_stack_and_the_first_apply(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The vault file `ilag apply` reads, then the backup stack's escrow of the same
+    password: both in the secrets and in the order, before `pulumi up -s backup`."""
+    code, out, _ = run(repo, capsys, *LODINGEN, "--json")
+    assert code == 0
+    data = json.loads(out)
+    vault = "inventories/lodingen/group_vars/lodingen/vault.yml"
+    secrets = {(s["where"], s["key"]): s for s in data["secrets"]}
+    assert "ansible-vault create" in secrets[(vault, "vault_restic_password")]["command"]
+    escrow = secrets[("stacks/Pulumi.backup.yaml", "ilag:resticPasswords.lodingen")]
+    assert escrow["command"] == (
+        "pulumi config set --secret --path 'ilag:resticPasswords.lodingen' -s backup"
+    )
+    assert "SAME password as vault_restic_password" in escrow["note"]
+    keys = [s["key"] for s in data["secrets"]]
+    assert keys.index("vault_restic_password") < keys.index("ilag:resticPasswords.lodingen")
+
+    steps = data["steps"]
+
+    def at(text: str) -> int:
+        found = [n for n, step in enumerate(steps) if text in step]
+        assert len(found) == 1, (text, steps)
+        return found[0]
+
+    made = at(f'ansible-vault create --vault-password-file "$ILAG_VAULT_PASSWORD_FILE" {vault}')
+    escrowed = at("pulumi config set --secret --path 'ilag:resticPasswords.lodingen' -s backup")
+    assert at("ilag onboard lodingen") < made < escrowed < at("pulumi up -s backup")
+    assert escrowed < at("ilag apply lodingen")
+
+    code, out, _ = run(repo, capsys, *LODINGEN)
+    assert code == 0
+    order = out[out.index("\nOrder\n") :]
+    assert re.search(r"\d\. ansible-vault create .*vault\.yml", order)
+    assert re.search(
+        r"\d\. pulumi config set --secret --path 'ilag:resticPasswords\.lodingen'", order
+    )
+    secrets_text = out[out.index("\nSecrets and placeholders\n") : out.index("\nCost key\n")]
+    assert f"{vault}: vault_restic_password:" in secrets_text
+    assert "stacks/Pulumi.backup.yaml: ilag:resticPasswords.lodingen:" in secrets_text
 
 
 def test_a_failed_write_leaves_nothing_behind(
@@ -279,6 +362,33 @@ def test_keys_already_set_for_the_others_stay_and_are_never_shown(
     assert keys == {"bo": {"secure": CIPHERTEXT}}
 
 
+def test_restic_passwords_set_for_the_others_stay_and_are_never_shown(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A backup stack file that holds the others' encrypted restic passwords: onboard adds
+    none, says the plan stops until the new one is set, and prints no ciphertext."""
+    path = repo / "stacks" / "Pulumi.backup.yaml"
+    yaml = YAML()
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    data["config"]["ilag:resticPasswords"] = {"bo": {"secure": CIPHERTEXT}}
+    with path.open("w", encoding="utf-8") as fh:
+        yaml.dump(data, fh)
+    code, out, err = run(repo, capsys, *LODINGEN, "--apply")
+    assert code == 0, out + err
+    assert "until ilag:resticPasswords.lodingen is set, `ilag plan -s backup`" in out
+    assert CIPHERTEXT not in out + err
+    saved = YAML(typ="safe").load(path.read_text(encoding="utf-8"))["config"]
+    assert saved["ilag:resticPasswords"] == {"bo": {"secure": CIPHERTEXT}}
+
+
+def test_without_the_others_restic_passwords_there_is_no_such_note(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(repo, capsys, *LODINGEN)
+    assert code == 0
+    assert "sets ilag:resticPasswords for the other" not in out
+
+
 def test_a_region_file_of_another_name_is_only_written_by_apply(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -301,6 +411,7 @@ def test_json_has_the_files_and_shares(repo: Path, capsys: pytest.CaptureFixture
     assert [f["path"] for f in data["files"]] == [
         "region.yaml",
         "inventories/lodingen/hosts.yml",
+        "stacks/Pulumi.backup.yaml",
         "stacks/Pulumi.network.yaml",
     ]
     assert sum(s["after"]["percent"] for s in data["shares"]) == pytest.approx(100)

@@ -179,13 +179,15 @@ def register(app: typer.Typer) -> None:
         NAME=ADDRESS[:GROUP,GROUP…]; repeat them per site and per server.
 
         The plan shows each file it writes with the text it adds, the Azure resources each
-        stack will declare, the VPN key to set as a Pulumi secret, every municipality's cost
-        share before and after, and the order of the next steps. The new region.yaml is read
+        stack will declare, the secrets to set (its VPN key; its restic password in its
+        ansible-vault file and, the same one, in the backup stack's escrow), every
+        municipality's cost share before and after, and the order of the next steps. The new region.yaml is read
         by the region model and the whole result checked by `ilag validate` before anything is
         written; the files are then written together (each beside its target, then renamed).
         Exit 2, with no file changed: an option of the wrong shape, a slug that is taken or
         not lowercase ASCII, a kommunenummer that is taken or not 4 digits, a prefix that
-        overlaps another network, a host outside its sites' networks, an unknown group.
+        overlaps another network, a host outside its sites' networks, an unknown group, a
+        group repeated in one --host or a network name repeated in one --site.
 
         Examples:
           ilag onboard lodingen --name Lødingen --kommunenummer 1851 \\

@@ -28,6 +28,12 @@ PLACEHOLDER_GROUP = "00000000-0000-0000-0000-00000000{}"
 # Each municipality's node (role ilag_node): runs are handed to it.
 NODE_GROUP = "ilag_nodes"
 BACKUP_GROUP = "backup_clients"
+# The restic password's two homes: the ansible-vault file that `ilag apply` opens with the
+# vault password file named by the variable (onsite/operator.py), and the backup stack's escrow.
+VAULT_FILE = "vault.yml"
+VAULT_KEY = "vault_restic_password"
+VAULT_PASSWORD_ENV = "ILAG_VAULT_PASSWORD_FILE"
+RESTIC_PASSWORDS = "ilag:resticPasswords"
 _INDEXED = re.compile(r"municipalities\[(\d+)\]\.?(.*)")
 _SITE_KEY = re.compile(r"sites\[(\d+)\]")
 _OPTIONS = {
@@ -241,9 +247,14 @@ def _resources(root: Path, loaded: LoadedRegion, m: Municipality) -> list[AzureR
     return [dataclasses.replace(r, fate="added") for r in out]
 
 
-def _secrets(root: Path, slug: str, placeholder: bool) -> tuple[list[SecretStep], list[str]]:
-    """The VPN pre-shared key per network stack: set by the operator with the Pulumi CLI (the
-    stack's secrets provider encrypts it), never written here in plain text."""
+def vault_file(slug: str) -> str:
+    """The municipality's ansible-vault file, where `ilag apply` (onsite/operator.py) reads
+    vault_restic_password: under the group_vars of its own group."""
+    return f"{inventory.INVENTORY_DIR}/{slug}/group_vars/{slug}/{VAULT_FILE}"
+
+
+def _vpn_secrets(root: Path, slug: str) -> tuple[list[SecretStep], list[str]]:
+    """The VPN pre-shared key per network stack."""
     steps, notes = [], []
     for stack, path in offboard.stack_files(root).items():
         if stack.partition("-")[0] != "network":
@@ -265,6 +276,53 @@ def _secrets(root: Path, slug: str, placeholder: bool) -> tuple[list[SecretStep]
                 f"{rel} sets {offboard.VPN_KEYS} for the other municipalities: until {key} "
                 f"is set, `ilag plan -s {stack}` and `pulumi up` stop and print that command."
             )
+    return steps, notes
+
+
+def _restic_secrets(root: Path, slug: str) -> tuple[list[SecretStep], list[str]]:
+    """The restic password: created once in the vault file (`ilag apply` hands it to the
+    servers), then copied as it is into each backup stack's escrow (docs/backup.md)."""
+    vault = vault_file(slug)
+    steps = [
+        SecretStep(
+            vault,
+            VAULT_KEY,
+            f'ansible-vault create --vault-password-file "${VAULT_PASSWORD_ENV}" {vault}',
+            f"its restic password: write `{VAULT_KEY}: <long random>` (e.g. from "
+            "`openssl rand -base64 32`) in the editor; stored only encrypted, with the vault "
+            f"password that {VAULT_PASSWORD_ENV} names for `ilag apply`",
+        )
+    ]
+    notes = []
+    for stack, path in offboard.stack_files(root).items():
+        if stack.partition("-")[0] != "backup":
+            continue
+        rel = str(path.relative_to(root))
+        key = f"{RESTIC_PASSWORDS}.{slug}"
+        steps.append(
+            SecretStep(
+                rel,
+                key,
+                f"pulumi config set --secret --path '{key}' -s {stack}",
+                f"the escrow: the SAME password as {VAULT_KEY} (`ansible-vault view {vault}`), "
+                "never a new one; paste it at the prompt. The stack writes it to Key Vault as "
+                f"restic-password-{slug}",
+            )
+        )
+        if RESTIC_PASSWORDS in offboard.stack_config(path):
+            notes.append(
+                f"{rel} sets {RESTIC_PASSWORDS} for the other municipalities: until {key} "
+                f"is set, `ilag plan -s {stack}` and `pulumi up` stop and print that command."
+            )
+    return steps, notes
+
+
+def _secrets(root: Path, slug: str, placeholder: bool) -> tuple[list[SecretStep], list[str]]:
+    """The secrets the operator sets with ansible-vault and the Pulumi CLI (encrypted by the
+    vault or the stack's secrets provider), never written here in plain text."""
+    vpn, vpn_notes = _vpn_secrets(root, slug)
+    restic, restic_notes = _restic_secrets(root, slug)
+    steps = [*vpn, *restic]
     if placeholder:
         steps.append(
             SecretStep(
@@ -274,7 +332,7 @@ def _secrets(root: Path, slug: str, placeholder: bool) -> tuple[list[SecretStep]
                 "a placeholder until the Object ID of its technician group in Entra ID is written",
             )
         )
-    return steps, notes
+    return steps, [*vpn_notes, *restic_notes]
 
 
 def plan(loaded: LoadedRegion, root: Path, request: Request) -> OnboardPlan:
@@ -357,6 +415,10 @@ def _steps(root: Path, slug: str) -> list[str]:
     return [
         f"ilag onboard {slug} … --apply   # the same options; runs ilag validate",
         "ilag diff   # review its Azure resources and hosts, then commit",
+        f'ansible-vault create --vault-password-file "${VAULT_PASSWORD_ENV}" '
+        f"{vault_file(slug)}   # {VAULT_KEY}: <long random>",
+        f"pulumi config set --secret --path '{RESTIC_PASSWORDS}.{slug}' -s {backup}"
+        f"   # the same password as {VAULT_KEY}, at the prompt",
         f"pulumi config set --secret --path '{offboard.VPN_KEYS}.{slug}' "
         f'"$(openssl rand -base64 32)" -s {network}',
         f"pulumi up -s {network}   # its VPN connections, local gateways (and spoke)",

@@ -62,7 +62,7 @@ def parse_site(text: str) -> SiteSpec | Problem:
         return _bad("--site", text, f"is not {SITE_SHAPE}", fix)
     if not name.strip() or not endpoint.strip():
         return _bad("--site", text, "has no site name or no VPN endpoint", fix)
-    networks = []
+    networks: list[NetworkSpec] = []
     for part in nets.split(","):
         net_name, net_eq, prefix = part.partition("=")
         if not net_eq or not net_name.strip() or not prefix.strip():
@@ -72,7 +72,17 @@ def parse_site(text: str) -> SiteSpec | Problem:
                 f"network {part!r} is not NET=PREFIX",
                 f"name each network, e.g. servers=10.51.10.0/24; {fix}",
             )
-        networks.append(NetworkSpec(net_name.strip(), prefix.strip()))
+        net_name = net_name.strip()
+        if any(n.name == net_name for n in networks):
+            # Two entries of one name would both be written; the name decides management.
+            return _bad(
+                "--site",
+                text,
+                f"network name {net_name!r} is given twice in site {name.strip()!r}",
+                "give each network of a site its own name, e.g. "
+                "servers=10.51.10.0/24,clients=10.51.11.0/24",
+            )
+        networks.append(NetworkSpec(net_name, prefix.strip()))
     return SiteSpec(name.strip(), endpoint.strip(), tuple(networks))
 
 
@@ -95,4 +105,13 @@ def parse_host(text: str) -> HostSpec | Problem:
     names = tuple(g.strip() for g in groups.split(",")) if colon else ()
     if any(not g for g in names):
         return _bad("--host", text, "has an empty group name", fix)
+    repeated = sorted({g for g in names if names.count(g) > 1})
+    if repeated:
+        # The inventory would list the host twice under that group: not valid YAML.
+        return _bad(
+            "--host",
+            text,
+            f"repeats the group(s) {', '.join(map(repr, repeated))}",
+            f"give each group once, e.g. --host {name}={address}:" + ",".join(dict.fromkeys(names)),
+        )
     return HostSpec(name, address, names)
