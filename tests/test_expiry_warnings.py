@@ -287,7 +287,7 @@ def node(tmp_path: Path) -> Iterator[tuple[SshHost, paramiko.PKey, Path]]:
         listener.getsockname()[1],
         "root",
         client_file,
-        {
+        inventory_vars={
             "group_names": ["utility_servers", "ilag_nodes"],
             "ilag_node__config_dir": str(config_dir),
         },
